@@ -1,0 +1,99 @@
+//! The bus HTTP API: [`router`] builds it over an [`AppState`] (testable without a socket).
+
+mod auth;
+mod body;
+mod error;
+mod ops;
+mod publish;
+mod query;
+mod read;
+mod sse;
+
+pub use error::ApiError;
+
+use super::config::BusConfig;
+use super::metrics::Metrics;
+use super::store::EventLog;
+use super::writer::WriterHandle;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    log: Arc<dyn EventLog>,
+    writer: WriterHandle,
+    metrics: Metrics,
+    config: BusConfig,
+    fatal: CancellationToken,
+    closing: CancellationToken,
+}
+
+impl AppState {
+    /// The state over an open log and a running writer. `fatal` is cancelled when the log
+    /// cannot be written; `closing` when the daemon shuts down (ends live streams).
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        writer: WriterHandle,
+        metrics: Metrics,
+        config: BusConfig,
+        fatal: CancellationToken,
+        closing: CancellationToken,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                log,
+                writer,
+                metrics,
+                config,
+                fatal,
+                closing,
+            }),
+        }
+    }
+
+    /// Whether writing the log failed.
+    pub fn failed(&self) -> bool {
+        self.inner.fatal.is_cancelled()
+    }
+
+    fn log(&self) -> &Arc<dyn EventLog> {
+        &self.inner.log
+    }
+
+    /// The last seq readers may see.
+    fn durable_head(&self) -> u64 {
+        *self.inner.writer.durable().borrow()
+    }
+}
+
+/// The bus API over `app`.
+pub fn router(app: AppState) -> Router {
+    let max_body = app.inner.config.max_body_bytes;
+    Router::new()
+        .route("/events", get(read::list).post(publish::publish))
+        .route("/events/stream", get(sse::stream))
+        .route("/events/{seq}", get(read::one))
+        .route("/streams/{name}", get(read::stream))
+        .route("/info", get(ops::info))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::require_token,
+        ))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}

@@ -1,0 +1,65 @@
+//! `/info`, `/healthz`, `/readyz`, `/metrics`, and the JSON 404 and 405.
+
+use super::{ApiError, AppState};
+use crate::wire::Info;
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+/// `GET /info`.
+pub async fn info(State(app): State<AppState>) -> Json<Info> {
+    let head = app.durable_head();
+    Json(Info {
+        head_seq: head,
+        events: head,
+        subscriptions: 0,
+        log_id: app.log().log_id().into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: `503` once the log can no longer be written.
+pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    if app.failed() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "storage_unavailable"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"status": "ready", "head_seq": app.durable_head()})),
+    )
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.inner.metrics.render(),
+    )
+}
+
+/// Any unknown route.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route {}", uri.path()))
+}
+
+/// A known route with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}

@@ -1,0 +1,211 @@
+//! `POST /events`: one event or an array, plain or CloudEvents structured mode.
+
+use super::{ApiError, AppState};
+use crate::daemon::writer::{Outcome, Rejection};
+use crate::envelope::NewEvent;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// Most events in one array.
+pub const MAX_EVENTS_PER_ARRAY: usize = 1_000;
+
+/// Publishes; answers once the events are durable.
+pub async fn publish(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(
+                "body_too_large",
+                format!(
+                    "the body is larger than --max-body-bytes ({} bytes)",
+                    app.inner.config.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::bad_request("unreadable_body", rejection.body_text())
+        }
+    })?;
+    let cloudevents = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/cloudevents"));
+    let (events, is_array) = parse_body(&body, app.inner.config.max_event_bytes, cloudevents)?;
+    let outcome = app.inner.writer.publish(events).await;
+    let response = respond(outcome, is_array);
+    app.inner
+        .metrics
+        .publish_seconds
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+fn respond(outcome: Outcome, is_array: bool) -> Result<Response, ApiError> {
+    let (status, mut replies) = match outcome {
+        Outcome::Appended(r) => (StatusCode::CREATED, r),
+        Outcome::Duplicate(r) => (StatusCode::OK, r),
+        Outcome::Rejected(rejection) => return Err(rejection_error(rejection)),
+    };
+    if is_array {
+        return Ok((status, Json(replies)).into_response());
+    }
+    match replies.pop() {
+        Some(one) => Ok((status, Json(one)).into_response()),
+        None => Err(ApiError::storage_unavailable()),
+    }
+}
+
+fn rejection_error(rejection: Rejection) -> ApiError {
+    match rejection {
+        Rejection::IdConflict { id } => ApiError::new(
+            StatusCode::CONFLICT,
+            "id_conflict",
+            format!("id {id} is already stored with another type, stream or source"),
+        )
+        .with("id", id),
+        Rejection::PartialDuplicate { ids } => ApiError::new(
+            StatusCode::CONFLICT,
+            "partial_duplicate",
+            "some ids of this array are already stored and some are not; nothing was appended",
+        )
+        .with("ids", ids),
+        Rejection::WrongExpectedVersion {
+            stream,
+            expected,
+            actual,
+        } => ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_expected_version",
+            format!("stream {stream} is at version {actual}, not {expected}"),
+        )
+        .with("stream", stream)
+        .with("expected", expected)
+        .with("actual", actual),
+        Rejection::StorageUnavailable => ApiError::storage_unavailable(),
+    }
+}
+
+/// Parses and validates a body into events (each with an id) and whether it was an array.
+pub fn parse_body(
+    body: &[u8],
+    max_event_bytes: usize,
+    cloudevents: bool,
+) -> Result<(Vec<NewEvent>, bool), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let (items, is_array): (Vec<&RawValue>, bool) = match first {
+        Some(b'[') => (serde_json::from_slice(body).map_err(not_json)?, true),
+        Some(b'{') => (vec![serde_json::from_slice(body).map_err(not_json)?], false),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "the body must be a JSON event object or an array of events",
+            ))
+        }
+    };
+    if is_array && items.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_array",
+            "the array holds no events",
+        ));
+    }
+    if items.len() > MAX_EVENTS_PER_ARRAY {
+        return Err(ApiError::too_large(
+            "too_many_events",
+            format!(
+                "{} events in one array; at most {MAX_EVENTS_PER_ARRAY}",
+                items.len()
+            ),
+        ));
+    }
+    let mut events = Vec::with_capacity(items.len());
+    let mut ids = HashSet::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let at = |m: String| {
+            if is_array {
+                format!("event {index}: {m}")
+            } else {
+                m
+            }
+        };
+        if item.get().len() > max_event_bytes {
+            return Err(ApiError::too_large(
+                "event_too_large",
+                at(format!(
+                    "larger than --max-event-bytes ({max_event_bytes} bytes)"
+                )),
+            ));
+        }
+        let mut event = if cloudevents {
+            from_cloudevent(item).map_err(|m| ApiError::bad_request("invalid_event", at(m)))?
+        } else {
+            serde_json::from_str::<NewEvent>(item.get())
+                .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?
+        };
+        event
+            .validate()
+            .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?;
+        let id = event
+            .id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string());
+        if !ids.insert(id.clone()) {
+            return Err(ApiError::bad_request(
+                "duplicate_id",
+                at(format!("id {id} appears twice in the array")),
+            ));
+        }
+        events.push(event);
+    }
+    Ok((events, is_array))
+}
+
+fn not_json(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+}
+
+/// A CloudEvent in structured mode (JSON format).
+#[derive(Deserialize)]
+struct CloudEvent {
+    specversion: String,
+    id: String,
+    #[serde(rename = "type")]
+    ty: String,
+    source: String,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    data_base64: Option<String>,
+}
+
+fn from_cloudevent(item: &RawValue) -> Result<NewEvent, String> {
+    let ce: CloudEvent = serde_json::from_str(item.get()).map_err(|e| e.to_string())?;
+    if ce.specversion != "1.0" {
+        return Err(format!(
+            "specversion {:?} is not supported (1.0 is)",
+            ce.specversion
+        ));
+    }
+    if ce.data_base64.is_some() {
+        return Err("data_base64 is not supported: send JSON `data`".into());
+    }
+    Ok(NewEvent {
+        id: Some(ce.id),
+        ty: ce.ty,
+        data: ce.data,
+        stream: None,
+        expected_version: None,
+        source: Some(ce.source),
+        correlation_id: None,
+        causation_id: None,
+    })
+}

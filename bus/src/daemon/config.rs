@@ -1,0 +1,84 @@
+//! `BusConfig`: every flag of `minibus bus`, each with its `MINIBUS_…` variable and its
+//! default in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// When a publish is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// After the event is flushed to disk (fsync), shared by concurrent publishes.
+    Fsync,
+    /// Once applied, before the flush: a crash may lose acknowledged events and reuse
+    /// their seqs. For throw-away data only.
+    Os,
+}
+
+/// Configuration of the bus daemon.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BusConfig {
+    /// Address to listen on.
+    #[arg(long, env = "MINIBUS_LISTEN", default_value = "127.0.0.1:4005")]
+    pub listen: SocketAddr,
+
+    /// Directory of the event log (sled). Created if missing.
+    #[arg(long, env = "MINIBUS_DATA_DIR", default_value = "./data/bus")]
+    pub data_dir: PathBuf,
+
+    /// When a publish is acknowledged: `fsync` (on disk) or `os` (applied; unsafe).
+    #[arg(long, env = "MINIBUS_DURABILITY", value_enum, default_value = "fsync")]
+    pub durability: Durability,
+
+    /// sled page cache, in MiB.
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: u64,
+
+    /// Largest event, in bytes of JSON as sent (413 above).
+    #[arg(long, env = "MINIBUS_MAX_EVENT_BYTES", default_value_t = 1024 * 1024)]
+    pub max_event_bytes: usize,
+
+    /// Largest request body, in bytes (413 above).
+    #[arg(long, env = "MINIBUS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Bearer token every route but /healthz, /readyz and /metrics requires.
+    #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Allow listening on a non-loopback address without a token.
+    #[arg(long, env = "MINIBUS_INSECURE")]
+    pub insecure: bool,
+}
+
+impl BusConfig {
+    /// The defaults, with the log in `data_dir` and listening on `listen`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            durability: Durability::Fsync,
+            cache_mb: 64,
+            max_event_bytes: 1024 * 1024,
+            max_body_bytes: 16 * 1024 * 1024,
+            token: None,
+            insecure: false,
+        }
+    }
+
+    /// Refuses settings that are unsafe or make no sense, with a sentence saying why.
+    pub fn check(&self, bound: SocketAddr) -> Result<(), String> {
+        if !bound.ip().is_loopback() && self.token.is_none() && !self.insecure {
+            return Err(format!(
+                "refusing to listen on {bound} without a token: set --token (MINIBUS_TOKEN), \
+                 or pass --insecure to accept unauthenticated publishers"
+            ));
+        }
+        if self.token.as_deref() == Some("") {
+            return Err("--token must not be empty".into());
+        }
+        if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
+            return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
+        }
+        Ok(())
+    }
+}

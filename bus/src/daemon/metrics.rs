@@ -1,0 +1,78 @@
+//! Prometheus metrics of the daemon, served as text on `GET /metrics`.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// The daemon's metrics. Cheap to clone (each metric is an `Arc` inside).
+#[derive(Clone)]
+pub struct Metrics {
+    /// Events appended since start.
+    pub events_appended: Counter,
+    /// Time from a publish request's arrival to its answer, in seconds.
+    pub publish_seconds: Histogram,
+    /// Events per group commit.
+    pub batch_events: Histogram,
+    /// The durable head.
+    pub head_seq: Gauge,
+    registry: Arc<Registry>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let events_appended = Counter::default();
+        let publish_seconds = Histogram::new([
+            0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+            1.0,
+        ]);
+        let batch_events = Histogram::new([
+            1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0,
+        ]);
+        let head_seq = Gauge::default();
+        let mut registry = Registry::with_prefix("minibus");
+        registry.register(
+            "events_appended",
+            "Events appended since start",
+            events_appended.clone(),
+        );
+        registry.register(
+            "publish_duration_seconds",
+            "Time from a publish request's arrival to its answer",
+            publish_seconds.clone(),
+        );
+        registry.register(
+            "commit_batch_events",
+            "Events per group commit",
+            batch_events.clone(),
+        );
+        registry.register(
+            "head_seq",
+            "The durable head (last readable seq)",
+            head_seq.clone(),
+        );
+        Self {
+            events_appended,
+            publish_seconds,
+            batch_events,
+            head_seq,
+            registry: Arc::new(registry),
+        }
+    }
+
+    /// The metrics in the Prometheus / OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

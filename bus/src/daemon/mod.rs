@@ -1,0 +1,116 @@
+//! The bus daemon (`minibus bus`): the event log, the writer, and the HTTP API.
+//!
+//! [`run`] is the whole daemon: open the store (recovering the tail the last run may have
+//! left half-done), start the writer thread, serve the API until `shutdown` is cancelled,
+//! then stop accepting, let the publishes in flight finish, flush and close.
+
+pub mod api;
+pub mod config;
+pub mod metrics;
+pub mod store;
+pub mod writer;
+
+pub use api::{router, AppState};
+pub use config::{BusConfig, Durability};
+
+use std::sync::Arc;
+use store::{EventLog, SledLog, StoreError};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A setting was refused; the message says which and why.
+    #[error("{0}")]
+    Config(String),
+    /// The store could not be opened or recovered.
+    #[error("cannot open the event log in {dir}: {source}")]
+    Store {
+        /// The data dir.
+        dir: String,
+        /// What went wrong.
+        source: StoreError,
+    },
+    /// The log could not be written (disk full, I/O error) and the daemon stopped so that
+    /// a restart recovers what is on disk.
+    #[error("the event log could not be written; stopped (restart to recover)")]
+    StorageFailed,
+    /// The listener failed.
+    #[error("serving HTTP: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the bus on `listener` until `shutdown` is cancelled (or the log cannot be written).
+pub async fn run(
+    listener: TcpListener,
+    config: BusConfig,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    config
+        .check(listener.local_addr()?)
+        .map_err(DaemonError::Config)?;
+    let log = open_log(&config).await?;
+    let metrics = metrics::Metrics::new();
+    let fatal = CancellationToken::new();
+    let writer = writer::Writer::start(
+        log.clone(),
+        config.durability,
+        metrics.clone(),
+        fatal.clone(),
+    )
+    .map_err(|source| DaemonError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let closing = CancellationToken::new();
+    let app = AppState::new(
+        log,
+        writer.handle(),
+        metrics,
+        config,
+        fatal.clone(),
+        closing.clone(),
+    );
+    let stop = async move {
+        tokio::select! {
+            () = shutdown.cancelled() => tracing::info!("shutting down"),
+            () = fatal.cancelled() => tracing::error!("storage failed; shutting down"),
+        }
+        closing.cancel();
+    };
+    axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(stop)
+        .await?;
+    writer.stop().await;
+    if app.failed() {
+        return Err(DaemonError::StorageFailed);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn open_log(config: &BusConfig) -> Result<Arc<dyn EventLog>, DaemonError> {
+    let dir = config.data_dir.clone();
+    let cache_mb = config.cache_mb;
+    let opened = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Engine(e.into()))?;
+        SledLog::open(&dir, cache_mb)
+    })
+    .await
+    .map_err(|e| DaemonError::Config(format!("opening the store panicked: {e}")))?;
+    let (log, recovery) = opened.map_err(|source| DaemonError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    })?;
+    tracing::info!(
+        dir = %config.data_dir.display(),
+        head = recovery.head,
+        created = recovery.created,
+        tail_checked = recovery.tail_checked,
+        rebuilt = recovery.rebuilt,
+        log_id = log.log_id(),
+        "event log opened"
+    );
+    Ok(Arc::new(log))
+}

@@ -1,0 +1,102 @@
+//! The event log: the trait the rest of the daemon uses, and its sled engine.
+//!
+//! The trait is small on purpose (append, read after a seq, get, by id, stream, head), so
+//! that a second engine can sit behind it later. Every method is synchronous: reads are
+//! cheap (sled's page cache), and the one writer calls `append` and `flush` from its own
+//! thread.
+
+mod record;
+mod sled_log;
+
+pub use record::{encode, RecordFields, StoredEvent};
+pub use sled_log::{Recovery, SledLog};
+
+/// What a store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The engine failed (I/O error, disk full, lock held by another process).
+    #[error("storage engine: {0}")]
+    Engine(#[from] sled::Error),
+    /// The data on disk is not what this version wrote; the message says what and where.
+    #[error("store damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Which events a read returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Event types to keep; empty keeps all.
+    pub types: Vec<String>,
+    /// Keep only this stream's events.
+    pub stream: Option<String>,
+}
+
+impl Filter {
+    /// Does `event` pass?
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        (self.types.is_empty() || self.types.iter().any(|t| t == event.ty()))
+            && self
+                .stream
+                .as_deref()
+                .is_none_or(|s| event.stream() == Some(s))
+    }
+}
+
+/// The result of a bounded scan.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Matching events in seq order.
+    pub events: Vec<StoredEvent>,
+    /// The last seq looked at (matching or not); the next scan starts after it.
+    pub last_examined: u64,
+}
+
+/// One event ready to append: its seq, indexes and encoded record.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// The seq the writer assigned.
+    pub seq: u64,
+    /// The event id (unique).
+    pub id: String,
+    /// The stream and the version the writer assigned in it.
+    pub stream: Option<(String, u64)>,
+    /// The encoded record (see [`encode`]).
+    pub raw: Vec<u8>,
+}
+
+/// The event log. See the module doc.
+pub trait EventLog: Send + Sync + 'static {
+    /// The UUID made when this store was created.
+    fn log_id(&self) -> &str;
+    /// The last seq in the log (applied, not necessarily flushed).
+    fn last_seq(&self) -> Result<u64, StoreError>;
+    /// One event.
+    fn get(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError>;
+    /// The seq of the event with this id.
+    fn seq_of_id(&self, id: &str) -> Result<Option<u64>, StoreError>;
+    /// The current version of a stream (0 when it has no events).
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+    /// Events after `after` up to `up_to`, in seq order, passing `filter`: stops at
+    /// `max_matches` matching events or `max_examined` examined ones.
+    fn scan(
+        &self,
+        after: u64,
+        up_to: u64,
+        filter: &Filter,
+        max_matches: usize,
+        max_examined: usize,
+    ) -> Result<Scan, StoreError>;
+    /// A stream's events after `after_version`, in version order, with seq ≤ `up_to`.
+    fn stream_events(
+        &self,
+        stream: &str,
+        after_version: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Appends records (consecutive seqs after `last_seq`) and their index entries as one
+    /// atomic write. Not durable until [`EventLog::flush`].
+    fn append(&self, records: &[NewRecord]) -> Result<(), StoreError>;
+    /// Makes everything appended so far durable (fsync).
+    fn flush(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,428 @@
+//! The sled engine of [`EventLog`].
+//!
+//! Trees: `events` (seq → record), `ids` (id → seq), `streams` (stream \0 version → seq),
+//! `meta` (log id, format, and the *verified head*: the last seq whose index entries are
+//! known to be complete, written in the same transaction as each append).
+//!
+//! On open, only what the last run may have left half-done is checked: the tail after the
+//! verified head must be gapless, and its index entries are rebuilt from the log if missing
+//! (the log is the truth). Anything else wrong refuses the start; the full check of a store
+//! is `minibus bus check`'s job.
+
+use super::{EventLog, Filter, NewRecord, Scan, StoreError, StoredEvent};
+use bytes::Bytes;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use std::path::Path;
+
+const META_LOG_ID: &[u8] = b"log_id";
+const META_FORMAT: &[u8] = b"format";
+const META_VERIFIED_HEAD: &[u8] = b"verified_head";
+const FORMAT: &[u8] = b"minibus-log-1";
+
+/// What opening the store found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The last seq in the log.
+    pub head: u64,
+    /// Whether this open created the store.
+    pub created: bool,
+    /// Events after the verified head that were checked.
+    pub tail_checked: u64,
+    /// Index entries rebuilt from the log.
+    pub rebuilt: u64,
+}
+
+/// The event log in a sled database. Cheap to clone.
+#[derive(Clone)]
+pub struct SledLog {
+    db: sled::Db,
+    events: sled::Tree,
+    ids: sled::Tree,
+    streams: sled::Tree,
+    meta: sled::Tree,
+    log_id: String,
+}
+
+fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
+    key.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt(format!("a key of {} bytes in a seq tree", key.len())))
+}
+
+fn stream_key(stream: &str, version: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(stream.len() + 9);
+    key.extend_from_slice(stream.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+fn stream_prefix(stream: &str) -> Vec<u8> {
+    let mut key = stream.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn parse(seq: u64, value: sled::IVec) -> Result<StoredEvent, StoreError> {
+    StoredEvent::parse(seq, Bytes::from_owner(value))
+        .ok_or_else(|| StoreError::Corrupt(format!("event {seq} is not a readable record")))
+}
+
+impl SledLog {
+    /// Opens (or creates) the store in `dir` with a page cache of `cache_mb` MiB, and
+    /// recovers the tail the last run may have left half-done.
+    pub fn open(dir: &Path, cache_mb: u64) -> Result<(Self, Recovery), StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
+            .open()?;
+        Self::from_db(db)
+    }
+
+    /// The sled database, for the other trees of the daemon (subscriptions).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    fn from_db(db: sled::Db) -> Result<(Self, Recovery), StoreError> {
+        let events = db.open_tree("events")?;
+        let meta = db.open_tree("meta")?;
+        let created = meta.get(META_LOG_ID)?.is_none();
+        if created {
+            if !events.is_empty() {
+                return Err(StoreError::Corrupt(
+                    "events are stored but the store has no log_id".into(),
+                ));
+            }
+            let log_id = uuid::Uuid::new_v4().to_string();
+            meta.insert(META_FORMAT, FORMAT)?;
+            meta.insert(META_LOG_ID, log_id.as_bytes())?;
+            meta.insert(META_VERIFIED_HEAD, &seq_key(0))?;
+            db.flush()?;
+        }
+        match meta.get(META_FORMAT)? {
+            Some(f) if f == FORMAT => {}
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "unknown store format {:?}; is this a minibus bus data dir?",
+                    other.map(|f| String::from_utf8_lossy(&f).into_owned())
+                )))
+            }
+        }
+        let log_id = meta
+            .get(META_LOG_ID)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let log = Self {
+            ids: db.open_tree("ids")?,
+            streams: db.open_tree("streams")?,
+            events,
+            meta,
+            db,
+            log_id,
+        };
+        let mut recovery = log.recover_tail()?;
+        recovery.created = created;
+        Ok((log, recovery))
+    }
+
+    fn verified_head(&self) -> Result<u64, StoreError> {
+        match self.meta.get(META_VERIFIED_HEAD)? {
+            Some(v) => key_seq(&v),
+            None => Err(StoreError::Corrupt(
+                "the verified head marker is missing".into(),
+            )),
+        }
+    }
+
+    /// Checks the events after the verified head and rebuilds their missing index entries.
+    fn recover_tail(&self) -> Result<Recovery, StoreError> {
+        let verified = self.verified_head()?;
+        let head = self.last_seq()?;
+        if let Some((first, _)) = self.events.first()? {
+            if key_seq(&first)? != 1 {
+                return Err(StoreError::Corrupt(
+                    "the log does not start at seq 1".into(),
+                ));
+            }
+        }
+        if verified > head {
+            return Err(StoreError::Corrupt(format!(
+                "the verified head is {verified} but the log ends at {head}"
+            )));
+        }
+        if verified > 0 && self.events.get(seq_key(verified))?.is_none() {
+            return Err(StoreError::Corrupt(format!("event {verified} is missing")));
+        }
+        let mut recovery = Recovery {
+            head,
+            created: false,
+            tail_checked: 0,
+            rebuilt: 0,
+        };
+        for (expected, item) in (verified + 1..).zip(self.events.range(seq_key(verified + 1)..)) {
+            let (key, value) = item?;
+            let seq = key_seq(&key)?;
+            if seq != expected {
+                return Err(StoreError::Corrupt(format!("seq {expected} is missing")));
+            }
+            recovery.rebuilt += self.rebuild_indexes(&parse(seq, value)?)?;
+            recovery.tail_checked += 1;
+        }
+        if head > verified {
+            self.meta.insert(META_VERIFIED_HEAD, &seq_key(head))?;
+            self.db.flush()?;
+        }
+        Ok(recovery)
+    }
+
+    fn rebuild_indexes(&self, event: &StoredEvent) -> Result<u64, StoreError> {
+        let seq = seq_key(event.seq());
+        let mut rebuilt = 0;
+        match self.ids.get(event.id())? {
+            Some(s) if s == seq => {}
+            Some(s) => {
+                return Err(StoreError::Corrupt(format!(
+                    "id {} is indexed at seq {} and stored again at {}",
+                    event.id(),
+                    key_seq(&s)?,
+                    event.seq()
+                )))
+            }
+            None => {
+                self.ids.insert(event.id(), &seq)?;
+                rebuilt += 1;
+            }
+        }
+        if let (Some(stream), Some(version)) = (event.stream(), event.version()) {
+            let key = stream_key(stream, version);
+            if self.streams.get(&key)?.is_none() {
+                self.streams.insert(key, &seq)?;
+                rebuilt += 1;
+            }
+        }
+        Ok(rebuilt)
+    }
+}
+
+impl EventLog for SledLog {
+    fn log_id(&self) -> &str {
+        &self.log_id
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        match self.events.last()? {
+            Some((key, _)) => key_seq(&key),
+            None => Ok(0),
+        }
+    }
+
+    fn get(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        self.events
+            .get(seq_key(seq))?
+            .map(|v| parse(seq, v))
+            .transpose()
+    }
+
+    fn seq_of_id(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        self.ids.get(id)?.map(|v| key_seq(&v)).transpose()
+    }
+
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        match self.streams.scan_prefix(stream_prefix(stream)).next_back() {
+            Some(item) => {
+                let (key, _) = item?;
+                key_seq(&key[key.len() - 8..])
+            }
+            None => Ok(0),
+        }
+    }
+
+    fn scan(
+        &self,
+        after: u64,
+        up_to: u64,
+        filter: &Filter,
+        max_matches: usize,
+        max_examined: usize,
+    ) -> Result<Scan, StoreError> {
+        let mut scan = Scan {
+            events: Vec::new(),
+            last_examined: after,
+        };
+        if after >= up_to {
+            return Ok(scan);
+        }
+        for item in self
+            .events
+            .range(seq_key(after + 1)..=seq_key(up_to))
+            .take(max_examined)
+        {
+            let (key, value) = item?;
+            let event = parse(key_seq(&key)?, value)?;
+            scan.last_examined = event.seq();
+            if filter.matches(&event) {
+                scan.events.push(event);
+                if scan.events.len() >= max_matches {
+                    break;
+                }
+            }
+        }
+        Ok(scan)
+    }
+
+    fn stream_events(
+        &self,
+        stream: &str,
+        after_version: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let start = stream_key(stream, after_version.saturating_add(1));
+        let end = stream_key(stream, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.streams.range(start..=end) {
+            let (_, seq) = item?;
+            let seq = key_seq(&seq)?;
+            if seq > up_to || out.len() >= limit {
+                break;
+            }
+            match self.get(seq)? {
+                Some(event) => out.push(event),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "stream index points at missing event {seq}"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn append(&self, records: &[NewRecord]) -> Result<(), StoreError> {
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        let result = (&self.events, &self.ids, &self.streams, &self.meta).transaction(
+            |(events, ids, streams, meta)| {
+                for r in records {
+                    let seq = seq_key(r.seq);
+                    events.insert(&seq, r.raw.as_slice())?;
+                    ids.insert(r.id.as_bytes(), &seq)?;
+                    if let Some((stream, version)) = &r.stream {
+                        streams.insert(stream_key(stream, *version), &seq)?;
+                    }
+                }
+                meta.insert(META_VERIFIED_HEAD, &seq_key(last.seq))?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            },
+        );
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+            Err(TransactionError::Abort(())) => Err(StoreError::Corrupt("append aborted".into())),
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::store::{encode, RecordFields};
+
+    fn record(seq: u64, id: &str, stream: Option<(&str, u64)>) -> NewRecord {
+        let (s, version) = stream.unwrap_or(("", 0));
+        let raw = encode(
+            &RecordFields {
+                time_ms: 0,
+                version,
+                ty: "T",
+                stream: s,
+                id,
+                source: "",
+            },
+            format!(r#"{{"seq":{seq}}}"#).as_bytes(),
+        );
+        NewRecord {
+            seq,
+            id: id.into(),
+            stream: stream.map(|(s, v)| (s.to_string(), v)),
+            raw,
+        }
+    }
+
+    #[test]
+    fn append_read_and_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, recovery) = SledLog::open(dir.path(), 8).expect("open");
+        assert!(recovery.created);
+        let log_id = log.log_id().to_string();
+        log.append(&[
+            record(1, "a", Some(("s", 1))),
+            record(2, "b", Some(("s", 2))),
+        ])
+        .expect("append");
+        log.append(&[record(3, "c", None)]).expect("append");
+        log.flush().expect("flush");
+        assert_eq!(log.last_seq().expect("head"), 3);
+        assert_eq!(log.seq_of_id("b").expect("id"), Some(2));
+        assert_eq!(log.stream_version("s").expect("version"), 2);
+        assert_eq!(log.stream_version("t").expect("version"), 0);
+        let scan = log.scan(1, 3, &Filter::default(), 10, 10).expect("scan");
+        assert_eq!(
+            scan.events.iter().map(|e| e.seq()).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        let stream = log.stream_events("s", 1, 3, 10).expect("stream");
+        assert_eq!(stream.iter().map(|e| e.seq()).collect::<Vec<_>>(), [2]);
+        drop(log);
+        let (log, recovery) = SledLog::open(dir.path(), 8).expect("reopen");
+        assert!(!recovery.created);
+        assert_eq!(recovery.head, 3);
+        assert_eq!(log.log_id(), log_id);
+    }
+
+    #[test]
+    fn a_missing_index_entry_after_the_verified_head_is_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+            log.append(&[record(1, "a", None)]).expect("append");
+            // What a crash between the log write and the index write would leave.
+            log.events
+                .insert(seq_key(2), record(2, "b", Some(("s", 1))).raw)
+                .expect("insert");
+            log.flush().expect("flush");
+        }
+        let (log, recovery) = SledLog::open(dir.path(), 8).expect("reopen");
+        assert_eq!(recovery.head, 2);
+        assert_eq!(recovery.tail_checked, 1);
+        assert_eq!(recovery.rebuilt, 2);
+        assert_eq!(log.seq_of_id("b").expect("id"), Some(2));
+        assert_eq!(log.stream_version("s").expect("version"), 1);
+    }
+
+    #[test]
+    fn a_gap_refuses_the_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+            log.append(&[record(1, "a", None)]).expect("append");
+            log.events
+                .insert(seq_key(3), record(3, "c", None).raw)
+                .expect("insert");
+            log.flush().expect("flush");
+        }
+        let err = SledLog::open(dir.path(), 8).err().expect("refused");
+        assert!(matches!(err, StoreError::Corrupt(m) if m.contains("seq 2")));
+    }
+}

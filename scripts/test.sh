@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every check and test of minibus on a fresh machine of our kind (Debian, Rust via rustup).
+# It installs whatever such a machine lacks; today that is nothing beyond the Rust toolchain.
+# Large sizes (1M-event logs, 100 crash rounds) run only with MINIBUS_SOAK=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt

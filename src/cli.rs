@@ -1,0 +1,34 @@
+//! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
+
+use crate::{bench, serve, up};
+use bus::daemon::BusConfig;
+use clap::{Parser, Subcommand};
+
+/// minibus: a self-hosted event bus with pluggable HTTP subscribers, and a CQRS mini blog.
+#[derive(Debug, Parser)]
+#[command(name = "minibus", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the event bus daemon.
+    Bus(BusConfig),
+    /// Run the whole stack on one machine (for now: the bus).
+    Up(up::UpArgs),
+    /// Benchmarks against a running bus.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+impl Command {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Bus(config) => serve::bus(config).await,
+            Command::Up(args) => up::run(args).await,
+            Command::Bench(command) => command.run().await,
+        }
+    }
+}

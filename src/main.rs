@@ -1,0 +1,29 @@
+//! `minibus`: one binary, a subcommand per service. It only parses flags, sets up logging,
+//! and hands over to the crates; see `minibus --help`.
+
+mod bench;
+mod cli;
+mod serve;
+mod up;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    serve::init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("minibus: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.command.run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("minibus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
