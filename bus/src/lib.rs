@@ -32,6 +32,8 @@ pub mod wire;
 
 #[cfg(feature = "sdk")]
 pub mod sdk;
+#[cfg(feature = "sdk")]
+pub mod signature;
 
 #[cfg(feature = "daemon")]
 pub mod daemon;

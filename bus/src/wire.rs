@@ -51,3 +51,264 @@ pub struct Info {
     /// The bus version.
     pub version: String,
 }
+
+/// `PUT /subscriptions/NAME`: only `url` is required; omitted fields take the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    /// Where events are POSTed (`http`/`https`).
+    pub url: String,
+    /// Event types delivered; empty = all.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Where delivery starts, on creation or with `reset`.
+    #[serde(default)]
+    pub start: Start,
+    /// Move the cursor to `start` (and raise the generation) even if the subscription exists.
+    #[serde(default)]
+    pub reset: bool,
+    /// Events per request: 1 = one envelope per body; N = a JSON array of up to N.
+    #[serde(default = "defaults::batch")]
+    pub batch: u32,
+    /// A batch is cut before it exceeds this many bytes (it always holds at least one event).
+    #[serde(default = "defaults::batch_max_bytes")]
+    pub batch_max_bytes: u64,
+    /// Body format.
+    #[serde(default)]
+    pub format: Format,
+    /// `whsec_<base64 of 24–64 bytes>`: sign deliveries (Standard Webhooks). Never returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// How long one delivery may take before it counts as failed.
+    #[serde(default = "defaults::timeout_ms")]
+    pub timeout_ms: u64,
+    /// Retries of a failing delivery.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+impl SubscriptionSpec {
+    /// A spec for `url` with every default (all types, from the beginning).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            types: Vec::new(),
+            start: Start::Beginning,
+            reset: false,
+            batch: defaults::batch(),
+            batch_max_bytes: defaults::batch_max_bytes(),
+            format: Format::Envelope,
+            secret: None,
+            timeout_ms: defaults::timeout_ms(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+mod defaults {
+    pub fn batch() -> u32 {
+        1
+    }
+    pub fn batch_max_bytes() -> u64 {
+        1024 * 1024
+    }
+    pub fn timeout_ms() -> u64 {
+        5_000
+    }
+    pub fn initial_ms() -> u64 {
+        100
+    }
+    pub fn max_ms() -> u64 {
+        30_000
+    }
+}
+
+/// Where a subscription's delivery starts: `"beginning"`, `"end"` or `{"after": SEQ}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Start {
+    /// `"beginning"` / `"end"`.
+    Word(StartWord),
+    /// `{"after": SEQ}`: from SEQ + 1.
+    After {
+        /// The last seq not to deliver.
+        after: u64,
+    },
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Self::Beginning
+    }
+}
+
+impl Start {
+    /// From the first event.
+    #[allow(non_upper_case_globals)]
+    pub const Beginning: Start = Start::Word(StartWord::Beginning);
+    /// From the durable head at the time of the request.
+    #[allow(non_upper_case_globals)]
+    pub const End: Start = Start::Word(StartWord::End);
+}
+
+/// The word forms of [`Start`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartWord {
+    /// From the first event.
+    Beginning,
+    /// From the durable head.
+    End,
+}
+
+/// The body of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// The envelope (or an array of envelopes) as JSON.
+    #[default]
+    Envelope,
+    /// CloudEvents 1.0 binary mode: the body is `data`, attributes in `ce-` headers.
+    Cloudevents,
+    /// CloudEvents 1.0 structured mode (`application/cloudevents+json`, or `-batch+json`).
+    CloudeventsStructured,
+}
+
+/// What happens to a failing delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// First backoff.
+    #[serde(default = "defaults::initial_ms")]
+    pub initial_ms: u64,
+    /// Longest backoff (also caps `Retry-After`).
+    #[serde(default = "defaults::max_ms")]
+    pub max_ms: u64,
+    /// Attempts of one event before `on_exhausted`; `null` = retry forever.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// What to do when `max_attempts` is reached.
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial_ms: defaults::initial_ms(),
+            max_ms: defaults::max_ms(),
+            max_attempts: None,
+            on_exhausted: OnExhausted::Block,
+        }
+    }
+}
+
+/// See [`RetryPolicy::on_exhausted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExhausted {
+    /// Stop in `blocked` until resumed, skipped or rewound.
+    #[default]
+    Block,
+    /// Park the event in the dead letters and go on.
+    DeadLetter,
+}
+
+/// The state of a subscription's delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionState {
+    /// Delivering, or caught up.
+    Active,
+    /// The last attempt failed; the next one is scheduled.
+    Retrying,
+    /// Paused by an operator, or by a `410` from the subscriber.
+    Paused,
+    /// `max_attempts` reached with `on_exhausted: "block"`.
+    Blocked,
+}
+
+/// `GET /subscriptions/NAME`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubscriptionStatus {
+    /// The name.
+    pub name: String,
+    /// Where events go.
+    pub url: String,
+    /// Types delivered (empty = all).
+    pub types: Vec<String>,
+    /// The last seq examined (delivered or skipped for not matching `types`).
+    pub cursor: u64,
+    /// Raised by create, reset and rewind; carried on every delivery.
+    pub generation: u64,
+    /// The durable head.
+    pub head_seq: u64,
+    /// `head_seq − cursor`.
+    pub lag: u64,
+    /// Age of event `cursor + 1`, 0 when caught up.
+    pub lag_seconds: f64,
+    /// Delivery state.
+    pub state: SubscriptionState,
+    /// Failed attempts of the event at the cursor.
+    pub attempts: u32,
+    /// The last failure, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the last acknowledged delivery happened (RFC 3339).
+    pub last_delivered_at: Option<String>,
+    /// Events acknowledged so far.
+    pub delivered: u64,
+    /// Events parked in the dead letters (each breaks per-stream order for this subscriber).
+    pub dead_letters: u64,
+    /// Why it is paused, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
+    /// Events per request.
+    pub batch: u32,
+    /// Body format.
+    pub format: Format,
+}
+
+/// One parked event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The event's seq.
+    pub seq: u64,
+    /// Why it was parked.
+    pub reason: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The subscriber's last HTTP status, if it answered.
+    pub last_status: Option<u16>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was parked or last retried (RFC 3339).
+    pub time: String,
+}
+
+/// `POST /subscriptions/NAME/rewind`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewindRequest {
+    /// Redeliver from `after + 1`.
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// Redeliver from the first event with time ≥ this (RFC 3339).
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Only count what would be redelivered.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer to a rewind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RewindReply {
+    /// The cursor after the rewind (delivery resumes at the next matching event after it).
+    pub after: u64,
+    /// Matching events up to the head that will be (or would be) delivered again.
+    pub redeliver: u64,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The generation after the rewind.
+    pub generation: u64,
+}

@@ -48,6 +48,20 @@ pub struct BusConfig {
     /// Allow listening on a non-loopback address without a token.
     #[arg(long, env = "MINIBUS_INSECURE")]
     pub insecure: bool,
+
+    /// A static subscription, `NAME=URL` (all types, from the beginning), created or
+    /// updated at each start and never deleted automatically. Repeatable.
+    #[arg(
+        long = "subscribe",
+        env = "MINIBUS_SUBSCRIBE",
+        value_delimiter = ',',
+        value_name = "NAME=URL"
+    )]
+    pub subscribe: Vec<String>,
+
+    /// Hosts subscription URLs may name (comma-separated); empty allows any.
+    #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',')]
+    pub allow_subscriber_hosts: Vec<String>,
 }
 
 impl BusConfig {
@@ -62,6 +76,8 @@ impl BusConfig {
             max_body_bytes: 16 * 1024 * 1024,
             token: None,
             insecure: false,
+            subscribe: Vec::new(),
+            allow_subscriber_hosts: Vec::new(),
         }
     }
 
@@ -79,6 +95,17 @@ impl BusConfig {
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
+        for entry in &self.subscribe {
+            Self::static_subscription(entry)?;
+        }
         Ok(())
+    }
+
+    /// Splits a `--subscribe NAME=URL`.
+    pub fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
+        entry
+            .split_once('=')
+            .filter(|(name, url)| !name.is_empty() && !url.is_empty())
+            .ok_or_else(|| format!("--subscribe takes NAME=URL, not {entry:?}"))
     }
 }

@@ -1,10 +1,18 @@
 //! Prometheus metrics of the daemon, served as text on `GET /metrics`.
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+
+type Labels = Vec<(String, String)>;
+
+fn labels(subscription: &str) -> Labels {
+    vec![("subscription".into(), subscription.into())]
+}
 
 /// The daemon's metrics. Cheap to clone (each metric is an `Arc` inside).
 #[derive(Clone)]
@@ -17,6 +25,10 @@ pub struct Metrics {
     pub batch_events: Histogram,
     /// The durable head.
     pub head_seq: Gauge,
+    sub_delivered: Family<Labels, Counter>,
+    sub_failures: Family<Labels, Counter>,
+    sub_lag: Family<Labels, Gauge>,
+    sub_lag_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
     registry: Arc<Registry>,
 }
 
@@ -38,7 +50,31 @@ impl Metrics {
             1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0,
         ]);
         let head_seq = Gauge::default();
+        let sub_delivered = Family::<Labels, Counter>::default();
+        let sub_failures = Family::<Labels, Counter>::default();
+        let sub_lag = Family::<Labels, Gauge>::default();
+        let sub_lag_seconds = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         let mut registry = Registry::with_prefix("minibus");
+        registry.register(
+            "subscription_delivered",
+            "Events acknowledged by each subscriber",
+            sub_delivered.clone(),
+        );
+        registry.register(
+            "subscription_failures",
+            "Failed delivery attempts per subscription",
+            sub_failures.clone(),
+        );
+        registry.register(
+            "subscription_lag",
+            "Events between a subscription's cursor and the head",
+            sub_lag.clone(),
+        );
+        registry.register(
+            "subscription_lag_seconds",
+            "Age of the next event a subscription has to deliver",
+            sub_lag_seconds.clone(),
+        );
         registry.register(
             "events_appended",
             "Events appended since start",
@@ -64,8 +100,44 @@ impl Metrics {
             publish_seconds,
             batch_events,
             head_seq,
+            sub_delivered,
+            sub_failures,
+            sub_lag,
+            sub_lag_seconds,
             registry: Arc::new(registry),
         }
+    }
+
+    /// Events acknowledged by `subscription`.
+    pub fn sub_delivered(&self, subscription: &str) -> Counter {
+        self.sub_delivered
+            .get_or_create(&labels(subscription))
+            .clone()
+    }
+
+    /// Failed attempts of `subscription`.
+    pub fn sub_failures(&self, subscription: &str) -> Counter {
+        self.sub_failures
+            .get_or_create(&labels(subscription))
+            .clone()
+    }
+
+    /// Sets the lag gauges of `subscription`.
+    pub fn set_lag(&self, subscription: &str, lag: u64, seconds: f64) {
+        let l = labels(subscription);
+        self.sub_lag
+            .get_or_create(&l)
+            .set(i64::try_from(lag).unwrap_or(i64::MAX));
+        self.sub_lag_seconds.get_or_create(&l).set(seconds);
+    }
+
+    /// Drops the series of a deleted subscription.
+    pub fn forget_subscription(&self, subscription: &str) {
+        let l = labels(subscription);
+        self.sub_delivered.remove(&l);
+        self.sub_failures.remove(&l);
+        self.sub_lag.remove(&l);
+        self.sub_lag_seconds.remove(&l);
     }
 
     /// The metrics in the Prometheus / OpenMetrics text format.

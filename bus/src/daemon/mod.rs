@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod metrics;
 pub mod store;
+pub mod subs;
 pub mod writer;
 
 pub use api::{router, AppState};
@@ -50,7 +51,7 @@ pub async fn run(
     config
         .check(listener.local_addr()?)
         .map_err(DaemonError::Config)?;
-    let log = open_log(&config).await?;
+    let (log, db) = open_log(&config).await?;
     let metrics = metrics::Metrics::new();
     let fatal = CancellationToken::new();
     let writer = writer::Writer::start(
@@ -63,25 +64,31 @@ pub async fn run(
         dir: config.data_dir.display().to_string(),
         source,
     })?;
+    let subs = start_subscriptions(&config, &db, &log, &writer, &metrics)?;
     let closing = CancellationToken::new();
     let app = AppState::new(
         log,
         writer.handle(),
+        subs.clone(),
         metrics,
         config,
         fatal.clone(),
         closing.clone(),
     );
+    let stopping = subs.clone();
     let stop = async move {
         tokio::select! {
             () = shutdown.cancelled() => tracing::info!("shutting down"),
             () = fatal.cancelled() => tracing::error!("storage failed; shutting down"),
         }
         closing.cancel();
+        // Deliveries in flight get their grace period while the server drains.
+        stopping.begin_stop();
     };
     axum::serve(listener, router(app.clone()))
         .with_graceful_shutdown(stop)
         .await?;
+    subs.stop().await;
     writer.stop().await;
     if app.failed() {
         return Err(DaemonError::StorageFailed);
@@ -90,7 +97,30 @@ pub async fn run(
     Ok(())
 }
 
-async fn open_log(config: &BusConfig) -> Result<Arc<dyn EventLog>, DaemonError> {
+fn start_subscriptions(
+    config: &BusConfig,
+    db: &sled::Db,
+    log: &Arc<dyn EventLog>,
+    writer: &writer::Writer,
+    metrics: &metrics::Metrics,
+) -> Result<subs::Subscriptions, DaemonError> {
+    let subs = subs::Subscriptions::start(
+        db,
+        log.clone(),
+        writer.handle().durable(),
+        metrics.clone(),
+        config.allow_subscriber_hosts.clone(),
+    )
+    .map_err(|e| DaemonError::Config(format!("cannot load the subscriptions: {e}")))?;
+    for entry in &config.subscribe {
+        let (name, url) = BusConfig::static_subscription(entry).map_err(DaemonError::Config)?;
+        subs.put(name, crate::wire::SubscriptionSpec::new(url))
+            .map_err(|e| DaemonError::Config(format!("--subscribe {entry}: {e}")))?;
+    }
+    Ok(subs)
+}
+
+async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), DaemonError> {
     let dir = config.data_dir.clone();
     let cache_mb = config.cache_mb;
     let opened = tokio::task::spawn_blocking(move || {
@@ -112,5 +142,6 @@ async fn open_log(config: &BusConfig) -> Result<Arc<dyn EventLog>, DaemonError> 
         log_id = log.log_id(),
         "event log opened"
     );
-    Ok(Arc::new(log))
+    let db = log.db().clone();
+    Ok((Arc::new(log), db))
 }

@@ -8,15 +8,17 @@ mod publish;
 mod query;
 mod read;
 mod sse;
+mod subs;
 
 pub use error::ApiError;
 
 use super::config::BusConfig;
 use super::metrics::Metrics;
 use super::store::EventLog;
+use super::subs::Subscriptions;
 use super::writer::WriterHandle;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +33,7 @@ pub struct AppState {
 struct Inner {
     log: Arc<dyn EventLog>,
     writer: WriterHandle,
+    subs: Subscriptions,
     metrics: Metrics,
     config: BusConfig,
     fatal: CancellationToken,
@@ -43,6 +46,7 @@ impl AppState {
     pub fn new(
         log: Arc<dyn EventLog>,
         writer: WriterHandle,
+        subs: Subscriptions,
         metrics: Metrics,
         config: BusConfig,
         fatal: CancellationToken,
@@ -52,6 +56,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 log,
                 writer,
+                subs,
                 metrics,
                 config,
                 fatal,
@@ -69,6 +74,11 @@ impl AppState {
         &self.inner.log
     }
 
+    /// The subscriptions.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.inner.subs
+    }
+
     /// The last seq readers may see.
     fn durable_head(&self) -> u64 {
         *self.inner.writer.durable().borrow()
@@ -83,6 +93,31 @@ pub fn router(app: AppState) -> Router {
         .route("/events/stream", get(sse::stream))
         .route("/events/{seq}", get(read::one))
         .route("/streams/{name}", get(read::stream))
+        .route("/subscriptions", get(subs::list))
+        .route(
+            "/subscriptions/{name}",
+            get(subs::get).put(subs::put).delete(subs::delete),
+        )
+        .route("/subscriptions/{name}/pause", post(subs::pause))
+        .route("/subscriptions/{name}/resume", post(subs::resume))
+        .route("/subscriptions/{name}/rewind", post(subs::rewind))
+        .route("/subscriptions/{name}/skip", post(subs::skip))
+        .route(
+            "/subscriptions/{name}/dead-letters",
+            get(subs::dead_letters),
+        )
+        .route(
+            "/subscriptions/{name}/dead-letters/retry",
+            post(subs::retry_all),
+        )
+        .route(
+            "/subscriptions/{name}/dead-letters/{seq}",
+            axum::routing::delete(subs::delete_dead_letter),
+        )
+        .route(
+            "/subscriptions/{name}/dead-letters/{seq}/retry",
+            post(subs::retry_one),
+        )
         .route("/info", get(ops::info))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -14,7 +14,7 @@ pub async fn info(State(app): State<AppState>) -> Json<Info> {
     Json(Info {
         head_seq: head,
         events: head,
-        subscriptions: 0,
+        subscriptions: app.subscriptions().count(),
         log_id: app.log().log_id().into(),
         version: env!("CARGO_PKG_VERSION").into(),
     })
@@ -41,6 +41,7 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    app.subscriptions().refresh_metrics();
     (
         [(
             header::CONTENT_TYPE,

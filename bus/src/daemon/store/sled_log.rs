@@ -79,6 +79,9 @@ impl SledLog {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
+            // Subscription cursors are written without a flush of their own: this bounds
+            // how long one stays in memory only (DESIGN: durable within 100 ms).
+            .flush_every_ms(Some(100))
             .open()?;
         Self::from_db(db)
     }

@@ -1,0 +1,589 @@
+//! `Subscriptions`: the named HTTP endpoints the bus pushes events to, their durable
+//! cursors, dead letters, and one [`Deliverer`] loop each.
+//!
+//! Settings, cursors and dead letters live in sled ([`store`]); what only matters while the
+//! daemon runs (attempts, last error, blocked) lives in a [`Runtime`] per subscription,
+//! shared by its loop and the API. Every operation that moves a cursor does it by
+//! compare-and-swap and then wakes the loop, so it takes effect at once.
+
+pub mod deliverer;
+pub mod request;
+pub mod spec;
+pub mod store;
+pub mod verdict;
+
+pub use deliverer::{Deliverer, Outcome};
+
+use super::metrics::Metrics;
+use super::store::{EventLog, Filter, StoreError};
+use super::writer::format_time;
+use crate::wire::{
+    DeadLetter, RewindReply, RewindRequest, Start, SubscriptionSpec, SubscriptionState,
+    SubscriptionStatus,
+};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use store::{Cursor, StoredSub, SubStore, SubStoreError};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What a subscription operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SubError {
+    /// `404 not_found`.
+    #[error("no subscription {0}")]
+    NotFound(String),
+    /// `400 invalid_subscription`.
+    #[error("{0}")]
+    Invalid(String),
+    /// `409 cursor_beyond_head`.
+    #[error("seq {after} is beyond the head ({head})")]
+    CursorBeyondHead {
+        /// The requested cursor.
+        after: u64,
+        /// The durable head.
+        head: u64,
+    },
+    /// `409 paused`.
+    #[error("subscription {0} is paused")]
+    Paused(String),
+    /// `409 nothing_to_skip`.
+    #[error("subscription {0} has no event to skip")]
+    NothingToSkip(String),
+    /// `404 not_found` for a dead letter.
+    #[error("subscription {0} has no dead letter {1}")]
+    NoDeadLetter(String, u64),
+    /// `500`.
+    #[error(transparent)]
+    Store(#[from] SubStoreError),
+    /// `500`.
+    #[error(transparent)]
+    Log(#[from] StoreError),
+}
+
+/// What every loop shares.
+pub struct Shared {
+    log: Arc<dyn EventLog>,
+    store: SubStore,
+    http: reqwest::Client,
+    log_id: String,
+    metrics: Metrics,
+    durable: watch::Receiver<u64>,
+}
+
+/// What only matters while the daemon runs.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Failed attempts of the event at the cursor.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// `max_attempts` reached with `on_exhausted: "block"`.
+    pub blocked: bool,
+    /// After a batch failed: send one event per request until past this seq.
+    pub one_by_one_until: u64,
+    /// Milliseconds since the epoch of the last acknowledged delivery.
+    pub last_delivered_ms: Option<i64>,
+}
+
+/// One subscription's runtime, shared by its loop and the API.
+pub struct Runtime {
+    name: String,
+    sub: RwLock<Arc<StoredSub>>,
+    live: Mutex<Live>,
+    wake: Notify,
+    redeliver: Mutex<VecDeque<u64>>,
+    cancel: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Runtime {
+    fn sub(&self) -> Arc<StoredSub> {
+        self.sub
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_sub(&self, sub: StoredSub) {
+        *self
+            .sub
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(sub);
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        lock(&self.live)
+    }
+
+    fn next_redelivery(&self) -> Option<u64> {
+        lock(&self.redeliver).pop_front()
+    }
+
+    /// Clears attempts, errors and `blocked` (after a reset, rewind, resume, skip or park).
+    fn clear(&self) {
+        let mut live = self.live();
+        live.attempts = 0;
+        live.last_error = None;
+        live.blocked = false;
+        live.one_by_one_until = 0;
+    }
+
+    fn acknowledged(&self) {
+        let mut live = self.live();
+        live.attempts = 0;
+        live.last_error = None;
+        live.last_delivered_ms = Some(chrono::Utc::now().timestamp_millis());
+    }
+
+    /// Records a failed attempt; returns the attempts so far.
+    fn failed(&self, error: &str, one_by_one_until: u64) -> u32 {
+        let mut live = self.live();
+        live.attempts += 1;
+        live.last_error = Some(error.into());
+        live.one_by_one_until = live.one_by_one_until.max(one_by_one_until);
+        live.attempts
+    }
+}
+
+struct Entry {
+    rt: Arc<Runtime>,
+    task: JoinHandle<()>,
+}
+
+/// The registry of subscriptions. Cheap to clone.
+#[derive(Clone)]
+pub struct Subscriptions {
+    shared: Arc<Shared>,
+    loops: Arc<Mutex<HashMap<String, Entry>>>,
+    allow_hosts: Arc<Vec<String>>,
+    stop: CancellationToken,
+}
+
+/// Stores the paused reason (`None` resumes) and wakes the loop.
+fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
+    let mut sub = (*rt.sub()).clone();
+    sub.paused = reason;
+    shared.store.save(&rt.name, &sub, None)?;
+    rt.set_sub(sub);
+    rt.wake.notify_one();
+    Ok(())
+}
+
+impl Subscriptions {
+    /// Loads every stored subscription and starts its loop.
+    pub fn start(
+        db: &sled::Db,
+        log: Arc<dyn EventLog>,
+        durable: watch::Receiver<u64>,
+        metrics: Metrics,
+        allow_hosts: Vec<String>,
+    ) -> Result<Self, SubError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("minibus/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SubError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let shared = Arc::new(Shared {
+            log_id: log.log_id().to_string(),
+            store: SubStore::open(db)?,
+            log,
+            http,
+            metrics,
+            durable,
+        });
+        let subs = Self {
+            shared,
+            loops: Arc::default(),
+            allow_hosts: Arc::new(allow_hosts),
+            stop: CancellationToken::new(),
+        };
+        for (name, sub, _) in subs.shared.store.all()? {
+            subs.spawn(name, sub);
+        }
+        Ok(subs)
+    }
+
+    fn spawn(&self, name: String, sub: StoredSub) -> Arc<Runtime> {
+        let rt = Arc::new(Runtime {
+            name: name.clone(),
+            sub: RwLock::new(Arc::new(sub)),
+            live: Mutex::default(),
+            wake: Notify::new(),
+            redeliver: Mutex::default(),
+            cancel: self.stop.child_token(),
+        });
+        let task = tokio::spawn(Deliverer::new(rt.clone(), self.shared.clone()).run());
+        lock(&self.loops).insert(
+            name,
+            Entry {
+                rt: rt.clone(),
+                task,
+            },
+        );
+        rt
+    }
+
+    fn runtime(&self, name: &str) -> Result<Arc<Runtime>, SubError> {
+        lock(&self.loops)
+            .get(name)
+            .map(|e| e.rt.clone())
+            .ok_or_else(|| SubError::NotFound(name.into()))
+    }
+
+    fn head(&self) -> u64 {
+        *self.shared.durable.borrow()
+    }
+
+    /// How many subscriptions exist.
+    pub fn count(&self) -> u64 {
+        lock(&self.loops).len() as u64
+    }
+
+    /// A loop for `name` that the caller drives step by step (tests).
+    pub fn deliverer(&self, name: &str) -> Result<Deliverer, SubError> {
+        Ok(Deliverer::new(self.runtime(name)?, self.shared.clone()))
+    }
+
+    fn start_cursor(&self, start: Start) -> Result<u64, SubError> {
+        let head = self.head();
+        match start {
+            Start::Word(crate::wire::StartWord::Beginning) => Ok(0),
+            Start::Word(crate::wire::StartWord::End) => Ok(head),
+            Start::After { after } if after > head => {
+                Err(SubError::CursorBeyondHead { after, head })
+            }
+            Start::After { after } => Ok(after),
+        }
+    }
+
+    /// `PUT /subscriptions/NAME`: creates (`true`) or replaces the settings (`false`).
+    pub fn put(
+        &self,
+        name: &str,
+        mut spec: SubscriptionSpec,
+    ) -> Result<(SubscriptionStatus, bool), SubError> {
+        spec::check_name(name).map_err(SubError::Invalid)?;
+        spec::check(&spec, &self.allow_hosts).map_err(SubError::Invalid)?;
+        let reset = std::mem::take(&mut spec.reset);
+        let existing = lock(&self.loops).get(name).map(|e| e.rt.clone());
+        let Some(rt) = existing else {
+            let cursor = Cursor {
+                generation: 1,
+                cursor: self.start_cursor(spec.start)?,
+                delivered: 0,
+            };
+            let sub = StoredSub { spec, paused: None };
+            self.shared.store.save(name, &sub, Some(cursor))?;
+            self.spawn(name.into(), sub);
+            tracing::info!(
+                subscription = name,
+                cursor = cursor.cursor,
+                "subscription created"
+            );
+            return Ok((self.status(name)?, true));
+        };
+        let sub = StoredSub {
+            spec,
+            paused: rt.sub().paused.clone(),
+        };
+        if reset {
+            let after = self.start_cursor(sub.spec.start)?;
+            self.shared.store.save(name, &sub, None)?;
+            rt.set_sub(sub);
+            self.move_cursor(&rt, after)?;
+        } else {
+            self.shared.store.save(name, &sub, None)?;
+            rt.set_sub(sub);
+            rt.wake.notify_one();
+        }
+        Ok((self.status(name)?, false))
+    }
+
+    /// Moves the cursor to `after` in a new generation, clears retries, wakes the loop.
+    fn move_cursor(&self, rt: &Runtime, after: u64) -> Result<u64, SubError> {
+        loop {
+            let current = self
+                .shared
+                .store
+                .cursor(&rt.name)?
+                .ok_or_else(|| SubError::NotFound(rt.name.clone()))?;
+            let new = Cursor {
+                generation: current.generation + 1,
+                cursor: after,
+                ..current
+            };
+            if self.shared.store.swap_cursor(&rt.name, current, new)? {
+                rt.clear();
+                rt.wake.notify_one();
+                tracing::info!(subscription = %rt.name, after, generation = new.generation, "cursor moved");
+                return Ok(new.generation);
+            }
+        }
+    }
+
+    /// `GET /subscriptions/NAME`.
+    pub fn status(&self, name: &str) -> Result<SubscriptionStatus, SubError> {
+        let rt = self.runtime(name)?;
+        let cursor = self
+            .shared
+            .store
+            .cursor(name)?
+            .ok_or_else(|| SubError::NotFound(name.into()))?;
+        let head = self.head().max(cursor.cursor);
+        let sub = rt.sub();
+        let live = rt.live();
+        let state = match (&sub.paused, live.blocked, live.attempts) {
+            (Some(_), _, _) => SubscriptionState::Paused,
+            (None, true, _) => SubscriptionState::Blocked,
+            (None, false, 0) => SubscriptionState::Active,
+            (None, false, _) => SubscriptionState::Retrying,
+        };
+        Ok(SubscriptionStatus {
+            name: name.into(),
+            url: sub.spec.url.clone(),
+            types: sub.spec.types.clone(),
+            cursor: cursor.cursor,
+            generation: cursor.generation,
+            head_seq: head,
+            lag: head - cursor.cursor,
+            lag_seconds: self.lag_seconds(cursor.cursor, head)?,
+            state,
+            attempts: live.attempts,
+            last_error: live.last_error.clone(),
+            last_delivered_at: live.last_delivered_ms.map(format_time),
+            delivered: cursor.delivered,
+            dead_letters: self.shared.store.dead_letter_count(name),
+            paused_reason: sub.paused.clone(),
+            batch: sub.spec.batch,
+            format: sub.spec.format,
+        })
+    }
+
+    fn lag_seconds(&self, cursor: u64, head: u64) -> Result<f64, SubError> {
+        if cursor >= head {
+            return Ok(0.0);
+        }
+        let Some(next) = self.shared.log.get(cursor + 1)? else {
+            return Ok(0.0);
+        };
+        let age_ms = chrono::Utc::now().timestamp_millis() - next.time_ms();
+        Ok(age_ms.max(0) as f64 / 1000.0)
+    }
+
+    /// `GET /subscriptions`, by name.
+    pub fn list(&self) -> Result<Vec<SubscriptionStatus>, SubError> {
+        let mut names: Vec<String> = lock(&self.loops).keys().cloned().collect();
+        names.sort();
+        names.iter().map(|n| self.status(n)).collect()
+    }
+
+    /// `DELETE /subscriptions/NAME`.
+    pub fn delete(&self, name: &str) -> Result<(), SubError> {
+        let entry = lock(&self.loops)
+            .remove(name)
+            .ok_or_else(|| SubError::NotFound(name.into()))?;
+        entry.rt.cancel.cancel();
+        self.shared.store.delete(name)?;
+        self.shared.metrics.forget_subscription(name);
+        tracing::info!(subscription = name, "subscription deleted");
+        Ok(())
+    }
+
+    /// `POST …/pause` (`reason` given) or `…/resume` (`None`; also clears `blocked`).
+    pub fn set_paused(
+        &self,
+        name: &str,
+        reason: Option<String>,
+    ) -> Result<SubscriptionStatus, SubError> {
+        let rt = self.runtime(name)?;
+        if reason.is_none() {
+            rt.clear();
+        }
+        set_paused(&self.shared, &rt, reason)?;
+        self.status(name)
+    }
+
+    /// `POST …/rewind`.
+    pub fn rewind(&self, name: &str, request: &RewindRequest) -> Result<RewindReply, SubError> {
+        let rt = self.runtime(name)?;
+        let head = self.head();
+        let after = match (request.after, request.time.as_deref()) {
+            (Some(after), None) if after > head => {
+                return Err(SubError::CursorBeyondHead { after, head })
+            }
+            (Some(after), None) => after,
+            (None, Some(time)) => self.seq_before_time(time, head)?,
+            _ => return Err(SubError::Invalid("give either `after` or `time`".into())),
+        };
+        let filter = Filter {
+            types: rt.sub().spec.types.clone(),
+            stream: None,
+        };
+        let redeliver = self.count_matching(after, head, &filter)?;
+        let generation = if request.dry_run {
+            self.shared.store.cursor(name)?.map_or(0, |c| c.generation)
+        } else {
+            self.move_cursor(&rt, after)?
+        };
+        Ok(RewindReply {
+            after,
+            redeliver,
+            dry_run: request.dry_run,
+            generation,
+        })
+    }
+
+    /// The seq just before the first event with time ≥ `time` (times never decrease along
+    /// seq, so a binary search finds it).
+    fn seq_before_time(&self, time: &str, head: u64) -> Result<u64, SubError> {
+        let at = chrono::DateTime::parse_from_rfc3339(time)
+            .map_err(|e| SubError::Invalid(format!("`time` is not RFC 3339: {e}")))?
+            .timestamp_millis();
+        let (mut lo, mut hi) = (1, head + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let t = self.shared.log.get(mid)?.map_or(i64::MAX, |e| e.time_ms());
+            if t >= at {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(lo - 1)
+    }
+
+    fn count_matching(&self, after: u64, head: u64, filter: &Filter) -> Result<u64, SubError> {
+        if filter.types.is_empty() {
+            return Ok(head - after);
+        }
+        let (mut count, mut cursor) = (0, after);
+        while cursor < head {
+            let scan = self
+                .shared
+                .log
+                .scan(cursor, head, filter, usize::MAX, 100_000)?;
+            count += scan.events.len() as u64;
+            cursor = scan.last_examined;
+        }
+        Ok(count)
+    }
+
+    /// `POST …/skip`: parks the next matching event and moves past it.
+    pub fn skip(&self, name: &str) -> Result<DeadLetter, SubError> {
+        let rt = self.runtime(name)?;
+        let filter = Filter {
+            types: rt.sub().spec.types.clone(),
+            stream: None,
+        };
+        loop {
+            let cursor = self
+                .shared
+                .store
+                .cursor(name)?
+                .ok_or_else(|| SubError::NotFound(name.into()))?;
+            let scan = self
+                .shared
+                .log
+                .scan(cursor.cursor, self.head(), &filter, 1, usize::MAX)?;
+            let Some(event) = scan.events.first() else {
+                return Err(SubError::NothingToSkip(name.into()));
+            };
+            let attempts = rt.live().attempts;
+            let letter = DeadLetter {
+                seq: event.seq(),
+                reason: "skipped by an operator".into(),
+                attempts,
+                last_status: None,
+                last_error: rt.live().last_error.clone(),
+                time: format_time(chrono::Utc::now().timestamp_millis()),
+            };
+            let new = Cursor {
+                cursor: event.seq(),
+                ..cursor
+            };
+            if self.shared.store.park(name, cursor, new, &letter)? {
+                rt.clear();
+                rt.wake.notify_one();
+                return Ok(letter);
+            }
+        }
+    }
+
+    /// `GET …/dead-letters`.
+    pub fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>, SubError> {
+        self.runtime(name)?;
+        Ok(self.shared.store.dead_letters(name)?)
+    }
+
+    /// `POST …/dead-letters/SEQ/retry` (`Some`) or `…/dead-letters/retry` (all): queued
+    /// ahead of the next event; returns the seqs queued.
+    pub fn retry_dead_letters(&self, name: &str, seq: Option<u64>) -> Result<Vec<u64>, SubError> {
+        let rt = self.runtime(name)?;
+        if rt.sub().paused.is_some() {
+            return Err(SubError::Paused(name.into()));
+        }
+        let seqs = match seq {
+            Some(seq) => {
+                self.shared
+                    .store
+                    .dead_letter(name, seq)?
+                    .ok_or(SubError::NoDeadLetter(name.into(), seq))?;
+                vec![seq]
+            }
+            None => self
+                .shared
+                .store
+                .dead_letters(name)?
+                .iter()
+                .map(|d| d.seq)
+                .collect(),
+        };
+        let mut queue = lock(&rt.redeliver);
+        for seq in &seqs {
+            if !queue.contains(seq) {
+                queue.push_back(*seq);
+            }
+        }
+        drop(queue);
+        rt.wake.notify_one();
+        Ok(seqs)
+    }
+
+    /// `DELETE …/dead-letters/SEQ`.
+    pub fn delete_dead_letter(&self, name: &str, seq: u64) -> Result<(), SubError> {
+        self.runtime(name)?;
+        if self.shared.store.remove_dead_letter(name, seq)? {
+            Ok(())
+        } else {
+            Err(SubError::NoDeadLetter(name.into(), seq))
+        }
+    }
+
+    /// Updates the lag gauges (called before `/metrics` renders).
+    pub fn refresh_metrics(&self) {
+        for status in self.list().unwrap_or_default() {
+            self.shared
+                .metrics
+                .set_lag(&status.name, status.lag, status.lag_seconds);
+        }
+    }
+
+    /// Tells every loop to stop (a delivery in flight gets a second).
+    pub fn begin_stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Stops every loop and waits for them.
+    pub async fn stop(&self) {
+        self.stop.cancel();
+        let tasks: Vec<JoinHandle<()>> = lock(&self.loops).drain().map(|(_, e)| e.task).collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}

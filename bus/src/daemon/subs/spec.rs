@@ -1,0 +1,125 @@
+//! The limits of a subscription's settings, checked on every PUT.
+
+use crate::envelope::{is_valid_stream_name, MAX_NAME_CHARS};
+use crate::signature::Signer;
+use crate::wire::{Format, SubscriptionSpec};
+
+/// Most events in one delivery.
+pub const MAX_BATCH: u32 = 1_000;
+/// Largest `batch_max_bytes`.
+pub const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest `timeout_ms` (5 minutes).
+pub const MAX_TIMEOUT_MS: u64 = 300_000;
+/// Longest backoff (`retry.max_ms`, one day).
+pub const MAX_BACKOFF_MS: u64 = 86_400_000;
+/// Most entries in `types`.
+pub const MAX_TYPES: usize = 100;
+/// Longest URL, in bytes.
+pub const MAX_URL_BYTES: usize = 2_048;
+
+/// Checks a subscription name: `[A-Za-z0-9._:-]{1,200}`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if is_valid_stream_name(name) {
+        Ok(())
+    } else {
+        Err("a subscription name matches [A-Za-z0-9._:-]{1,200}".into())
+    }
+}
+
+/// Checks every setting; `allow_hosts`, when not empty, lists the hosts URLs may name.
+pub fn check(spec: &SubscriptionSpec, allow_hosts: &[String]) -> Result<(), String> {
+    check_url(&spec.url, allow_hosts)?;
+    if spec.types.len() > MAX_TYPES {
+        return Err(format!("`types` holds at most {MAX_TYPES} entries"));
+    }
+    for ty in &spec.types {
+        if ty.is_empty() || ty.chars().count() > MAX_NAME_CHARS || ty.chars().any(char::is_control)
+        {
+            return Err(format!("`types` entry {ty:?} is not a valid type (1–200 characters, no control characters)"));
+        }
+    }
+    in_range("batch", u64::from(spec.batch), 1, u64::from(MAX_BATCH))?;
+    in_range("batch_max_bytes", spec.batch_max_bytes, 1, MAX_BATCH_BYTES)?;
+    in_range("timeout_ms", spec.timeout_ms, 1, MAX_TIMEOUT_MS)?;
+    in_range("retry.initial_ms", spec.retry.initial_ms, 1, MAX_BACKOFF_MS)?;
+    in_range(
+        "retry.max_ms",
+        spec.retry.max_ms,
+        spec.retry.initial_ms,
+        MAX_BACKOFF_MS,
+    )?;
+    if spec.retry.max_attempts == Some(0) {
+        return Err("`retry.max_attempts` is at least 1 (or null: retry forever)".into());
+    }
+    if spec.format == Format::Cloudevents && spec.batch > 1 {
+        return Err("`format: \"cloudevents\"` (binary mode) carries one event per request: use `batch: 1`, or `cloudevents-structured`".into());
+    }
+    if let Some(secret) = &spec.secret {
+        Signer::from_secret(secret).map_err(|e| format!("`secret`: {e}"))?;
+    }
+    Ok(())
+}
+
+fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{field}` must be from {min} to {max}, not {value}"
+        ))
+    }
+}
+
+fn check_url(url: &str, allow_hosts: &[String]) -> Result<(), String> {
+    if url.len() > MAX_URL_BYTES {
+        return Err(format!("`url` is longer than {MAX_URL_BYTES} bytes"));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("`url` is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("`url` must be http or https".into());
+    }
+    let host = parsed.host_str().ok_or("`url` has no host")?;
+    if !allow_hosts.is_empty() && !allow_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return Err(format!("host {host} is not in --allow-subscriber-hosts"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> SubscriptionSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(check(&spec(r#"{"url":"http://127.0.0.1:4002/events"}"#), &[]).is_ok());
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        for bad in [
+            r#"{"url":"ftp://x/"}"#,
+            r#"{"url":"not a url"}"#,
+            r#"{"url":"http://x/","batch":0}"#,
+            r#"{"url":"http://x/","batch":1001}"#,
+            r#"{"url":"http://x/","timeout_ms":0}"#,
+            r#"{"url":"http://x/","retry":{"initial_ms":500,"max_ms":100}}"#,
+            r#"{"url":"http://x/","retry":{"max_attempts":0}}"#,
+            r#"{"url":"http://x/","format":"cloudevents","batch":2}"#,
+            r#"{"url":"http://x/","secret":"nope"}"#,
+            r#"{"url":"http://x/","types":[""]}"#,
+        ] {
+            assert!(check(&spec(bad), &[]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_hosts_restrict_urls() {
+        let allow = ["query".to_string()];
+        assert!(check(&spec(r#"{"url":"http://query:4002/events"}"#), &allow).is_ok());
+        assert!(check(&spec(r#"{"url":"http://evil:80/"}"#), &allow).is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Subscriptions in sled: settings, cursors and dead letters, in trees of their own beside
+//! the event log.
+//!
+//! A cursor is 24 bytes, `generation | cursor | delivered`, and changes only by
+//! compare-and-swap, so a delivery's verdict is stored only if neither a rewind (new
+//! generation) nor a skip (moved cursor) nor a delete happened while it was in flight.
+//! Cursor writes become durable with the writer's next group commit, or within 100 ms
+//! (sled's background flush, set in `SledLog::open`).
+
+use crate::wire::{DeadLetter, SubscriptionSpec};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+/// A subscription as stored: its settings (secret included) and whether it is paused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSub {
+    /// The settings, `reset` always false.
+    pub spec: SubscriptionSpec,
+    /// Why it is paused, when it is.
+    #[serde(default)]
+    pub paused: Option<String>,
+}
+
+/// Where a subscription is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Raised by create, reset and rewind.
+    pub generation: u64,
+    /// The last seq examined.
+    pub cursor: u64,
+    /// Events acknowledged.
+    pub delivered: u64,
+}
+
+impl Cursor {
+    fn encode(&self) -> [u8; 24] {
+        let mut out = [0; 24];
+        out[..8].copy_from_slice(&self.generation.to_be_bytes());
+        out[8..16].copy_from_slice(&self.cursor.to_be_bytes());
+        out[16..].copy_from_slice(&self.delivered.to_be_bytes());
+        out
+    }
+
+    fn decode(raw: &[u8]) -> Option<Self> {
+        let word = |i: usize| Some(u64::from_be_bytes(raw.get(i..i + 8)?.try_into().ok()?));
+        Some(Self {
+            generation: word(0)?,
+            cursor: word(8)?,
+            delivered: word(16)?,
+        })
+    }
+}
+
+/// What a subscription store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SubStoreError {
+    /// sled failed.
+    #[error("storage engine: {0}")]
+    Engine(#[from] sled::Error),
+    /// A stored value could not be read.
+    #[error("subscription store damaged: {0}")]
+    Corrupt(String),
+}
+
+impl From<TransactionError<()>> for SubStoreError {
+    fn from(e: TransactionError<()>) -> Self {
+        match e {
+            TransactionError::Storage(e) => Self::Engine(e),
+            TransactionError::Abort(()) => Self::Corrupt("transaction aborted".into()),
+        }
+    }
+}
+
+/// The subscription trees. Cheap to clone.
+#[derive(Clone)]
+pub struct SubStore {
+    subs: sled::Tree,
+    cursors: sled::Tree,
+    dead: sled::Tree,
+}
+
+fn dead_key(name: &str, seq: u64) -> Vec<u8> {
+    let mut key = dead_prefix(name);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn dead_prefix(name: &str) -> Vec<u8> {
+    let mut key = name.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+impl SubStore {
+    /// Opens the trees in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, SubStoreError> {
+        Ok(Self {
+            subs: db.open_tree("subscriptions")?,
+            cursors: db.open_tree("cursors")?,
+            dead: db.open_tree("dead_letters")?,
+        })
+    }
+
+    /// Every stored subscription with its cursor.
+    pub fn all(&self) -> Result<Vec<(String, StoredSub, Cursor)>, SubStoreError> {
+        let mut out = Vec::new();
+        for item in self.subs.iter() {
+            let (key, value) = item?;
+            let name = String::from_utf8_lossy(&key).into_owned();
+            let sub = serde_json::from_slice(&value)
+                .map_err(|e| SubStoreError::Corrupt(format!("subscription {name}: {e}")))?;
+            let cursor = self.cursor(&name)?.ok_or_else(|| {
+                SubStoreError::Corrupt(format!("subscription {name} has no cursor"))
+            })?;
+            out.push((name, sub, cursor));
+        }
+        Ok(out)
+    }
+
+    /// Stores settings (and, for a new subscription or a reset, the cursor) in one write.
+    pub fn save(
+        &self,
+        name: &str,
+        sub: &StoredSub,
+        cursor: Option<Cursor>,
+    ) -> Result<(), SubStoreError> {
+        let value = serde_json::to_vec(sub).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+        (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
+            subs.insert(name.as_bytes(), value.as_slice())?;
+            if let Some(c) = cursor {
+                cursors.insert(name.as_bytes(), &c.encode())?;
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })?;
+        Ok(())
+    }
+
+    /// The cursor of `name`.
+    pub fn cursor(&self, name: &str) -> Result<Option<Cursor>, SubStoreError> {
+        match self.cursors.get(name)? {
+            Some(raw) => Cursor::decode(&raw)
+                .map(Some)
+                .ok_or_else(|| SubStoreError::Corrupt(format!("cursor of {name}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces `expected` by `new`; `false` if the stored cursor is no longer `expected`.
+    pub fn swap_cursor(
+        &self,
+        name: &str,
+        expected: Cursor,
+        new: Cursor,
+    ) -> Result<bool, SubStoreError> {
+        Ok(self
+            .cursors
+            .compare_and_swap(name, Some(&expected.encode()[..]), Some(&new.encode()[..]))?
+            .is_ok())
+    }
+
+    /// Parks `letter` and moves the cursor from `expected` to `new`, atomically; `false`
+    /// (and nothing parked) if the cursor is no longer `expected`.
+    pub fn park(
+        &self,
+        name: &str,
+        expected: Cursor,
+        new: Cursor,
+        letter: &DeadLetter,
+    ) -> Result<bool, SubStoreError> {
+        let value =
+            serde_json::to_vec(letter).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+        let result = (&self.cursors, &self.dead).transaction(|(cursors, dead)| {
+            if cursors.get(name.as_bytes())?.as_deref() != Some(&expected.encode()[..]) {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            cursors.insert(name.as_bytes(), &new.encode())?;
+            dead.insert(dead_key(name, letter.seq), value.as_slice())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(TransactionError::Abort(())) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Stores a dead letter as it is now (after a retry that failed again).
+    pub fn put_dead_letter(&self, name: &str, letter: &DeadLetter) -> Result<(), SubStoreError> {
+        let value =
+            serde_json::to_vec(letter).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+        self.dead.insert(dead_key(name, letter.seq), value)?;
+        Ok(())
+    }
+
+    /// One dead letter.
+    pub fn dead_letter(&self, name: &str, seq: u64) -> Result<Option<DeadLetter>, SubStoreError> {
+        self.dead
+            .get(dead_key(name, seq))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| SubStoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// The dead letters of `name`, in seq order.
+    pub fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>, SubStoreError> {
+        self.dead
+            .scan_prefix(dead_prefix(name))
+            .map(|item| {
+                let (_, v) = item?;
+                serde_json::from_slice(&v).map_err(|e| SubStoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// How many dead letters `name` has.
+    pub fn dead_letter_count(&self, name: &str) -> u64 {
+        self.dead.scan_prefix(dead_prefix(name)).keys().count() as u64
+    }
+
+    /// Removes one dead letter; `false` if there was none.
+    pub fn remove_dead_letter(&self, name: &str, seq: u64) -> Result<bool, SubStoreError> {
+        Ok(self.dead.remove(dead_key(name, seq))?.is_some())
+    }
+
+    /// Removes a subscription, its cursor and its dead letters.
+    pub fn delete(&self, name: &str) -> Result<(), SubStoreError> {
+        self.subs.remove(name)?;
+        self.cursors.remove(name)?;
+        for key in self.dead.scan_prefix(dead_prefix(name)).keys() {
+            self.dead.remove(key?)?;
+        }
+        Ok(())
+    }
+}
