@@ -1,0 +1,124 @@
+//! What the command line promises: refusals with a clear message, a taken port named,
+//! every flag readable from a `MINIBUS_…` variable, and `--help`.
+
+use crate::helpers::{minibus, run_to_exit, Api, BusProcess};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::process::Command;
+
+fn minibus_with(args: &[&str]) -> Command {
+    let mut cmd = minibus();
+    cmd.args(args);
+    cmd
+}
+
+#[test]
+fn a_non_loopback_address_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = minibus_with(&["bus", "--listen", "0.0.0.0:0", "--data-dir"]);
+    cmd.arg(dir.path());
+    let done = run_to_exit(cmd);
+    assert!(!done.status.success(), "{}", done.status);
+    assert!(
+        done.stderr.contains("--token") && done.stderr.contains("--insecure"),
+        "the error says how to proceed: {}",
+        done.stderr
+    );
+    assert!(
+        !done.stdout.contains("listening"),
+        "a refused bus does not claim to listen: {}",
+        done.stdout
+    );
+}
+
+#[tokio::test]
+async fn insecure_allows_a_non_loopback_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = minibus_with(&["bus", "--listen", "0.0.0.0:0", "--insecure", "--data-dir"]);
+    cmd.arg(dir.path());
+    let bus = BusProcess::spawn(cmd);
+    let port = bus
+        .url()
+        .strip_prefix("http://0.0.0.0:")
+        .unwrap_or_else(|| panic!("listening on every address: {}", bus.url()));
+    // Traffic stays on loopback, which 0.0.0.0 includes.
+    let api = Api::new(&format!("http://127.0.0.1:{port}"), None);
+    assert_eq!(api.info().await["head_seq"], json!(0));
+    let status = bus.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+fn a_taken_port_is_named_in_the_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = minibus_with(&["bus", "--listen", &listen, "--data-dir"]);
+    cmd.arg(dir.path());
+    let done = run_to_exit(cmd);
+    drop(taken);
+    assert!(!done.status.success(), "{}", done.status);
+    assert!(
+        done.stderr.contains(&port.to_string()),
+        "the error names port {port}: {}",
+        done.stderr
+    );
+}
+
+#[tokio::test]
+async fn every_setting_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("from-env");
+    let mut cmd = minibus_with(&["bus"]);
+    cmd.env("MINIBUS_LISTEN", "127.0.0.1:0")
+        .env("MINIBUS_DATA_DIR", &data_dir)
+        .env("MINIBUS_TOKEN", "secret");
+    let bus = BusProcess::spawn(cmd);
+
+    let (status, body) = bus.api().get("/info").await.expect("GET /info");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "unauthorized");
+    let wrong = Api::new(bus.url(), Some("not-the-secret"));
+    let (status, _) = wrong.get("/info").await.expect("GET /info");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = bus.api().get("/healthz").await.expect("GET /healthz");
+    assert_eq!(status, StatusCode::OK, "/healthz needs no token");
+
+    let api = Api::new(bus.url(), Some("secret"));
+    let event = json!({ "type": "FromEnv", "data": { "ok": true } });
+    let (status, reply) = api.publish(&event).await.expect("publish");
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(reply["seq"], json!(1));
+    assert_eq!(api.info().await["head_seq"], json!(1));
+    assert!(
+        std::fs::read_dir(&data_dir).expect("the data dir").count() > 0,
+        "the log is in MINIBUS_DATA_DIR"
+    );
+    let status = bus.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+fn help_names_the_commands_and_every_flag_with_its_variable() {
+    let top = run_to_exit(minibus_with(&["--help"]));
+    assert!(top.status.success(), "{}", top.stderr);
+    for command in ["bus", "up"] {
+        assert!(top.stdout.contains(command), "{command}: {}", top.stdout);
+    }
+    let bus = run_to_exit(minibus_with(&["bus", "--help"]));
+    assert!(bus.status.success(), "{}", bus.stderr);
+    for (flag, var) in [
+        ("--listen", "MINIBUS_LISTEN"),
+        ("--data-dir", "MINIBUS_DATA_DIR"),
+        ("--durability", "MINIBUS_DURABILITY"),
+        ("--cache-mb", "MINIBUS_CACHE_MB"),
+        ("--max-event-bytes", "MINIBUS_MAX_EVENT_BYTES"),
+        ("--max-body-bytes", "MINIBUS_MAX_BODY_BYTES"),
+        ("--token", "MINIBUS_TOKEN"),
+        ("--insecure", "MINIBUS_INSECURE"),
+    ] {
+        assert!(bus.stdout.contains(flag), "{flag}: {}", bus.stdout);
+        assert!(bus.stdout.contains(var), "{var}: {}", bus.stdout);
+    }
+}

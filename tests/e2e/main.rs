@@ -1,0 +1,17 @@
+//! End-to-end tests: the built `minibus` binary as real child processes, real HTTP on
+//! loopback, real sled data dirs on disk.
+//!
+//! # Layout
+//! - `helpers`: [`helpers::BusProcess`] (start on port 0, SIGKILL, SIGTERM, killed on drop),
+//!   [`helpers::Api`] (HTTP calls), [`helpers::Load`] (concurrent publishers that record
+//!   every acknowledged event), [`helpers::verify_log`] (the log's invariants after a
+//!   restart), and bounded waits.
+//! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
+//! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
+//!
+//! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
+//! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
+
+mod cli;
+mod crash;
+mod helpers;
