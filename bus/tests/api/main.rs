@@ -1,0 +1,13 @@
+//! In-process integration tests of the bus daemon: each test starts `bus::daemon::run` on
+//! 127.0.0.1:0 with its own temp dir, and talks to it over real HTTP (real sled, no mocks).
+
+mod auth;
+mod bad_input;
+mod big_log;
+mod expected_version;
+mod helpers;
+mod idempotency;
+mod publish;
+mod read;
+mod restart;
+mod sse;
