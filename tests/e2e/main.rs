@@ -7,6 +7,8 @@
 //!   every acknowledged event), [`helpers::verify_log`] (the log's invariants after a
 //!   restart), and bounded waits.
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
+//! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
+//!   exactly its events, in order; a seq repeats only across a restart.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
@@ -14,4 +16,5 @@
 
 mod cli;
 mod crash;
+mod delivery;
 mod helpers;
