@@ -8,6 +8,9 @@ use serde_json::value::RawValue;
 
 /// Longest `type`, `id`, `stream`, `source`, `correlation_id` and `causation_id`, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
+/// Deepest nesting of arrays and objects in `data`: subscribers parse it, and common JSON
+/// parsers (serde_json among them) refuse documents nested deeper than 128.
+pub const MAX_DATA_DEPTH: usize = 64;
 
 /// An event as the bus stores and delivers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +106,16 @@ impl NewEvent {
                 "needs a `stream` to check against",
             ));
         }
+        if self
+            .data
+            .as_deref()
+            .is_some_and(|d| json_depth(d.get()) > MAX_DATA_DEPTH)
+        {
+            return Err(InvalidEvent::new(
+                "data",
+                "must not nest deeper than 64 levels",
+            ));
+        }
         for (field, value) in [
             ("source", &self.source),
             ("correlation_id", &self.correlation_id),
@@ -153,6 +166,27 @@ fn check_name(field: &'static str, value: &str) -> Result<(), InvalidEvent> {
         ));
     }
     Ok(())
+}
+
+/// How deeply arrays and objects nest in a JSON text (brackets inside strings do not count).
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in json.bytes() {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Stream and subscription names: `[A-Za-z0-9._:-]{1,200}`.
@@ -211,6 +245,20 @@ mod tests {
                 .field,
             "expected_version"
         );
+    }
+
+    #[test]
+    fn data_nesting_is_limited() {
+        assert_eq!(json_depth(r#"{"a":[1,{"b":"[[[{"}]}"#), 3);
+        let deep = |n: usize| {
+            format!(
+                r#"{{"type":"T","data":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(event(&deep(64)).validate().is_ok());
+        assert_eq!(event(&deep(65)).validate().unwrap_err().field, "data");
     }
 
     #[test]
