@@ -2,12 +2,14 @@
 //!
 //! - `publish`: C tasks publish N events in total (one event or an array of K per request)
 //!   and report events/s, requests/s, request latency percentiles and errors by status;
-//! - `read`: times `GET /events`, the whole log streamed, and reports bytes and events/s.
+//! - `read`: times `GET /events`, the whole log streamed, and reports bytes and events/s;
+//! - `fanout`: push delivery to subscribers in this process (see `fanout.rs`).
 //!
 //! Each prints a human summary and then one JSON line of the same figures, so that the docs
 //! can quote a run exactly. The progress bar goes to stderr and is hidden when stderr is not
 //! a terminal.
 
+mod fanout;
 mod publish;
 mod read;
 mod stats;
@@ -24,6 +26,8 @@ pub enum BenchCommand {
     Publish(publish::PublishArgs),
     /// Time reading the whole log with `GET /events`.
     Read(read::ReadArgs),
+    /// Push delivery to subscribers in this process: throughput, replay, latency.
+    Fanout(fanout::FanoutArgs),
 }
 
 impl BenchCommand {
@@ -31,6 +35,7 @@ impl BenchCommand {
         match self {
             BenchCommand::Publish(args) => publish::run(args).await,
             BenchCommand::Read(args) => read::run(args).await,
+            BenchCommand::Fanout(args) => fanout::run(args).await,
         }
     }
 }

@@ -14,6 +14,8 @@
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod crash;
 mod delivery;
