@@ -109,6 +109,33 @@ impl TestApp {
         }
     }
 
+    /// `method path` with `body` as JSON: the status and the JSON answer (`null` when the
+    /// answer is empty, as a `204`'s).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.request(method.clone(), path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = answer.status();
+        let text = answer.text().await.expect("a body");
+        if text.is_empty() {
+            return (status, Value::Null);
+        }
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{method} {path}: a {status} answer that is not JSON ({e}): {text:?}")
+        });
+        (status, body)
+    }
+
     /// `POST /events` with `body` as JSON.
     pub async fn publish(&self, body: Value) -> (StatusCode, Value) {
         self.publish_raw(body.to_string(), "application/json").await
@@ -219,7 +246,14 @@ impl TestApp {
 
     /// Stops the daemon gracefully and starts a new one on the same data dir.
     pub async fn restart(self) -> TestApp {
-        let (dir, config) = self.stop().await;
+        self.restart_with(|_| {}).await
+    }
+
+    /// Stops the daemon gracefully and starts a new one on the same data dir, with its
+    /// configuration changed by `tweak` (e.g. other `--subscribe` entries).
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut BusConfig)) -> TestApp {
+        let (dir, mut config) = self.stop().await;
+        tweak(&mut config);
         start(dir, config).await
     }
 }

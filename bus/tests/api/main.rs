@@ -4,10 +4,16 @@
 mod auth;
 mod bad_input;
 mod big_log;
+mod dead_letters;
+mod delivery;
 mod expected_version;
 mod helpers;
 mod idempotency;
 mod publish;
 mod read;
 mod restart;
+mod signatures;
 mod sse;
+mod sub_bad_input;
+mod subscriber;
+mod subscriptions;

@@ -181,7 +181,14 @@ impl Deliverer {
             generation,
             log_id: &self.shared.log_id,
         };
-        let delivery = request::build(events, sub.spec.format, &ctx, signer.as_ref(), redelivery);
+        let delivery = request::build(
+            events,
+            sub.spec.format,
+            sub.spec.batch > 1,
+            &ctx,
+            signer.as_ref(),
+            redelivery,
+        );
         let timeout = Duration::from_millis(sub.spec.timeout_ms);
         let call = verdict::call(&self.shared.http, &sub.spec.url, delivery, timeout);
         tokio::pin!(call);
@@ -236,6 +243,13 @@ impl Deliverer {
                     None,
                 )?;
                 Ok(Outcome::Delivered { up_to })
+            }
+            // Thrown away if a rewind, skip or delete happened meanwhile: pausing a deleted
+            // subscription would store settings without a cursor.
+            Answer::Gone if self.shared.store.cursor(name)? != Some(cursor) => {
+                Ok(Outcome::Delivered {
+                    up_to: cursor.cursor,
+                })
             }
             Answer::Gone => {
                 super::set_paused(

@@ -168,7 +168,9 @@ pub struct Subscriptions {
 fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
     let mut sub = (*rt.sub()).clone();
     sub.paused = reason;
-    shared.store.save(&rt.name, &sub, None)?;
+    if !shared.store.save(&rt.name, &sub, None)? {
+        return Err(SubError::NotFound(rt.name.clone()));
+    }
     rt.set_sub(sub);
     rt.wake.notify_one();
     Ok(())
@@ -291,15 +293,18 @@ impl Subscriptions {
             spec,
             paused: rt.sub().paused.clone(),
         };
-        if reset {
-            let after = self.start_cursor(sub.spec.start)?;
-            self.shared.store.save(name, &sub, None)?;
-            rt.set_sub(sub);
-            self.move_cursor(&rt, after)?;
-        } else {
-            self.shared.store.save(name, &sub, None)?;
-            rt.set_sub(sub);
-            rt.wake.notify_one();
+        let after = reset
+            .then(|| self.start_cursor(sub.spec.start))
+            .transpose()?;
+        if !self.shared.store.save(name, &sub, None)? {
+            return Err(SubError::NotFound(name.into()));
+        }
+        rt.set_sub(sub);
+        match after {
+            Some(after) => {
+                self.move_cursor(&rt, after)?;
+            }
+            None => rt.wake.notify_one(),
         }
         Ok((self.status(name)?, false))
     }

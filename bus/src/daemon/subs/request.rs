@@ -31,18 +31,26 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// Builds the request for `events` (at least one; one for CloudEvents binary mode).
+/// Builds the request for `events` (at least one; one for CloudEvents binary mode). With
+/// `array` (a subscription with `batch` > 1) the body is a JSON array even of one event,
+/// so that a subscriber sees one body shape whatever is available.
 pub fn build(
     events: &[StoredEvent],
     format: Format,
+    array: bool,
     ctx: &Context<'_>,
     signer: Option<&Signer>,
     redelivery: bool,
 ) -> Delivery {
+    let array = array || events.len() > 1;
     let (body, content_type, mut headers) = match format {
-        Format::Envelope => (envelopes(events), "application/json", HeaderMap::new()),
+        Format::Envelope if array => {
+            let items: Vec<Bytes> = events.iter().map(StoredEvent::json).collect();
+            (join(&items), "application/json", HeaderMap::new())
+        }
+        Format::Envelope => (events[0].json(), "application/json", HeaderMap::new()),
         Format::Cloudevents => binary(&events[0]),
-        Format::CloudeventsStructured if events.len() == 1 => (
+        Format::CloudeventsStructured if !array => (
             structured(&events[0]),
             "application/cloudevents+json",
             HeaderMap::new(),
@@ -71,7 +79,7 @@ pub fn build(
         put(&mut headers, "minibus-redelivery", "dead-letter");
     }
     if let Some(signer) = signer {
-        let id = if events.len() == 1 {
+        let id = if !array {
             events[0].id().to_string()
         } else {
             format!("batch-{first}-{last}")
@@ -86,14 +94,6 @@ pub fn build(
         );
     }
     Delivery { body, headers }
-}
-
-fn envelopes(events: &[StoredEvent]) -> Bytes {
-    if events.len() == 1 {
-        return events[0].json();
-    }
-    let items: Vec<Bytes> = events.iter().map(StoredEvent::json).collect();
-    join(&items)
 }
 
 fn join(items: &[Bytes]) -> Bytes {

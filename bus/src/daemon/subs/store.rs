@@ -117,22 +117,32 @@ impl SubStore {
         Ok(out)
     }
 
-    /// Stores settings (and, for a new subscription or a reset, the cursor) in one write.
+    /// Stores settings (and, for a new subscription, the cursor) in one write; `false`, and
+    /// nothing written, when updating (`cursor` `None`) a subscription deleted meanwhile.
     pub fn save(
         &self,
         name: &str,
         sub: &StoredSub,
         cursor: Option<Cursor>,
-    ) -> Result<(), SubStoreError> {
+    ) -> Result<bool, SubStoreError> {
         let value = serde_json::to_vec(sub).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
-        (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
-            subs.insert(name.as_bytes(), value.as_slice())?;
-            if let Some(c) = cursor {
-                cursors.insert(name.as_bytes(), &c.encode())?;
+        let result = (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
+            match cursor {
+                Some(c) => cursors.insert(name.as_bytes(), &c.encode()).map(drop)?,
+                // Settings without a cursor would make the next start fail.
+                None if cursors.get(name.as_bytes())?.is_none() => {
+                    return Err(ConflictableTransactionError::Abort(()))
+                }
+                None => {}
             }
-            Ok::<_, ConflictableTransactionError<()>>(())
-        })?;
-        Ok(())
+            subs.insert(name.as_bytes(), value.as_slice())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(TransactionError::Abort(())) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
     }
 
     /// The cursor of `name`.
@@ -223,11 +233,82 @@ impl SubStore {
 
     /// Removes a subscription, its cursor and its dead letters.
     pub fn delete(&self, name: &str) -> Result<(), SubStoreError> {
-        self.subs.remove(name)?;
-        self.cursors.remove(name)?;
+        (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
+            subs.remove(name.as_bytes())?;
+            cursors.remove(name.as_bytes())?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })?;
         for key in self.dead.scan_prefix(dead_prefix(name)).keys() {
             self.dead.remove(key?)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> SubStore {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        SubStore::open(&db).unwrap()
+    }
+
+    fn sub() -> StoredSub {
+        StoredSub {
+            spec: SubscriptionSpec::new("http://127.0.0.1:1/events"),
+            paused: None,
+        }
+    }
+
+    const START: Cursor = Cursor {
+        generation: 1,
+        cursor: 0,
+        delivered: 0,
+    };
+
+    #[test]
+    fn an_update_after_a_delete_does_not_store_settings_without_a_cursor() {
+        let store = store();
+        assert!(store.save("s", &sub(), Some(START)).unwrap());
+        assert!(store.save("s", &sub(), None).unwrap(), "an update");
+        store.delete("s").unwrap();
+        let paused = StoredSub {
+            paused: Some("gone".into()),
+            ..sub()
+        };
+        assert!(!store.save("s", &paused, None).unwrap());
+        assert!(store.all().unwrap().is_empty());
+    }
+
+    #[test]
+    fn cursors_move_only_from_the_expected_value() {
+        let store = store();
+        store.save("s", &sub(), Some(START)).unwrap();
+        let next = Cursor {
+            cursor: 5,
+            delivered: 5,
+            ..START
+        };
+        assert!(store.swap_cursor("s", START, next).unwrap());
+        assert!(!store.swap_cursor("s", START, next).unwrap(), "stale");
+        let letter = DeadLetter {
+            seq: 6,
+            reason: "test".into(),
+            attempts: 1,
+            last_status: Some(422),
+            last_error: None,
+            time: "2026-01-01T00:00:00.000Z".into(),
+        };
+        let parked = Cursor { cursor: 6, ..next };
+        assert!(!store.park("s", START, parked, &letter).unwrap(), "stale");
+        assert!(store.dead_letters("s").unwrap().is_empty());
+        assert!(store.park("s", next, parked, &letter).unwrap());
+        assert_eq!(store.cursor("s").unwrap(), Some(parked));
+        assert_eq!(store.dead_letter_count("s"), 1);
+        store.delete("s").unwrap();
+        assert_eq!(store.cursor("s").unwrap(), None);
+        assert_eq!(store.dead_letter_count("s"), 0);
+        assert!(!store.swap_cursor("s", parked, next).unwrap(), "deleted");
     }
 }

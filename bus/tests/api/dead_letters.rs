@@ -1,0 +1,233 @@
+//! Dead letters: `422` parks at once, `max_attempts` with `dead_letter` or `block`, skip,
+//! resume, retry (one, all), delete.
+
+use crate::helpers::assert_error;
+use crate::helpers::spawn_app;
+use crate::subscriber::{publish_n, spec, Reply, Subscriber};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn seqs_of(letters: &[Value]) -> Vec<u64> {
+    letters
+        .iter()
+        .map(|l| l["seq"].as_u64().expect("a seq"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_deleted() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    for seq in [2, 3, 4] {
+        sub.answer_for_seq(seq, Some(Reply::Status(422)));
+    }
+    app.create_sub("dl", spec(&sub.url, json!({}))).await;
+    publish_n(&app, "A", 6).await;
+
+    let status = app.until_cursor("dl", 6).await;
+    assert_eq!(status["dead_letters"], 3, "{status}");
+    assert_eq!(status["delivered"], 3, "{status}");
+    assert_eq!(status["state"], "active");
+    assert_eq!(
+        sub.seqs(),
+        [1, 2, 3, 4, 5, 6],
+        "each sent once: parked at once"
+    );
+    assert_eq!(sub.acked(), [1, 5, 6]);
+    let letters = app.dead_letters("dl").await;
+    assert_eq!(seqs_of(&letters), [2, 3, 4]);
+    for letter in &letters {
+        assert_eq!(letter["attempts"], 1, "{letter}");
+        assert_eq!(letter["last_status"], 422, "{letter}");
+        assert!(
+            letter["reason"].as_str().is_some_and(|r| r.contains("422")),
+            "{letter}"
+        );
+        assert!(letter["time"].is_string(), "{letter}");
+    }
+
+    // Retry one that the subscriber now takes: delivered again, marked, removed.
+    sub.answer_for_seq(2, None);
+    let (code, body) = app.sub_action("dl", "dead-letters/2/retry", None).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let redelivered = sub
+        .until("2 redelivered", |r| r.len() == 7)
+        .await
+        .pop()
+        .expect("a request");
+    assert_eq!(redelivered.seqs, [2]);
+    assert_eq!(
+        redelivered.header("minibus-redelivery"),
+        Some("dead-letter")
+    );
+    assert!(redelivered.acked());
+    let status = app
+        .until_sub("dl", "2 no longer parked", |s| s["dead_letters"] == 2)
+        .await;
+    assert_eq!(status["cursor"], 6, "a retry does not move the cursor");
+    assert_eq!(seqs_of(&app.dead_letters("dl").await), [3, 4]);
+
+    // Retry all: 3 is refused again (kept, with one more attempt), 4 is taken (removed).
+    sub.answer_for_seq(4, None);
+    let (code, body) = app.sub_action("dl", "dead-letters/retry", None).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let received = sub.until("3 and 4 redelivered", |r| r.len() == 9).await;
+    assert!(received[7..]
+        .iter()
+        .all(|r| r.header("minibus-redelivery") == Some("dead-letter")));
+    app.until_sub("dl", "4 no longer parked", |s| s["dead_letters"] == 1)
+        .await;
+    let letters = app.dead_letters("dl").await;
+    assert_eq!(seqs_of(&letters), [3]);
+    assert_eq!(letters[0]["attempts"], 2, "{}", letters[0]);
+    assert_eq!(letters[0]["last_status"], 422);
+    // Later deliveries are not marked as redeliveries.
+    publish_n(&app, "A", 1).await;
+    app.until_cursor("dl", 7).await;
+    let last = sub.received().pop().expect("a request");
+    assert_eq!(
+        (last.seqs.clone(), last.header("minibus-redelivery")),
+        (vec![7], None)
+    );
+
+    // Not while paused.
+    app.sub_action("dl", "pause", None).await;
+    for action in ["dead-letters/3/retry", "dead-letters/retry"] {
+        let (code, body) = app.sub_action("dl", action, None).await;
+        assert_error(code, &body, StatusCode::CONFLICT, "paused", action);
+    }
+    app.sub_action("dl", "resume", None).await;
+
+    // Delete one; then it is gone for good.
+    let path = "/subscriptions/dl/dead-letters/3";
+    let (code, body) = app.call(Method::DELETE, path, None).await;
+    assert_eq!(code, StatusCode::NO_CONTENT, "{body}");
+    assert!(app.dead_letters("dl").await.is_empty());
+    assert_eq!(app.sub("dl").await["dead_letters"], 0);
+    let (code, body) = app.call(Method::DELETE, path, None).await;
+    assert_error(
+        code,
+        &body,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "deleted twice",
+    );
+    let (code, body) = app.sub_action("dl", "dead-letters/3/retry", None).await;
+    assert_error(
+        code,
+        &body,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "retry of none",
+    );
+}
+
+#[tokio::test]
+async fn a_422_inside_a_batch_parks_only_that_event() {
+    let app = spawn_app().await;
+    publish_n(&app, "A", 8).await;
+    let sub = Subscriber::start().await;
+    sub.answer_for_seq(3, Some(Reply::Status(422)));
+    app.create_sub("batched", spec(&sub.url, json!({"batch": 4})))
+        .await;
+    app.until_cursor("batched", 8).await;
+    assert_eq!(seqs_of(&app.dead_letters("batched").await), [3]);
+    assert_eq!(sub.acked(), [1, 2, 4, 5, 6, 7, 8]);
+    let bodies: Vec<Vec<u64>> = sub.received().iter().map(|r| r.seqs.clone()).collect();
+    assert_eq!(bodies[..4], [vec![1, 2, 3, 4], vec![1], vec![2], vec![3]]);
+}
+
+#[tokio::test]
+async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let retry =
+        json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 3, "on_exhausted": "dead_letter"});
+    app.create_sub("dl", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 4).await;
+
+    let status = app.until_cursor("dl", 4).await;
+    assert_eq!(status["dead_letters"], 1);
+    assert_eq!(status["state"], "active");
+    assert_eq!(sub.seqs(), [1, 2, 2, 2, 3, 4]);
+    assert_eq!(sub.acked(), [1, 3, 4]);
+    let letters = app.dead_letters("dl").await;
+    assert_eq!(seqs_of(&letters), [2]);
+    assert_eq!(letters[0]["attempts"], 3);
+    assert_eq!(letters[0]["last_status"], 500);
+}
+
+#[tokio::test]
+async fn max_attempts_with_block_stops_until_skip_or_resume() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
+    app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 4).await;
+
+    let status = app
+        .until_sub("blocked", "blocked", |s| s["state"] == "blocked")
+        .await;
+    assert_eq!(status["cursor"], 1, "{status}");
+    assert_eq!(status["attempts"], 2, "{status}");
+    assert!(status["last_error"].is_string(), "{status}");
+    assert_eq!(sub.seqs(), [1, 2, 2]);
+
+    // Skip: parks 2 and goes on.
+    let (code, letter) = app.sub_action("blocked", "skip", None).await;
+    assert_eq!(code, StatusCode::OK, "{letter}");
+    assert_eq!(letter["seq"], 2);
+    let status = app.until_cursor("blocked", 4).await;
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["dead_letters"], 1);
+    assert_eq!(sub.seqs(), [1, 2, 2, 3, 4], "2 was not tried again");
+    assert_eq!(seqs_of(&app.dead_letters("blocked").await), [2]);
+    let (code, body) = app.sub_action("blocked", "skip", None).await;
+    assert_error(
+        code,
+        &body,
+        StatusCode::CONFLICT,
+        "nothing_to_skip",
+        "caught up",
+    );
+
+    // Blocked again on 5; resume once the subscriber takes it.
+    sub.answer_for_seq(5, Some(Reply::Status(500)));
+    publish_n(&app, "A", 2).await;
+    app.until_sub("blocked", "blocked on 5", |s| s["state"] == "blocked")
+        .await;
+    assert_eq!(app.sub("blocked").await["cursor"], 4);
+    sub.answer_for_seq(5, None);
+    let (code, status) = app.sub_action("blocked", "resume", None).await;
+    assert_eq!(code, StatusCode::OK, "{status}");
+    assert_eq!(status["attempts"], 0);
+    app.until_cursor("blocked", 6).await;
+    assert_eq!(sub.seqs(), [1, 2, 2, 3, 4, 5, 5, 5, 6]);
+    assert_eq!(app.sub("blocked").await["state"], "active");
+}
+
+#[tokio::test]
+async fn a_rewind_unblocks_a_blocked_subscription() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 1});
+    app.create_sub("b", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 3).await;
+    app.until_sub("b", "blocked", |s| s["state"] == "blocked")
+        .await;
+    sub.answer_for_seq(2, None);
+    let (code, reply) = app
+        .sub_action("b", "rewind", Some(json!({"after": 0})))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{reply}");
+    let status = app.until_cursor("b", 3).await;
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["generation"], 2);
+    assert_eq!(sub.seqs(), [1, 2, 1, 2, 3]);
+}
