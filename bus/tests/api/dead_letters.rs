@@ -201,12 +201,26 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     app.until_sub("blocked", "blocked on 5", |s| s["state"] == "blocked")
         .await;
     assert_eq!(app.sub("blocked").await["cursor"], 4);
+    let before = sub.seqs().len();
+    // A dead-letter retry goes through even while blocked; the subscription stays blocked.
+    sub.answer_for_seq(2, None);
+    let (code, body) = app
+        .sub_action("blocked", "dead-letters/2/retry", None)
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    crate::helpers::eventually("dead letter 2 retried while blocked", || {
+        let letters = app.dead_letters("blocked");
+        async move { letters.await.is_empty().then_some(()) }
+    })
+    .await;
+    assert_eq!(sub.seqs()[before..], [2]);
+    assert_eq!(app.sub("blocked").await["state"], "blocked");
     sub.answer_for_seq(5, None);
     let (code, status) = app.sub_action("blocked", "resume", None).await;
     assert_eq!(code, StatusCode::OK, "{status}");
     assert_eq!(status["attempts"], 0);
     app.until_cursor("blocked", 6).await;
-    assert_eq!(sub.seqs(), [1, 2, 2, 3, 4, 5, 5, 5, 6]);
+    assert_eq!(sub.seqs(), [1, 2, 2, 3, 4, 5, 5, 2, 5, 6]);
     assert_eq!(app.sub("blocked").await["state"], "active");
 }
 

@@ -1,6 +1,8 @@
 //! In-process integration tests of the bus daemon: each test starts `bus::daemon::run` on
 //! 127.0.0.1:0 with its own temp dir, and talks to it over real HTTP (real sled, no mocks).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod bad_input;
 mod big_log;
@@ -12,6 +14,7 @@ mod idempotency;
 mod publish;
 mod read;
 mod restart;
+mod sdk_subscriber;
 mod signatures;
 mod sse;
 mod sub_bad_input;

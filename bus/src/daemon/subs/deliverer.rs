@@ -114,11 +114,12 @@ impl Deliverer {
         let Some(cursor) = self.shared.store.cursor(&self.rt.name)? else {
             return Ok(Outcome::Stopped);
         };
-        if self.rt.live().blocked {
-            return Ok(Outcome::Idle);
-        }
+        // A dead-letter retry goes ahead of the next event, even while blocked on it.
         if let Some(seq) = self.rt.next_redelivery() {
             return self.redeliver(&sub, cursor, seq).await;
+        }
+        if self.rt.live().blocked {
+            return Ok(Outcome::Idle);
         }
         let head = *self.durable.borrow_and_update();
         if cursor.cursor >= head {
