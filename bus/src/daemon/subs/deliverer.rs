@@ -77,7 +77,12 @@ impl Deliverer {
                 }
             };
             let go_on = match outcome {
-                Outcome::Delivered { .. } => !rt.cancel.is_cancelled(),
+                Outcome::Delivered { .. } => {
+                    // A step may do no I/O (skipping events that do not match `types`):
+                    // let the other tasks on this worker run between steps.
+                    tokio::task::yield_now().await;
+                    !rt.cancel.is_cancelled()
+                }
                 Outcome::NothingPending => tokio::select! {
                     changed = self.durable.changed() => changed.is_ok(),
                     () = rt.wake.notified() => true,
