@@ -4,8 +4,10 @@
 //! records of about 200 bytes through [`EventLog::append`] (the one multi-tree transaction
 //! the writer uses: events, ids, and the verified-head marker) and an [`EventLog::flush`]
 //! after each group, for a bounded time and count. It prints records/s over the time spent
-//! in append + flush, and the per-group p50/p99/max. A second pass at K = 100 also looks
-//! every id up first, as the writer's idempotency check does. Then it fills a store with
+//! in append + flush, and the per-group p50/p99/max. A pass at K = 100 also looks every id
+//! up first, as the writer's idempotency check does; two more (K = 100, 1,000) write the
+//! same records with one `apply_batch` per tree instead of the cross-tree transaction, to
+//! size what that transaction costs. Then it fills a store with
 //! `MINIBUS_STORE_BENCH_REOPEN` records and times closing and reopening it.
 //!
 //! Run: `cargo bench -p bus --features daemon --bench store`. Settings (env):
@@ -85,9 +87,66 @@ struct Run {
     groups_us: Vec<u64>,
 }
 
+/// How a pass writes a group.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `EventLog::append` (the writer's multi-tree transaction) + flush.
+    Append,
+    /// An id lookup per record first (the writer's idempotency check), then as `Append`.
+    LookupAppend,
+    /// Not what the daemon does: one `apply_batch` per tree (events, then ids, then the
+    /// verified-head marker) + flush, to size the cost of the cross-tree transaction.
+    PerTreeBatches,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Append => "append + flush",
+            Mode::LookupAppend => "id lookup + append + flush",
+            Mode::PerTreeBatches => "per-tree apply_batch + flush (alternative)",
+        }
+    }
+}
+
+/// One `apply_batch` per tree, in the order a crash-safe writer would use: the log first,
+/// then its indexes, then the verified-head marker.
+fn write_batches(db: &sled::Db, group: &[NewRecord]) -> Result<()> {
+    let (mut events, mut ids) = (sled::Batch::default(), sled::Batch::default());
+    for r in group {
+        events.insert(&r.seq.to_be_bytes(), r.raw.as_slice());
+        ids.insert(r.id.as_bytes(), &r.seq.to_be_bytes());
+    }
+    db.open_tree("events")?.apply_batch(events)?;
+    db.open_tree("ids")?.apply_batch(ids)?;
+    if let Some(last) = group.last() {
+        db.open_tree("meta")?
+            .insert("verified_head", &last.seq.to_be_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes and flushes one group the way `mode` says.
+fn write_group(log: &SledLog, group: &[NewRecord], mode: Mode) -> Result<()> {
+    if mode == Mode::LookupAppend {
+        for r in group {
+            if log.seq_of_id(&r.id)?.is_some() {
+                return Err(format!("id {} already stored", r.id).into());
+            }
+        }
+    }
+    if mode == Mode::PerTreeBatches {
+        write_batches(log.db(), group)?;
+    } else {
+        log.append(group)?;
+    }
+    log.flush()?;
+    Ok(())
+}
+
 /// Appends and flushes groups of `k` until the time or count budget is spent. Only the
 /// store calls are timed; building the records is not.
-fn run_groups(log: &SledLog, k: usize, lookups: bool, settings: &Settings) -> Result<Run> {
+fn run_groups(log: &SledLog, k: usize, mode: Mode, settings: &Settings) -> Result<Run> {
     let budget = Duration::from_secs_f64(settings.seconds);
     let mut run = Run {
         records: 0,
@@ -97,15 +156,7 @@ fn run_groups(log: &SledLog, k: usize, lookups: bool, settings: &Settings) -> Re
     while run.store_time < budget && run.records < settings.max_records {
         let group = records(run.records + 1, k);
         let started = Instant::now();
-        if lookups {
-            for r in &group {
-                if log.seq_of_id(&r.id)?.is_some() {
-                    return Err(format!("id {} already stored", r.id).into());
-                }
-            }
-        }
-        log.append(&group)?;
-        log.flush()?;
+        write_group(log, &group, mode)?;
         let took = started.elapsed();
         run.store_time += took;
         run.groups_us.push(u64::try_from(took.as_micros())?);
@@ -121,25 +172,21 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted.get(at).copied().unwrap_or(0) as f64 / 1000.0
 }
 
-fn report(k: usize, lookups: bool, mut run: Run) {
+fn report(k: usize, mode: Mode, mut run: Run) {
     run.groups_us.sort_unstable();
     let seconds = run.store_time.as_secs_f64();
     let per_s = run.records as f64 / seconds;
     let p50 = percentile_ms(&run.groups_us, 0.5);
     let p99 = percentile_ms(&run.groups_us, 0.99);
     let max = percentile_ms(&run.groups_us, 1.0);
-    let what = if lookups {
-        "id lookup + append + flush"
-    } else {
-        "append + flush"
-    };
+    let what = mode.name();
     println!(
         "K={k:>4} {what}: {} records in {seconds:.2} s: {per_s:.0} records/s; \
          per group p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms",
         run.records
     );
     let line = serde_json::json!({
-        "bench": "store", "group": k, "lookups": lookups, "records": run.records,
+        "bench": "store", "group": k, "mode": what, "records": run.records,
         "seconds": seconds, "records_per_s": per_s,
         "group_p50_ms": p50, "group_p99_ms": p99, "group_max_ms": max,
     });
@@ -211,17 +258,19 @@ fn reopen(n: u64) -> Result<()> {
 fn main() -> Result<()> {
     let settings = Settings::from_env();
     let passes = [
-        (1, false),
-        (64, false),
-        (100, false),
-        (1000, false),
-        (100, true),
+        (1, Mode::Append),
+        (64, Mode::Append),
+        (100, Mode::Append),
+        (1000, Mode::Append),
+        (100, Mode::LookupAppend),
+        (100, Mode::PerTreeBatches),
+        (1000, Mode::PerTreeBatches),
     ];
-    for (k, lookups) in passes {
+    for (k, mode) in passes {
         let dir = tempfile::tempdir()?;
         let (log, _) = SledLog::open(dir.path(), CACHE_MB)?;
-        let run = run_groups(&log, k, lookups, &settings)?;
-        report(k, lookups, run);
+        let run = run_groups(&log, k, mode, &settings)?;
+        report(k, mode, run);
     }
     if settings.reopen_records > 0 {
         reopen(settings.reopen_records)?;
