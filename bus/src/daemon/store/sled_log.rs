@@ -11,7 +11,6 @@
 
 use super::{EventLog, Filter, NewRecord, Scan, StoreError, StoredEvent};
 use bytes::Bytes;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use std::path::Path;
 
 const META_LOG_ID: &[u8] = b"log_id";
@@ -310,25 +309,32 @@ impl EventLog for SledLog {
         let Some(last) = records.last() else {
             return Ok(());
         };
-        let result = (&self.events, &self.ids, &self.streams, &self.meta).transaction(
-            |(events, ids, streams, meta)| {
-                for r in records {
-                    let seq = seq_key(r.seq);
-                    events.insert(&seq, r.raw.as_slice())?;
-                    ids.insert(r.id.as_bytes(), &seq)?;
-                    if let Some((stream, version)) = &r.stream {
-                        streams.insert(stream_key(stream, *version), &seq)?;
-                    }
-                }
-                meta.insert(META_VERIFIED_HEAD, &seq_key(last.seq))?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            },
+        // One atomic batch per tree, the log first and the verified-head marker last. sled
+        // makes writes durable in order, so a crash can only leave index entries missing
+        // after the marker, which opening rebuilds from the log. (A transaction over all
+        // trees costs more and buys nothing that recovery does not already give.)
+        let (mut events, mut ids, mut streams) = (
+            sled::Batch::default(),
+            sled::Batch::default(),
+            sled::Batch::default(),
         );
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-            Err(TransactionError::Abort(())) => Err(StoreError::Corrupt("append aborted".into())),
+        let mut has_streams = false;
+        for r in records {
+            let seq = seq_key(r.seq);
+            events.insert(&seq, r.raw.as_slice());
+            ids.insert(r.id.as_bytes(), &seq);
+            if let Some((stream, version)) = &r.stream {
+                streams.insert(stream_key(stream, *version), &seq);
+                has_streams = true;
+            }
         }
+        self.events.apply_batch(events)?;
+        self.ids.apply_batch(ids)?;
+        if has_streams {
+            self.streams.apply_batch(streams)?;
+        }
+        self.meta.insert(META_VERIFIED_HEAD, &seq_key(last.seq))?;
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
