@@ -9,8 +9,9 @@ mod up;
 use clap::Parser;
 use std::process::ExitCode;
 
-// sled allocates and frees a node copy on most writes; glibc's malloc spent ~15 % of the
-// bus's CPU on that under publish load, and fragmented enough to push RSS past the cache.
+// sled allocates and frees a node copy on most writes: glibc's malloc spent ~15 % of the
+// bus's CPU on that under publish load. mimalloc doubles the array publish rate
+// (docs/BENCHMARKS.md); without transparent huge pages it keeps less memory resident.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
