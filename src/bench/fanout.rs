@@ -93,6 +93,10 @@ async fn subscriber(with_arrivals: bool) -> anyhow::Result<(Arc<Inbox>, String)>
     let app = axum::Router::new()
         .route("/events", post(receive))
         .with_state(inbox.clone());
+    // As any HTTP server for small exchanges should (Node's does by default): no Nagle.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((inbox, url))
 }

@@ -85,6 +85,10 @@ pub async fn run(
         // Deliveries in flight get their grace period while the server drains.
         stopping.begin_stop();
     };
+    // Small request/response exchanges: never let Nagle's algorithm hold a reply back.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(app.clone()))
         .with_graceful_shutdown(stop)
         .await?;

@@ -8,12 +8,11 @@
 //! delay. Each loop holds at most one request's events: nothing is queued in memory.
 
 use super::request::{self, Context};
-use super::store::{Cursor, StoredSub};
+use super::store::Cursor;
 use super::verdict::{self, Answer};
-use super::{Runtime, Shared};
-use crate::daemon::store::{Filter, StoredEvent};
+use super::{Current, Runtime, Shared};
+use crate::daemon::store::StoredEvent;
 use crate::daemon::writer::format_time;
-use crate::signature::Signer;
 use crate::wire::{DeadLetter, OnExhausted};
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,14 +135,10 @@ impl Deliverer {
         } else {
             sub.spec.batch as usize
         };
-        let filter = Filter {
-            types: sub.spec.types.clone(),
-            stream: None,
-        };
         let scan = self
             .shared
             .log
-            .scan(cursor.cursor, head, &filter, max, SCAN_BUDGET)?;
+            .scan(cursor.cursor, head, &sub.filter, max, SCAN_BUDGET)?;
         if scan.events.is_empty() {
             let up_to = scan.last_examined;
             self.shared.store.swap_cursor(
@@ -172,16 +167,11 @@ impl Deliverer {
     /// POSTs `events`; `None` when shutdown abandoned it.
     async fn send(
         &self,
-        sub: &StoredSub,
+        sub: &Current,
         generation: u64,
         events: &[StoredEvent],
         redelivery: bool,
     ) -> Option<Answer> {
-        let signer = sub
-            .spec
-            .secret
-            .as_deref()
-            .and_then(|s| Signer::from_secret(s).ok());
         let ctx = Context {
             name: &self.rt.name,
             generation,
@@ -192,11 +182,18 @@ impl Deliverer {
             sub.spec.format,
             sub.spec.batch > 1,
             &ctx,
-            signer.as_ref(),
+            sub.signer.as_ref(),
             redelivery,
         );
         let timeout = Duration::from_millis(sub.spec.timeout_ms);
-        let call = verdict::call(&self.shared.http, &sub.spec.url, delivery, timeout);
+        let Some(url) = sub.url.clone() else {
+            return Some(Answer::Failed {
+                status: None,
+                error: format!("the stored url {:?} does not parse", sub.spec.url),
+                retry_after: None,
+            });
+        };
+        let call = verdict::call(&self.shared.http, url, delivery, timeout);
         tokio::pin!(call);
         tokio::select! {
             answer = &mut call => Some(answer),
@@ -207,7 +204,7 @@ impl Deliverer {
     /// Acts on the subscriber's answer to `events`, sent at `cursor`.
     fn verdict(
         &self,
-        sub: &StoredSub,
+        sub: &Current,
         cursor: Cursor,
         events: &[StoredEvent],
         up_to: u64,
@@ -225,7 +222,7 @@ impl Deliverer {
                 };
                 if self.shared.store.swap_cursor(name, cursor, new)? {
                     self.rt.acknowledged();
-                    self.shared.metrics.sub_delivered(name).inc_by(n);
+                    self.rt.delivered.inc_by(n);
                 } else {
                     tracing::debug!(subscription = %name, "cursor moved while delivering: verdict thrown away");
                 }
@@ -275,7 +272,7 @@ impl Deliverer {
                         up_to: cursor.cursor,
                     });
                 }
-                self.shared.metrics.sub_failures(name).inc();
+                self.rt.failures.inc();
                 tracing::debug!(subscription = %name, %error, "delivery failed");
                 let attempts = self
                     .rt
@@ -299,7 +296,7 @@ impl Deliverer {
     #[allow(clippy::too_many_arguments)]
     fn exhausted(
         &self,
-        sub: &StoredSub,
+        sub: &Current,
         cursor: Cursor,
         event: &StoredEvent,
         up_to: u64,
@@ -357,7 +354,7 @@ impl Deliverer {
     /// One attempt at a dead letter, ahead of the next event.
     async fn redeliver(
         &self,
-        sub: &StoredSub,
+        sub: &Current,
         cursor: Cursor,
         seq: u64,
     ) -> Result<Outcome, super::SubError> {
@@ -381,7 +378,7 @@ impl Deliverer {
         match answer {
             Answer::Ok => {
                 store.remove_dead_letter(&self.rt.name, seq)?;
-                self.shared.metrics.sub_delivered(&self.rt.name).inc();
+                self.rt.delivered.inc();
             }
             Answer::Reject => {
                 (letter.last_status, letter.last_error) = (Some(422), Some("HTTP 422".into()))

@@ -17,6 +17,7 @@ pub use deliverer::{Deliverer, Outcome};
 use super::metrics::Metrics;
 use super::store::{EventLog, Filter, StoreError};
 use super::writer::format_time;
+use crate::signature::Signer;
 use crate::wire::{
     DeadLetter, RewindReply, RewindRequest, Start, SubscriptionSpec, SubscriptionState,
     SubscriptionStatus,
@@ -87,10 +88,47 @@ pub struct Live {
     pub last_delivered_ms: Option<i64>,
 }
 
+/// A subscription's settings with what each delivery derives from them, computed once
+/// per change instead of once per delivery.
+pub struct Current {
+    sub: StoredSub,
+    /// The parsed URL (validated on PUT; `None` only if a stored one no longer parses).
+    url: Option<reqwest::Url>,
+    signer: Option<Signer>,
+    filter: Filter,
+}
+
+impl Current {
+    fn new(sub: StoredSub) -> Self {
+        Self {
+            url: reqwest::Url::parse(&sub.spec.url).ok(),
+            signer: sub
+                .spec
+                .secret
+                .as_deref()
+                .and_then(|s| Signer::from_secret(s).ok()),
+            filter: Filter {
+                types: sub.spec.types.clone(),
+                stream: None,
+            },
+            sub,
+        }
+    }
+}
+
+impl std::ops::Deref for Current {
+    type Target = StoredSub;
+    fn deref(&self) -> &StoredSub {
+        &self.sub
+    }
+}
+
 /// One subscription's runtime, shared by its loop and the API.
 pub struct Runtime {
     name: String,
-    sub: RwLock<Arc<StoredSub>>,
+    sub: RwLock<Arc<Current>>,
+    delivered: prometheus_client::metrics::counter::Counter,
+    failures: prometheus_client::metrics::counter::Counter,
     live: Mutex<Live>,
     wake: Notify,
     redeliver: Mutex<VecDeque<u64>>,
@@ -102,7 +140,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Runtime {
-    fn sub(&self) -> Arc<StoredSub> {
+    fn sub(&self) -> Arc<Current> {
         self.sub
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -113,7 +151,7 @@ impl Runtime {
         *self
             .sub
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(sub);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Current::new(sub));
     }
 
     fn live(&self) -> MutexGuard<'_, Live> {
@@ -166,7 +204,7 @@ pub struct Subscriptions {
 
 /// Stores the paused reason (`None` resumes) and wakes the loop.
 fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
-    let mut sub = (*rt.sub()).clone();
+    let mut sub = rt.sub().sub.clone();
     sub.paused = reason;
     if !shared.store.save(&rt.name, &sub, None)? {
         return Err(SubError::NotFound(rt.name.clone()));
@@ -213,7 +251,9 @@ impl Subscriptions {
     fn spawn(&self, name: String, sub: StoredSub) -> Arc<Runtime> {
         let rt = Arc::new(Runtime {
             name: name.clone(),
-            sub: RwLock::new(Arc::new(sub)),
+            delivered: self.shared.metrics.sub_delivered(&name),
+            failures: self.shared.metrics.sub_failures(&name),
+            sub: RwLock::new(Arc::new(Current::new(sub))),
             live: Mutex::default(),
             wake: Notify::new(),
             redeliver: Mutex::default(),
@@ -425,10 +465,7 @@ impl Subscriptions {
             (None, Some(time)) => self.seq_before_time(time, head)?,
             _ => return Err(SubError::Invalid("give either `after` or `time`".into())),
         };
-        let filter = Filter {
-            types: rt.sub().spec.types.clone(),
-            stream: None,
-        };
+        let filter = rt.sub().filter.clone();
         let redeliver = self.count_matching(after, head, &filter)?;
         let generation = if request.dry_run {
             self.shared.store.cursor(name)?.map_or(0, |c| c.generation)
@@ -481,10 +518,7 @@ impl Subscriptions {
     /// `POST …/skip`: parks the next matching event and moves past it.
     pub fn skip(&self, name: &str) -> Result<DeadLetter, SubError> {
         let rt = self.runtime(name)?;
-        let filter = Filter {
-            types: rt.sub().spec.types.clone(),
-            stream: None,
-        };
+        let filter = rt.sub().filter.clone();
         loop {
             let cursor = self
                 .shared

@@ -33,7 +33,7 @@ pub enum Answer {
 /// POSTs one delivery and reads the verdict (redirects are never followed).
 pub async fn call(
     http: &reqwest::Client,
-    url: &str,
+    url: reqwest::Url,
     delivery: Delivery,
     timeout: Duration,
 ) -> Answer {
