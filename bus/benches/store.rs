@@ -1,13 +1,11 @@
 //! The store ceiling without HTTP: how fast the sled log takes durable groups of records.
 //!
 //! For each group size K (1, 64, 100, 1,000) a fresh store in a temp dir takes groups of K
-//! records of about 200 bytes through [`EventLog::append`] (the one multi-tree transaction
-//! the writer uses: events, ids, and the verified-head marker) and an [`EventLog::flush`]
+//! records of about 200 bytes through [`EventLog::append`] (what the writer uses: one
+//! batch per tree, events, ids, then the verified-head marker) and an [`EventLog::flush`]
 //! after each group, for a bounded time and count. It prints records/s over the time spent
 //! in append + flush, and the per-group p50/p99/max. A pass at K = 100 also looks every id
-//! up first, as the writer's idempotency check does; two more (K = 100, 1,000) write the
-//! same records with one `apply_batch` per tree instead of the cross-tree transaction, to
-//! size what that transaction costs. Then it fills a store with
+//! up first, as the writer's idempotency check does. Then it fills a store with
 //! `MINIBUS_STORE_BENCH_REOPEN` records and times closing and reopening it.
 //!
 //! Run: `cargo bench -p bus --features daemon --bench store`. Settings (env):
@@ -16,6 +14,10 @@
 //! 1,000,000; 0 skips). Each result is also printed as one JSON line.
 
 use bus::daemon::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
+
+// The allocator of the `minibus` binary, so that the ceiling is the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::error::Error;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -90,13 +92,10 @@ struct Run {
 /// How a pass writes a group.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// `EventLog::append` (the writer's multi-tree transaction) + flush.
+    /// `EventLog::append` (one batch per tree, as the writer does) + flush.
     Append,
     /// An id lookup per record first (the writer's idempotency check), then as `Append`.
     LookupAppend,
-    /// Not what the daemon does: one `apply_batch` per tree (events, then ids, then the
-    /// verified-head marker) + flush, to size the cost of the cross-tree transaction.
-    PerTreeBatches,
 }
 
 impl Mode {
@@ -104,26 +103,8 @@ impl Mode {
         match self {
             Mode::Append => "append + flush",
             Mode::LookupAppend => "id lookup + append + flush",
-            Mode::PerTreeBatches => "per-tree apply_batch + flush (alternative)",
         }
     }
-}
-
-/// One `apply_batch` per tree, in the order a crash-safe writer would use: the log first,
-/// then its indexes, then the verified-head marker.
-fn write_batches(db: &sled::Db, group: &[NewRecord]) -> Result<()> {
-    let (mut events, mut ids) = (sled::Batch::default(), sled::Batch::default());
-    for r in group {
-        events.insert(&r.seq.to_be_bytes(), r.raw.as_slice());
-        ids.insert(r.id.as_bytes(), &r.seq.to_be_bytes());
-    }
-    db.open_tree("events")?.apply_batch(events)?;
-    db.open_tree("ids")?.apply_batch(ids)?;
-    if let Some(last) = group.last() {
-        db.open_tree("meta")?
-            .insert("verified_head", &last.seq.to_be_bytes())?;
-    }
-    Ok(())
 }
 
 /// Writes and flushes one group the way `mode` says.
@@ -135,11 +116,7 @@ fn write_group(log: &SledLog, group: &[NewRecord], mode: Mode) -> Result<()> {
             }
         }
     }
-    if mode == Mode::PerTreeBatches {
-        write_batches(log.db(), group)?;
-    } else {
-        log.append(group)?;
-    }
+    log.append(group)?;
     log.flush()?;
     Ok(())
 }
@@ -263,8 +240,6 @@ fn main() -> Result<()> {
         (100, Mode::Append),
         (1000, Mode::Append),
         (100, Mode::LookupAppend),
-        (100, Mode::PerTreeBatches),
-        (1000, Mode::PerTreeBatches),
     ];
     for (k, mode) in passes {
         let dir = tempfile::tempdir()?;
