@@ -24,7 +24,7 @@
 //! ```
 //!
 //! The daemon's central invariant: one writer owns the log. It assigns every `seq`, applies a
-//! batch of publishes as one transaction, flushes, and only then raises the *durable head*
+//! batch of publishes at once, flushes, and only then raises the *durable head*
 //! (a `tokio::sync::watch`) and answers the publishers. Every reader is bounded by that head.
 
 pub mod envelope;

@@ -3,7 +3,7 @@
 //! Publishes arrive on a bounded channel. The writer thread takes one, then every other one
 //! already waiting (up to [`MAX_GROUP_EVENTS`]), and for each in turn checks idempotency and
 //! `expected_version` against the log plus the publishes earlier in the same group, assigns
-//! seqs and times, and encodes the records. The whole group is applied as one transaction,
+//! seqs and times, and encodes the records. The whole group is applied at once,
 //! flushed once (group commit), the durable head is raised, and only then is every publisher
 //! answered. A rejected publish uses no seq.
 //!

@@ -94,8 +94,10 @@ pub trait EventLog: Send + Sync + 'static {
         up_to: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Appends records (consecutive seqs after `last_seq`) and their index entries as one
-    /// atomic write. Not durable until [`EventLog::flush`].
+    /// Appends records (consecutive seqs after `last_seq`) and their index entries; the
+    /// log's records before the index entries. Not durable until [`EventLog::flush`]; a
+    /// crash may leave index entries missing after the last complete append, which opening
+    /// the store rebuilds.
     fn append(&self, records: &[NewRecord]) -> Result<(), StoreError>;
     /// Makes everything appended so far durable (fsync).
     fn flush(&self) -> Result<(), StoreError>;

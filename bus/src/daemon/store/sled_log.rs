@@ -2,7 +2,7 @@
 //!
 //! Trees: `events` (seq → record), `ids` (id → seq), `streams` (stream \0 version → seq),
 //! `meta` (log id, format, and the *verified head*: the last seq whose index entries are
-//! known to be complete, written in the same transaction as each append).
+//! known to be complete, written last by each append).
 //!
 //! On open, only what the last run may have left half-done is checked: the tail after the
 //! verified head must be gapless, and its index entries are rebuilt from the log if missing
