@@ -13,3 +13,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+
+# One closing line over every test binary (cargo's own last line is a doc-test run that
+# may count 0 tests).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "summary: %d passed, %d failed\n", p, f }' target/test-output.txt
