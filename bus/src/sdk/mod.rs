@@ -26,3 +26,34 @@ pub enum SubscribeError {
         body: ErrorBody,
     },
 }
+
+/// What a bus call answered: the JSON body on 2xx, else the status and the error body.
+pub(crate) enum Reply<R> {
+    Ok(R),
+    Refused(u16, ErrorBody),
+}
+
+/// Sends `request` (with the bearer token, if any) and reads the answer.
+pub(crate) async fn send<R: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> Result<Reply<R>, reqwest::Error> {
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request.send().await?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(Reply::Ok(response.json().await?));
+    }
+    let body = response
+        .json::<ErrorBody>()
+        .await
+        .unwrap_or_else(|e| ErrorBody {
+            error: "unreadable_error".into(),
+            message: e.to_string(),
+            extra: Default::default(),
+        });
+    Ok(Reply::Refused(status.as_u16(), body))
+}

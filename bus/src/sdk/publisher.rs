@@ -75,26 +75,10 @@ impl Publisher {
         &self,
         body: &B,
     ) -> Result<R, PublishError> {
-        let mut request = self.http.post(&self.events_url).json(body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+        let request = self.http.post(&self.events_url).json(body);
+        match super::send(request, self.token.as_deref()).await? {
+            super::Reply::Ok(reply) => Ok(reply),
+            super::Reply::Refused(status, body) => Err(PublishError::Rejected { status, body }),
         }
-        let response = request.send().await?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response.json().await?);
-        }
-        let body = response
-            .json::<ErrorBody>()
-            .await
-            .unwrap_or_else(|e| ErrorBody {
-                error: "unreadable_error".into(),
-                message: e.to_string(),
-                extra: Default::default(),
-            });
-        Err(PublishError::Rejected {
-            status: status.as_u16(),
-            body,
-        })
     }
 }

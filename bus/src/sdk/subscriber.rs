@@ -243,29 +243,13 @@ impl<H: Handler> Subscriber<H> {
     ) -> Result<R, SubscribeError> {
         let url = format!("{}{path}", self.inner.config.bus_url.trim_end_matches('/'));
         let mut request = self.inner.http.request(method, url);
-        if let Some(token) = &self.inner.config.token {
-            request = request.bearer_auth(token);
-        }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response.json().await?);
+        match super::send(request, self.inner.config.token.as_deref()).await? {
+            super::Reply::Ok(reply) => Ok(reply),
+            super::Reply::Refused(status, body) => Err(SubscribeError::Bus { status, body }),
         }
-        let body = response
-            .json::<ErrorBody>()
-            .await
-            .unwrap_or_else(|e| ErrorBody {
-                error: "unreadable_error".into(),
-                message: e.to_string(),
-                extra: Default::default(),
-            });
-        Err(SubscribeError::Bus {
-            status: status.as_u16(),
-            body,
-        })
     }
 }
 
