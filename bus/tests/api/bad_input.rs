@@ -377,6 +377,9 @@ async fn bad_read_queries_are_400_invalid_query() {
         )
         .await;
     }
+    for path in ["/events/1?x=1", "/streams/s?after=0"] {
+        get_refused(&app, path, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
     for query in ["after=-1", "after=x", "limit=5", "stream=s", "after=1e3"] {
         get_refused(
             &app,

@@ -26,9 +26,13 @@ pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, ApiError>
     let mut query = ReadQuery::default();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         if !allowed.contains(&key.as_ref()) {
-            return Err(invalid(format!(
-                "unknown parameter `{key}`; this route takes {}",
+            let takes = if allowed.is_empty() {
+                "no parameters".to_string()
+            } else {
                 allowed.join(", ")
+            };
+            return Err(invalid(format!(
+                "unknown parameter `{key}`; this route takes {takes}"
             )));
         }
         match key.as_ref() {

@@ -73,7 +73,9 @@ pub async fn list(
 pub async fn one(
     State(app): State<AppState>,
     Path(seq): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    query::parse(raw.as_deref(), &[])?;
     let seq = query::parse_seq("seq", &seq)?;
     let head = app.durable_head();
     if seq == 0 || seq > head {
@@ -92,7 +94,9 @@ pub async fn one(
 pub async fn stream(
     State(app): State<AppState>,
     Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    query::parse(raw.as_deref(), &[])?;
     if !is_valid_stream_name(&name) {
         return Err(ApiError::bad_request(
             "invalid_stream",
