@@ -318,6 +318,21 @@ async fn deliver<H: Handler>(
             "registration with the bus is not acknowledged yet",
         );
     }
+    if header(&headers, "minibus-redelivery") == Some("dead-letter") {
+        // An operator's retry of a parked event: apply it whatever was applied since; it
+        // moves neither the checkpoint nor the generation.
+        return match inner
+            .handler
+            .handle(events.into_iter().next().unwrap_or_else(|| unreachable!()))
+            .await
+        {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(HandlerError::Reject(m)) => {
+                refuse(StatusCode::UNPROCESSABLE_ENTITY, "rejected", &m)
+            }
+            Err(HandlerError::Retry(m)) => refuse(StatusCode::SERVICE_UNAVAILABLE, "retry", &m),
+        };
+    }
     let generation = header_u64(&headers, "minibus-generation").unwrap_or(progress.generation);
     if generation < progress.generation {
         return refuse(

@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 struct Recorder {
     applied: Arc<Mutex<Vec<u64>>>,
     rewinds: Arc<Mutex<Vec<u64>>>,
-    reject: Option<u64>,
+    /// A seq to reject (0: none); shared, so a test can fix the handler later.
+    reject: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Recorder {
@@ -26,7 +27,7 @@ impl Recorder {
 
 impl Handler for Recorder {
     async fn handle(&self, event: Envelope) -> Result<(), HandlerError> {
-        if Some(event.seq) == self.reject {
+        if event.seq == self.reject.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(HandlerError::Reject("not here".into()));
         }
         self.applied.lock().unwrap().push(event.seq);
@@ -168,15 +169,44 @@ async fn an_operators_rewind_calls_on_rewind_and_redelivers() {
 async fn a_rejected_event_is_parked_and_the_rest_applied() {
     let app = spawn_app().await;
     publish_n(&app, 4).await;
-    let handler = Recorder {
-        reject: Some(2),
-        ..Recorder::default()
-    };
+    let handler = Recorder::default();
+    handler
+        .reject
+        .store(2, std::sync::atomic::Ordering::Relaxed);
     let (sub, _) = serve(&app, "sdk", None, None, handler.clone()).await;
     sub.register().await.unwrap();
     until_applied(&handler, vec![1, 3, 4]).await;
     let (_, letters) = app.get_json("/subscriptions/sdk/dead-letters").await;
     assert_eq!(letters[0]["seq"], 2);
+    // The handler is fixed and an operator retries the dead letter: the SDK applies it
+    // (although seq 2 is below its checkpoint), and the bus drops the dead letter.
+    handler
+        .reject
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    let (status, _) = app
+        .request(
+            reqwest::Method::POST,
+            "/subscriptions/sdk/dead-letters/2/retry",
+        )
+        .send()
+        .await
+        .map(|r| (r.status(), ()))
+        .unwrap();
+    assert_eq!(status, 202);
+    until_applied(&handler, vec![1, 3, 4, 2]).await;
+    eventually("the dead letter is gone", || {
+        let app = &app;
+        async move {
+            let (_, letters) = app.get_json("/subscriptions/sdk/dead-letters").await;
+            (letters.as_array().is_some_and(|l| l.is_empty())).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(
+        sub.applied().await,
+        4,
+        "a retry does not move the checkpoint"
+    );
 }
 
 #[tokio::test]
