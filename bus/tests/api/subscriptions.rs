@@ -161,10 +161,11 @@ async fn delete_stops_delivery_and_info_and_metrics_count_subscriptions() {
         "a deleted subscription keeps its metrics:\n{metrics}"
     );
 
-    // The name can be used again: a new subscription, from the beginning.
+    // The name can be used again: a new subscription, from the beginning, in a generation
+    // above the deleted one's (so that no late verdict of the old one can match it).
     app.create_sub("gone", spec(&gone.url, json!({}))).await;
     app.until_cursor("gone", 5).await;
-    assert_eq!(app.sub("gone").await["generation"], 1);
+    assert_eq!(app.sub("gone").await["generation"], 2);
 }
 
 #[tokio::test]
@@ -303,4 +304,46 @@ async fn a_delivery_in_flight_at_shutdown_is_abandoned_and_sent_again_after_rest
     app.until_cursor("s", 3).await;
     assert_eq!(sub.seqs(), [1, 2, 2, 3]);
     assert_eq!(sub.acked(), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn concurrent_puts_creating_one_subscription_start_one_loop() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    let body = spec(&sub.url, json!({}));
+    let puts = (0..8).map(|_| app.put_sub("racy", body.clone()));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(puts)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    publish_n(&app, "A", 20).await;
+    app.until_cursor("racy", 20).await;
+    assert_eq!(
+        sub.seqs(),
+        (1..=20).collect::<Vec<_>>(),
+        "one loop: each seq once, in order"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_created_again_after_delete_starts_above_the_old_generation() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    let first = app.create_sub("again", spec(&sub.url, json!({}))).await;
+    assert_eq!(first["generation"], 1);
+    let (code, _) = app
+        .sub_action("again", "rewind", Some(json!({"after": 0})))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = app.call(Method::DELETE, "/subscriptions/again", None).await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let second = app.create_sub("again", spec(&sub.url, json!({}))).await;
+    assert_eq!(second["generation"], 3, "{second}");
 }

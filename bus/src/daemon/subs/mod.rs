@@ -242,13 +242,17 @@ impl Subscriptions {
             allow_hosts: Arc::new(allow_hosts),
             stop: CancellationToken::new(),
         };
-        for (name, sub, _) in subs.shared.store.all()? {
-            subs.spawn(name, sub);
+        {
+            let mut loops = lock(&subs.loops);
+            for (name, sub, _) in subs.shared.store.all()? {
+                subs.spawn(&mut loops, name, sub);
+            }
         }
         Ok(subs)
     }
 
-    fn spawn(&self, name: String, sub: StoredSub) -> Arc<Runtime> {
+    /// Starts the loop of `name` and registers it in `loops` (the caller holds the lock).
+    fn spawn(&self, loops: &mut HashMap<String, Entry>, name: String, sub: StoredSub) {
         let rt = Arc::new(Runtime {
             name: name.clone(),
             delivered: self.shared.metrics.sub_delivered(&name),
@@ -260,14 +264,7 @@ impl Subscriptions {
             cancel: self.stop.child_token(),
         });
         let task = tokio::spawn(Deliverer::new(rt.clone(), self.shared.clone()).run());
-        lock(&self.loops).insert(
-            name,
-            Entry {
-                rt: rt.clone(),
-                task,
-            },
-        );
-        rt
+        loops.insert(name, Entry { rt, task });
     }
 
     fn runtime(&self, name: &str) -> Result<Arc<Runtime>, SubError> {
@@ -312,16 +309,20 @@ impl Subscriptions {
         spec::check_name(name).map_err(SubError::Invalid)?;
         spec::check(&spec, &self.allow_hosts).map_err(SubError::Invalid)?;
         let reset = std::mem::take(&mut spec.reset);
-        let existing = lock(&self.loops).get(name).map(|e| e.rt.clone());
+        // Creation holds the registry's lock from the check to the insert, so that two
+        // PUTs racing to create one subscription cannot start two loops.
+        let mut loops = lock(&self.loops);
+        let existing = loops.get(name).map(|e| e.rt.clone());
         let Some(rt) = existing else {
             let cursor = Cursor {
-                generation: 1,
+                generation: self.shared.store.first_generation(name)?,
                 cursor: self.start_cursor(spec.start)?,
                 delivered: 0,
             };
             let sub = StoredSub { spec, paused: None };
             self.shared.store.save(name, &sub, Some(cursor))?;
-            self.spawn(name.into(), sub);
+            self.spawn(&mut loops, name.into(), sub);
+            drop(loops);
             tracing::info!(
                 subscription = name,
                 cursor = cursor.cursor,
@@ -329,6 +330,7 @@ impl Subscriptions {
             );
             return Ok((self.status(name)?, true));
         };
+        drop(loops);
         let sub = StoredSub {
             spec,
             paused: rt.sub().paused.clone(),
@@ -424,16 +426,27 @@ impl Subscriptions {
     pub fn list(&self) -> Result<Vec<SubscriptionStatus>, SubError> {
         let mut names: Vec<String> = lock(&self.loops).keys().cloned().collect();
         names.sort();
-        names.iter().map(|n| self.status(n)).collect()
+        let mut out = Vec::with_capacity(names.len());
+        for name in &names {
+            match self.status(name) {
+                Ok(status) => out.push(status),
+                Err(SubError::NotFound(_)) => {} // deleted meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// `DELETE /subscriptions/NAME`.
     pub fn delete(&self, name: &str) -> Result<(), SubError> {
-        let entry = lock(&self.loops)
+        // Under the registry's lock, so that a PUT creating it again waits for this.
+        let mut loops = lock(&self.loops);
+        let entry = loops
             .remove(name)
             .ok_or_else(|| SubError::NotFound(name.into()))?;
         entry.rt.cancel.cancel();
         self.shared.store.delete(name)?;
+        drop(loops);
         self.shared.metrics.forget_subscription(name);
         tracing::info!(subscription = name, "subscription deleted");
         Ok(())

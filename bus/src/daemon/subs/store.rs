@@ -74,6 +74,9 @@ impl From<TransactionError<()>> for SubStoreError {
 /// The subscription trees. Cheap to clone.
 #[derive(Clone)]
 pub struct SubStore {
+    /// name → the last generation a deleted subscription of that name reached, so that a
+    /// new one starts above it and no late verdict of the old one can match its cursor.
+    retired: sled::Tree,
     subs: sled::Tree,
     cursors: sled::Tree,
     dead: sled::Tree,
@@ -95,6 +98,7 @@ impl SubStore {
     /// Opens the trees in `db`.
     pub fn open(db: &sled::Db) -> Result<Self, SubStoreError> {
         Ok(Self {
+            retired: db.open_tree("retired_generations")?,
             subs: db.open_tree("subscriptions")?,
             cursors: db.open_tree("cursors")?,
             dead: db.open_tree("dead_letters")?,
@@ -143,6 +147,17 @@ impl SubStore {
             Err(TransactionError::Abort(())) => Ok(false),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }
+    }
+
+    /// The generation a new subscription called `name` starts at: above any that a deleted
+    /// one of the same name reached.
+    pub fn first_generation(&self, name: &str) -> Result<u64, SubStoreError> {
+        let retired = self
+            .retired
+            .get(name)?
+            .and_then(|raw| raw.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        Ok(retired + 1)
     }
 
     /// The cursor of `name`.
@@ -233,9 +248,14 @@ impl SubStore {
 
     /// Removes a subscription, its cursor and its dead letters.
     pub fn delete(&self, name: &str) -> Result<(), SubStoreError> {
-        (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
+        (&self.subs, &self.cursors, &self.retired).transaction(|(subs, cursors, retired)| {
             subs.remove(name.as_bytes())?;
-            cursors.remove(name.as_bytes())?;
+            if let Some(c) = cursors
+                .remove(name.as_bytes())?
+                .and_then(|raw| Cursor::decode(&raw))
+            {
+                retired.insert(name.as_bytes(), &c.generation.to_be_bytes())?;
+            }
             Ok::<_, ConflictableTransactionError<()>>(())
         })?;
         for key in self.dead.scan_prefix(dead_prefix(name)).keys() {
