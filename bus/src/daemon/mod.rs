@@ -19,6 +19,9 @@ use store::{EventLog, SledLog, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// How long open connections may go on after shutdown begins.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -76,6 +79,7 @@ pub async fn run(
         closing.clone(),
     );
     let stopping = subs.clone();
+    let drained = closing.clone();
     let stop = async move {
         tokio::select! {
             () = shutdown.cancelled() => tracing::info!("shutting down"),
@@ -89,9 +93,16 @@ pub async fn run(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(app.clone()))
-        .with_graceful_shutdown(stop)
-        .await?;
+    let serve = axum::serve(listener, router(app.clone())).with_graceful_shutdown(stop);
+    // Connections get DRAIN_TIMEOUT after shutdown begins; then they are dropped.
+    let deadline = async move {
+        drained.cancelled().await;
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(serve) => served?,
+        () = deadline => tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open: closing them"),
+    }
     subs.stop().await;
     writer.stop().await;
     if app.failed() {

@@ -80,6 +80,34 @@ async fn a_live_event_stream_does_not_hold_up_a_graceful_stop() {
     assert_eq!(app.head().await, 1);
 }
 
+#[tokio::test]
+async fn readers_that_stop_reading_do_not_hold_up_a_stop() {
+    let app = spawn_app().await;
+    let big = "x".repeat(4_000);
+    for _ in 0..10 {
+        let batch: Vec<_> = (0..1_000)
+            .map(|_| json!({"type": "A", "data": big}))
+            .collect();
+        app.publish_ok(serde_json::Value::Array(batch)).await;
+    }
+    // ~40 MB of history each, far more than the sockets buffer: neither body can finish.
+    let stalled_sse = app
+        .request(reqwest::Method::GET, "/events/stream")
+        .send()
+        .await
+        .unwrap();
+    let stalled_read = app
+        .request(reqwest::Method::GET, "/events")
+        .send()
+        .await
+        .unwrap();
+    assert!(stalled_sse.status().is_success() && stalled_read.status().is_success());
+    // `stop` fails the test if the daemon does not stop within its patience bound; the
+    // daemon cuts such connections off DRAIN_TIMEOUT after shutdown begins.
+    app.stop().await;
+    drop((stalled_sse, stalled_read));
+}
+
 /// Publishers keep going while the daemon stops: every acknowledged event is there after
 /// the restart at the seq its reply gave, and the log is gapless.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -274,3 +274,23 @@ async fn bad_rewinds_are_refused_and_move_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(answer["error"].is_string(), "{answer}");
 }
+
+#[tokio::test]
+async fn a_subscription_body_over_max_body_bytes_is_413() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.max_event_bytes = 1_000;
+        c.max_body_bytes = 2_000;
+    })
+    .await;
+    let body = serde_json::json!({"url": "http://127.0.0.1:9/", "types": ["x".repeat(3_000)]});
+    let (status, reply) = app
+        .call(reqwest::Method::PUT, "/subscriptions/big", Some(body))
+        .await;
+    crate::helpers::assert_error(
+        status,
+        &reply,
+        reqwest::StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "PUT",
+    );
+}

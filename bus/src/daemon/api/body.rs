@@ -4,6 +4,8 @@
 use crate::daemon::store::{StoreError, StoredEvent};
 use axum::body::Body;
 use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 /// Events per chunk read from the store.
 pub const CHUNK_EVENTS: usize = 1_000;
@@ -13,7 +15,7 @@ pub type Chunk = (Vec<StoredEvent>, u64, bool);
 
 /// Streams `[e1,e2,…]`, calling `fetch(cursor)` (on a blocking thread) for each chunk,
 /// starting at `start`.
-pub fn json_array<F>(start: u64, fetch: F) -> Body
+pub fn json_array<F>(start: u64, closing: CancellationToken, fetch: F) -> Body
 where
     F: Fn(u64) -> Result<Chunk, StoreError> + Send + Sync + Clone + 'static,
 {
@@ -63,5 +65,6 @@ where
             done: true,
         }
     }
-    Body::from_stream(stream)
+    // A reader still reading when the daemon shuts down is cut off, not waited for.
+    Body::from_stream(stream.take_until(closing.cancelled_owned()))
 }

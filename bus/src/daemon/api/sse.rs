@@ -31,7 +31,10 @@ pub async fn stream(
         .map(|v| parse_seq("Last-Event-ID", v.to_str().unwrap_or("-")))
         .transpose()?;
     let after = last_event_id.or(q.after).unwrap_or(0);
-    let events = live(app, after, q.filter).flat_map(stream::iter);
+    let closing = app.inner.closing.clone();
+    let events = live(app, after, q.filter)
+        .flat_map(stream::iter)
+        .take_until(closing.cancelled_owned());
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive")))
 }
 

@@ -43,7 +43,13 @@ fn body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     what: &str,
 ) -> Result<T, ApiError> {
-    let body = body.map_err(|r| ApiError::bad_request("unreadable_body", r.body_text()))?;
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large("body_too_large", "the body is larger than --max-body-bytes")
+        } else {
+            ApiError::bad_request("unreadable_body", r.body_text())
+        }
+    })?;
     serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_subscription", format!("{what}: {e}")))
 }
@@ -112,7 +118,14 @@ pub async fn rewind(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: RewindRequest = body(raw, "the rewind")?;
-    Ok(Json(app.subscriptions().rewind(&name, &request)?).into_response())
+    // Counting what a rewind redelivers may scan the whole log: off the async workers.
+    let subs = app.subscriptions().clone();
+    let reply = tokio::task::spawn_blocking(move || subs.rewind(&name, &request))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(reply).into_response())
 }
 
 /// `POST …/skip`: parks the event at the cursor; answers the dead letter.
@@ -120,7 +133,14 @@ pub async fn skip(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(app.subscriptions().skip(&name)?).into_response())
+    // Finding the next matching event may scan far: off the async workers.
+    let subs = app.subscriptions().clone();
+    let letter = tokio::task::spawn_blocking(move || subs.skip(&name))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    Ok(Json(letter).into_response())
 }
 
 /// `GET …/dead-letters`.

@@ -100,10 +100,13 @@ impl SledLog {
                     "events are stored but the store has no log_id".into(),
                 ));
             }
+            // One batch: a crash cannot leave a log id without the other two.
             let log_id = uuid::Uuid::new_v4().to_string();
-            meta.insert(META_FORMAT, FORMAT)?;
-            meta.insert(META_LOG_ID, log_id.as_bytes())?;
-            meta.insert(META_VERIFIED_HEAD, &seq_key(0))?;
+            let mut first = sled::Batch::default();
+            first.insert(META_FORMAT, FORMAT);
+            first.insert(META_VERIFIED_HEAD, &seq_key(0));
+            first.insert(META_LOG_ID, log_id.as_bytes());
+            meta.apply_batch(first)?;
             db.flush()?;
         }
         match meta.get(META_FORMAT)? {
