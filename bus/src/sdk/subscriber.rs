@@ -30,6 +30,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Mutex};
 
+/// How often a subscriber that has not caught up yet asks the bus for its cursor.
+pub const CURSOR_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How far a delivery's `webhook-timestamp` may be from our clock.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
@@ -206,9 +209,11 @@ impl<H: Handler> Subscriber<H> {
         progress.applied = status.cursor;
         progress.log_id = Some(info.log_id.clone());
         progress.target = status.head_seq;
-        self.inner
-            .caught_up
-            .send_replace(progress.applied >= progress.target);
+        let caught_up = progress.applied >= progress.target;
+        self.inner.caught_up.send_replace(caught_up);
+        if !caught_up {
+            self.watch_cursor(progress.target);
+        }
         tracing::info!(subscription = %self.inner.config.name, after = status.cursor, generation = status.generation, "registered with the bus");
         Ok(Registration {
             log_id: info.log_id,
@@ -217,6 +222,31 @@ impl<H: Handler> Subscriber<H> {
             generation: status.generation,
             started_over,
         })
+    }
+
+    /// The events at the head may not be ours (`types`), so the last one we apply can be
+    /// below `target`: the bus's cursor, which moves past events that do not match, says
+    /// when everything up to `target` is done. Polls it until then (or until caught up by
+    /// a delivery, or this subscriber is dropped).
+    fn watch_cursor(&self, target: u64) {
+        let weak = Arc::downgrade(&self.inner);
+        let path = format!("/subscriptions/{}", self.inner.config.name);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CURSOR_POLL).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if *inner.caught_up.borrow() {
+                    return;
+                }
+                let me = Subscriber { inner };
+                let status: Result<SubscriptionStatus, _> =
+                    me.call(reqwest::Method::GET, &path, None::<&()>).await;
+                if status.is_ok_and(|s| s.cursor >= target) {
+                    me.inner.caught_up.send_replace(true);
+                    return;
+                }
+            }
+        });
     }
 
     async fn put(&self, start: Start) -> Result<SubscriptionStatus, SubscribeError> {

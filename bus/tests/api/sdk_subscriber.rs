@@ -239,3 +239,33 @@ async fn forged_or_unsigned_deliveries_are_refused() {
     assert_eq!(forged.status(), 401);
     assert!(handler.applied().is_empty());
 }
+
+#[tokio::test]
+async fn caught_up_even_when_the_newest_events_are_not_its_types() {
+    let app = spawn_app().await;
+    app.publish_ok(json!({"type": "A"})).await;
+    app.publish_ok(json!({"type": "B"})).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let handler = Recorder::default();
+    let config = SubscriberConfig {
+        bus_url: app.url.clone(),
+        token: None,
+        name: "only-a".into(),
+        url,
+        types: vec!["A".into()],
+        batch: 1,
+        applied: None,
+        log_id: None,
+    };
+    let sub = Subscriber::new(config, handler.clone());
+    let router = sub.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    assert_eq!(sub.register().await.unwrap().head_seq, 2);
+    let mut caught_up = sub.caught_up();
+    tokio::time::timeout(crate::helpers::PATIENCE, caught_up.wait_for(|c| *c))
+        .await
+        .expect("caught up although the last event is not an A")
+        .unwrap();
+    assert_eq!(handler.applied(), vec![1]);
+}
