@@ -245,3 +245,29 @@ async fn a_rewind_unblocks_a_blocked_subscription() {
     assert_eq!(status["generation"], 2);
     assert_eq!(sub.seqs(), [1, 2, 1, 2, 3]);
 }
+
+#[tokio::test]
+async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    sub.answer_for_seq(2, Some(Reply::Status(422)));
+    app.create_sub("gone-on-retry", spec(&sub.url, json!({})))
+        .await;
+    publish_n(&app, "A", 3).await;
+    app.until_cursor("gone-on-retry", 3).await;
+    sub.answer_for_seq(2, Some(Reply::Status(410)));
+    let (code, body) = app
+        .sub_action("gone-on-retry", "dead-letters/2/retry", None)
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let status = app
+        .until_sub("gone-on-retry", "paused by the 410", |s| {
+            s["state"] == "paused"
+        })
+        .await;
+    assert_eq!(status["dead_letters"], 1, "{status}");
+    assert_eq!(
+        app.dead_letters("gone-on-retry").await[0]["last_status"],
+        410
+    );
+}

@@ -47,6 +47,8 @@ pub enum Outcome {
 
 /// The loop of one subscription.
 pub struct Deliverer {
+    /// The runtime's epoch when the delivery in flight was sent.
+    epoch: u64,
     rt: Arc<Runtime>,
     shared: Arc<Shared>,
     durable: watch::Receiver<u64>,
@@ -56,6 +58,7 @@ impl Deliverer {
     pub(super) fn new(rt: Arc<Runtime>, shared: Arc<Shared>) -> Self {
         let durable = shared.durable.clone();
         Self {
+            epoch: 0,
             rt,
             shared,
             durable,
@@ -157,6 +160,7 @@ impl Deliverer {
         } else {
             scan.last_examined
         };
+        self.epoch = self.rt.live().epoch;
         let answer = self.send(&sub, cursor.generation, &events, false).await;
         match answer {
             None => Ok(Outcome::Stopped),
@@ -274,9 +278,12 @@ impl Deliverer {
                 }
                 self.rt.failures.inc();
                 tracing::debug!(subscription = %name, %error, "delivery failed");
-                let attempts = self
-                    .rt
-                    .failed(&error, if events.len() > 1 { last } else { 0 });
+                let one_by_one = if events.len() > 1 { last } else { 0 };
+                let Some(attempts) = self.rt.failed(self.epoch, &error, one_by_one) else {
+                    return Ok(Outcome::Delivered {
+                        up_to: cursor.cursor,
+                    });
+                };
                 let exhausted = sub
                     .spec
                     .retry
@@ -310,10 +317,10 @@ impl Deliverer {
                 self.park(cursor, event, up_to, &reason, attempts, status, Some(error))?;
                 Ok(Outcome::Delivered { up_to })
             }
-            OnExhausted::Block => {
-                self.rt.live().blocked = true;
-                Ok(Outcome::Idle)
-            }
+            OnExhausted::Block if self.rt.block(self.epoch) => Ok(Outcome::Idle),
+            OnExhausted::Block => Ok(Outcome::Delivered {
+                up_to: cursor.cursor,
+            }),
         }
     }
 
@@ -384,7 +391,12 @@ impl Deliverer {
                 (letter.last_status, letter.last_error) = (Some(422), Some("HTTP 422".into()))
             }
             Answer::Gone => {
-                (letter.last_status, letter.last_error) = (Some(410), Some("HTTP 410".into()))
+                (letter.last_status, letter.last_error) = (Some(410), Some("HTTP 410".into()));
+                super::set_paused(
+                    &self.shared,
+                    &self.rt,
+                    Some("the subscriber answered 410 Gone".into()),
+                )?;
             }
             Answer::Failed { status, error, .. } => {
                 (letter.last_status, letter.last_error) = (status, Some(error))

@@ -86,6 +86,9 @@ pub struct Live {
     pub one_by_one_until: u64,
     /// Milliseconds since the epoch of the last acknowledged delivery.
     pub last_delivered_ms: Option<i64>,
+    /// Raised by every [`Runtime::clear`]: a failure verdict for a delivery sent before a
+    /// clear (a rewind, reset, skip, resume) is not recorded.
+    pub epoch: u64,
 }
 
 /// A subscription's settings with what each delivery derives from them, computed once
@@ -126,6 +129,9 @@ impl std::ops::Deref for Current {
 /// One subscription's runtime, shared by its loop and the API.
 pub struct Runtime {
     name: String,
+    /// Held by every read-modify-write of the stored settings (PUT, pause, resume, a 410),
+    /// so that none of them undoes another.
+    settings: Mutex<()>,
     sub: RwLock<Arc<Current>>,
     delivered: prometheus_client::metrics::counter::Counter,
     failures: prometheus_client::metrics::counter::Counter,
@@ -169,6 +175,7 @@ impl Runtime {
         live.last_error = None;
         live.blocked = false;
         live.one_by_one_until = 0;
+        live.epoch += 1;
     }
 
     fn acknowledged(&self) {
@@ -178,13 +185,24 @@ impl Runtime {
         live.last_delivered_ms = Some(chrono::Utc::now().timestamp_millis());
     }
 
-    /// Records a failed attempt; returns the attempts so far.
-    fn failed(&self, error: &str, one_by_one_until: u64) -> u32 {
+    /// Records a failed attempt of a delivery sent in `epoch`; returns the attempts so far,
+    /// or `None` if a clear happened since (the verdict is stale).
+    fn failed(&self, epoch: u64, error: &str, one_by_one_until: u64) -> Option<u32> {
         let mut live = self.live();
+        if live.epoch != epoch {
+            return None;
+        }
         live.attempts += 1;
         live.last_error = Some(error.into());
         live.one_by_one_until = live.one_by_one_until.max(one_by_one_until);
-        live.attempts
+        Some(live.attempts)
+    }
+
+    /// Stops in `blocked`, unless a clear happened since `epoch`; whether it did.
+    fn block(&self, epoch: u64) -> bool {
+        let mut live = self.live();
+        live.blocked = live.epoch == epoch;
+        live.blocked
     }
 }
 
@@ -204,6 +222,7 @@ pub struct Subscriptions {
 
 /// Stores the paused reason (`None` resumes) and wakes the loop.
 fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
+    let _settings = lock(&rt.settings);
     let mut sub = rt.sub().sub.clone();
     sub.paused = reason;
     if !shared.store.save(&rt.name, &sub, None)? {
@@ -244,7 +263,19 @@ impl Subscriptions {
         };
         {
             let mut loops = lock(&subs.loops);
-            for (name, sub, _) in subs.shared.store.all()? {
+            let head = subs.head();
+            for (name, sub, cursor) in subs.shared.store.all()? {
+                if cursor.cursor > head {
+                    // Only after a crash with `--durability os`, which may lose acknowledged
+                    // events: deliver the seqs that will be reused.
+                    tracing::warn!(subscription = %name, cursor = cursor.cursor, head, "cursor beyond the head: moved back to the head");
+                    let back = Cursor {
+                        generation: cursor.generation + 1,
+                        cursor: head,
+                        ..cursor
+                    };
+                    subs.shared.store.swap_cursor(&name, cursor, back)?;
+                }
                 subs.spawn(&mut loops, name, sub);
             }
         }
@@ -255,6 +286,7 @@ impl Subscriptions {
     fn spawn(&self, loops: &mut HashMap<String, Entry>, name: String, sub: StoredSub) {
         let rt = Arc::new(Runtime {
             name: name.clone(),
+            settings: Mutex::default(),
             delivered: self.shared.metrics.sub_delivered(&name),
             failures: self.shared.metrics.sub_failures(&name),
             sub: RwLock::new(Arc::new(Current::new(sub))),
@@ -331,6 +363,7 @@ impl Subscriptions {
             return Ok((self.status(name)?, true));
         };
         drop(loops);
+        let settings = lock(&rt.settings);
         let sub = StoredSub {
             spec,
             paused: rt.sub().paused.clone(),
@@ -342,6 +375,7 @@ impl Subscriptions {
             return Err(SubError::NotFound(name.into()));
         }
         rt.set_sub(sub);
+        drop(settings);
         match after {
             Some(after) => {
                 self.move_cursor(&rt, after)?;
