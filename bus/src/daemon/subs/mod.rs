@@ -211,9 +211,29 @@ struct Entry {
     task: JoinHandle<()>,
 }
 
+/// The delivery loops run on a runtime of their own, on one thread: a loop and its HTTP
+/// connection then wake each other without crossing threads, which is most of what a
+/// one-event delivery costs. It lives until `done` is cancelled (after the loops ended).
+fn delivery_runtime(done: &CancellationToken) -> Result<tokio::runtime::Handle, SubError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SubError::Invalid(format!("cannot start the delivery runtime: {e}")))?;
+    let handle = runtime.handle().clone();
+    let done = done.clone();
+    std::thread::Builder::new()
+        .name("minibus-delivery".into())
+        .spawn(move || runtime.block_on(done.cancelled()))
+        .map_err(|e| SubError::Invalid(format!("cannot start the delivery thread: {e}")))?;
+    Ok(handle)
+}
+
 /// The registry of subscriptions. Cheap to clone.
 #[derive(Clone)]
 pub struct Subscriptions {
+    runtime: tokio::runtime::Handle,
+    /// Ends the delivery runtime's thread, once every loop has stopped.
+    done: CancellationToken,
     shared: Arc<Shared>,
     loops: Arc<Mutex<HashMap<String, Entry>>>,
     allow_hosts: Arc<Vec<String>>,
@@ -255,11 +275,15 @@ impl Subscriptions {
             metrics,
             durable,
         });
+        let stop = CancellationToken::new();
+        let done = CancellationToken::new();
         let subs = Self {
             shared,
             loops: Arc::default(),
             allow_hosts: Arc::new(allow_hosts),
-            stop: CancellationToken::new(),
+            runtime: delivery_runtime(&done)?,
+            done,
+            stop,
         };
         {
             let mut loops = lock(&subs.loops);
@@ -295,7 +319,9 @@ impl Subscriptions {
             redeliver: Mutex::default(),
             cancel: self.stop.child_token(),
         });
-        let task = tokio::spawn(Deliverer::new(rt.clone(), self.shared.clone()).run());
+        let task = self
+            .runtime
+            .spawn(Deliverer::new(rt.clone(), self.shared.clone()).run());
         loops.insert(name, Entry { rt, task });
     }
 
@@ -671,5 +697,6 @@ impl Subscriptions {
         for task in tasks {
             let _ = task.await;
         }
+        self.done.cancel();
     }
 }
