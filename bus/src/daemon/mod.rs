@@ -68,6 +68,8 @@ pub async fn run(
         source,
     })?;
     let subs = start_subscriptions(&config, &db, &log, &writer, &metrics)?;
+    drop(db);
+    let store = Arc::downgrade(&log);
     let closing = CancellationToken::new();
     let app = AppState::new(
         log,
@@ -105,11 +107,28 @@ pub async fn run(
     }
     subs.stop().await;
     writer.stop().await;
-    if app.failed() {
+    let failed = app.failed();
+    drop((app, subs));
+    closed(store).await;
+    if failed {
         return Err(DaemonError::StorageFailed);
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits (at most [`DRAIN_TIMEOUT`]) until the last handle on the store is gone, so that
+/// sled has flushed and released its lock when `run` returns: a connection task may still
+/// hold the router for a moment after the server has returned, and a restart, even in the
+/// same process, must be able to open the store.
+async fn closed(store: std::sync::Weak<dyn EventLog>) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while store.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    if store.strong_count() > 0 {
+        tracing::warn!("the store is still in use after shutdown");
+    }
 }
 
 fn start_subscriptions(

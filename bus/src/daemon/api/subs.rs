@@ -2,7 +2,7 @@
 
 use super::query::parse_seq;
 use super::{ApiError, AppState};
-use crate::daemon::subs::SubError;
+use crate::daemon::subs::{SubError, Subscriptions};
 use crate::wire::{RewindRequest, SubscriptionSpec, SubscriptionStatus};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -52,6 +52,18 @@ fn body<T: serde::de::DeserializeOwned>(
     })?;
     serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_subscription", format!("{what}: {e}")))
+}
+
+/// Runs an operation that may scan the log on a blocking thread, off the async workers.
+async fn off_workers<T: Send + 'static>(
+    app: &AppState,
+    op: impl FnOnce(&Subscriptions) -> Result<T, SubError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let subs = app.subscriptions().clone();
+    let result = tokio::task::spawn_blocking(move || op(&subs))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(result?)
 }
 
 /// `GET /subscriptions`.
@@ -118,13 +130,8 @@ pub async fn rewind(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: RewindRequest = body(raw, "the rewind")?;
-    // Counting what a rewind redelivers may scan the whole log: off the async workers.
-    let subs = app.subscriptions().clone();
-    let reply = tokio::task::spawn_blocking(move || subs.rewind(&name, &request))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+    // Counting what a rewind redelivers may scan the whole log.
+    let reply = off_workers(&app, move |subs| subs.rewind(&name, &request)).await?;
     Ok(Json(reply).into_response())
 }
 
@@ -133,13 +140,8 @@ pub async fn skip(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    // Finding the next matching event may scan far: off the async workers.
-    let subs = app.subscriptions().clone();
-    let letter = tokio::task::spawn_blocking(move || subs.skip(&name))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+    // Finding the next matching event may scan far.
+    let letter = off_workers(&app, move |subs| subs.skip(&name)).await?;
     Ok(Json(letter).into_response())
 }
 
