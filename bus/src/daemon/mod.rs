@@ -101,15 +101,20 @@ pub async fn run(
         drained.cancelled().await;
         tokio::time::sleep(DRAIN_TIMEOUT).await;
     };
-    tokio::select! {
-        served = std::future::IntoFuture::into_future(serve) => served?,
-        () = deadline => tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open: closing them"),
-    }
+    let drained = tokio::select! {
+        served = std::future::IntoFuture::into_future(serve) => { served?; true }
+        () = deadline => {
+            tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open: no longer waiting for them");
+            false
+        }
+    };
     subs.stop().await;
     writer.stop().await;
     let failed = app.failed();
     drop((app, subs));
-    closed(store).await;
+    if drained {
+        closed(store).await;
+    }
     if failed {
         return Err(DaemonError::StorageFailed);
     }
