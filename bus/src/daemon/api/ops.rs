@@ -51,6 +51,14 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// `GET /openapi.json`: the API described in OpenAPI 3.1.
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
+
 /// Any unknown route.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route {}", uri.path()))
