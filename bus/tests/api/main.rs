@@ -14,6 +14,7 @@ mod idempotency;
 mod publish;
 mod read;
 mod restart;
+mod sdk_publisher;
 mod sdk_subscriber;
 mod signatures;
 mod sse;

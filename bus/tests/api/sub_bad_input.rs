@@ -54,7 +54,21 @@ async fn bad_subscription_settings_are_refused_and_create_nothing() {
         ("batch x", with(r#""batch":"x""#)),
         ("batch 1.5", with(r#""batch":1.5"#)),
         ("batch_max_bytes 0", with(r#""batch_max_bytes":0"#)),
+        (
+            "batch_max_bytes over 64 MiB",
+            with(r#""batch_max_bytes":67108865"#),
+        ),
         ("timeout_ms 0", with(r#""timeout_ms":0"#)),
+        ("timeout_ms over 5 min", with(r#""timeout_ms":300001"#)),
+        ("max_ms over a day", with(r#""retry":{"max_ms":86400001}"#)),
+        (
+            "101 types",
+            with(&format!(r#""types":{}"#, serde_json::json!(vec!["A"; 101]))),
+        ),
+        (
+            "url over 2,048 bytes",
+            format!(r#"{{"url":"http://127.0.0.1/{}"}}"#, "a".repeat(2_048)),
+        ),
         ("max_attempts 0", with(r#""retry":{"max_attempts":0}"#)),
         ("initial_ms 0", with(r#""retry":{"initial_ms":0}"#)),
         (

@@ -55,11 +55,6 @@ impl ApiError {
         self.extra.insert(key.into(), value.into());
         self
     }
-
-    /// The status this error is answered with.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -341,11 +341,6 @@ impl Subscriptions {
         lock(&self.loops).len() as u64
     }
 
-    /// A loop for `name` that the caller drives step by step (tests).
-    pub fn deliverer(&self, name: &str) -> Result<Deliverer, SubError> {
-        Ok(Deliverer::new(self.runtime(name)?, self.shared.clone()))
-    }
-
     fn start_cursor(&self, start: Start) -> Result<u64, SubError> {
         let head = self.head();
         match start {
