@@ -96,9 +96,10 @@ pub trait EventLog: Send + Sync + 'static {
     ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Appends records (consecutive seqs after `last_seq`) and their index entries; the
     /// log's records before the index entries. Not durable until [`EventLog::flush`]; a
-    /// crash may leave index entries missing after the last complete append, which opening
-    /// the store rebuilds.
-    fn append(&self, records: &[NewRecord]) -> Result<(), StoreError>;
+    /// crash may leave a prefix of the records, and index entries missing after the last
+    /// complete append, which opening the store rebuilds. With `atomic` (the records hold
+    /// an array publish), a crash leaves all of the records or none.
+    fn append(&self, records: &[NewRecord], atomic: bool) -> Result<(), StoreError>;
     /// Makes everything appended so far durable (fsync).
     fn flush(&self) -> Result<(), StoreError>;
 }
