@@ -134,19 +134,41 @@ impl Writer {
             .set(i64::try_from(head).unwrap_or(i64::MAX));
         let (durable_tx, durable) = watch::channel(head);
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let flusher = Flusher {
+            log: log.clone(),
+            durability,
+            metrics,
+            fatal: fatal.clone(),
+            durable_tx,
+            durable: head,
+        };
         let state = State {
             log,
             durability,
-            metrics,
             fatal,
-            durable_tx,
             next_seq: head + 1,
             last_time_ms,
+            time_text: format_time(last_time_ms),
         };
+        let cannot_start =
+            |e: std::io::Error| StoreError::Corrupt(format!("cannot start the writer thread: {e}"));
+        let (applied_tx, applied_rx) = std::sync::mpsc::sync_channel(MAX_APPLIED_WAITING);
+        let flusher = std::thread::Builder::new()
+            .name("minibus-flusher".into())
+            .spawn(move || flusher.run(applied_rx))
+            .map_err(cannot_start)?;
         let thread = std::thread::Builder::new()
             .name("minibus-writer".into())
-            .spawn(move || state.run(rx))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+            .spawn(move || {
+                let log = state.log.clone();
+                state.run(rx, applied_tx);
+                let _ = flusher.join();
+                if let Err(error) = log.flush() {
+                    tracing::error!(%error, "final flush failed");
+                }
+                tracing::debug!("writer stopped");
+            })
+            .map_err(cannot_start)?;
         Ok(Self {
             handle: WriterHandle { tx, durable },
             thread,
@@ -169,11 +191,75 @@ impl Writer {
 struct State {
     log: Arc<dyn EventLog>,
     durability: Durability,
+    fatal: CancellationToken,
+    next_seq: u64,
+    last_time_ms: i64,
+    /// `last_time_ms` formatted, reused while the clock stays on the same millisecond.
+    time_text: String,
+}
+
+/// A group the writer has applied, waiting for the flush that makes it durable.
+struct Applied {
+    replies: Vec<(oneshot::Sender<Outcome>, Outcome)>,
+    /// The last seq applied once this group was in.
+    head: u64,
+    records: usize,
+}
+
+/// Groups applied but not yet handed to a flush, at most (the writer then waits).
+const MAX_APPLIED_WAITING: usize = 64;
+
+/// The flusher thread: the second half of the group commit.
+///
+/// It takes every group the writer has applied since its last flush, flushes once, raises
+/// the durable head and only then answers their publishers. The writer meanwhile applies
+/// the next groups, so applying and flushing overlap instead of taking turns.
+struct Flusher {
+    log: Arc<dyn EventLog>,
+    durability: Durability,
     metrics: Metrics,
     fatal: CancellationToken,
     durable_tx: watch::Sender<u64>,
-    next_seq: u64,
-    last_time_ms: i64,
+    durable: u64,
+}
+
+impl Flusher {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Applied>) {
+        let mut failed = false;
+        while let Ok(first) = rx.recv() {
+            let mut groups = vec![first];
+            groups.extend(rx.try_iter());
+            let head = groups.last().map_or(self.durable, |g| g.head);
+            let records: usize = groups.iter().map(|g| g.records).sum();
+            if !failed && head > self.durable {
+                let flushed = match self.durability {
+                    Durability::Fsync => self.log.flush(),
+                    Durability::Os => Ok(()),
+                };
+                if let Err(error) = flushed {
+                    tracing::error!(%error, "cannot write the log: answering 503 and stopping");
+                    self.fatal.cancel();
+                    failed = true;
+                } else {
+                    self.durable = head;
+                    self.metrics.events_appended.inc_by(records as u64);
+                    self.metrics.batch_events.observe(records as f64);
+                    self.metrics
+                        .head_seq
+                        .set(i64::try_from(head).unwrap_or(i64::MAX));
+                    self.durable_tx.send_replace(head);
+                }
+            }
+            for (reply, outcome) in groups.into_iter().flat_map(|g| g.replies) {
+                let outcome = match outcome {
+                    Outcome::Rejected(r) => Outcome::Rejected(r),
+                    _ if failed => Outcome::Rejected(Rejection::StorageUnavailable),
+                    ok => ok,
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+    }
 }
 
 /// What the group being built already holds, for checks against it.
@@ -196,7 +282,7 @@ struct Existing {
 }
 
 impl State {
-    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>, applied: std::sync::mpsc::SyncSender<Applied>) {
         let mut stopping = false;
         let mut last_group = 0;
         while !stopping {
@@ -227,14 +313,17 @@ impl State {
                 next = rx.try_recv().ok();
             }
             last_group = requests.len();
-            if !requests.is_empty() && !self.commit(requests) {
+            if requests.is_empty() {
+                continue;
+            }
+            let Some(group) = self.apply(requests) else {
+                break;
+            };
+            // The flusher is gone only if the process is stopping on a storage failure.
+            if applied.send(group).is_err() || self.fatal.is_cancelled() {
                 break;
             }
         }
-        if let Err(error) = self.log.flush() {
-            tracing::error!(%error, "final flush failed");
-        }
-        tracing::debug!("writer stopped");
     }
 
     /// Waits a moment for more publishes when the group is much smaller than the last one:
@@ -259,8 +348,9 @@ impl State {
         true
     }
 
-    /// Commits one group; `false` when the log can no longer be written.
-    fn commit(&mut self, requests: Vec<Request>) -> bool {
+    /// Checks and applies one group, for the flusher to make durable; `None` when the log
+    /// can no longer be written (its publishers are then answered `503`).
+    fn apply(&mut self, requests: Vec<Request>) -> Option<Applied> {
         let mut group = Group::default();
         let outcomes: Vec<Outcome> = requests
             .iter()
@@ -272,40 +362,33 @@ impl State {
                 }
             })
             .collect();
-        let written = group.records.len();
-        let durable = written == 0 || self.write(&group.records, group.has_array);
-        for (request, outcome) in requests.into_iter().zip(outcomes) {
-            let outcome = match outcome {
-                Outcome::Rejected(r) => Outcome::Rejected(r),
-                _ if !durable => Outcome::Rejected(Rejection::StorageUnavailable),
-                ok => ok,
-            };
-            let _ = request.reply.send(outcome);
+        let records = group.records.len();
+        let applied = records == 0 || {
+            match self.log.append(&group.records, group.has_array) {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::error!(%error, "cannot write the log: answering 503 and stopping");
+                    self.fatal.cancel();
+                    false
+                }
+            }
+        };
+        let replies = requests.into_iter().map(|r| r.reply).zip(outcomes);
+        if !applied {
+            for (reply, outcome) in replies {
+                let outcome = match outcome {
+                    Outcome::Rejected(r) => Outcome::Rejected(r),
+                    _ => Outcome::Rejected(Rejection::StorageUnavailable),
+                };
+                let _ = reply.send(outcome);
+            }
+            return None;
         }
-        durable
-    }
-
-    fn write(&mut self, records: &[NewRecord], atomic: bool) -> bool {
-        let result = self
-            .log
-            .append(records, atomic)
-            .and_then(|()| match self.durability {
-                Durability::Fsync => self.log.flush(),
-                Durability::Os => Ok(()),
-            });
-        if let Err(error) = result {
-            tracing::error!(%error, "cannot write the log: answering 503 and stopping");
-            self.fatal.cancel();
-            return false;
-        }
-        let head = self.next_seq - 1;
-        self.metrics.events_appended.inc_by(records.len() as u64);
-        self.metrics.batch_events.observe(records.len() as f64);
-        self.metrics
-            .head_seq
-            .set(i64::try_from(head).unwrap_or(i64::MAX));
-        self.durable_tx.send_replace(head);
-        true
+        Some(Applied {
+            replies: replies.collect(),
+            head: self.next_seq - 1,
+            records,
+        })
     }
 
     /// Checks one publish against the log and the group, and adds its records to the group.
@@ -410,9 +493,12 @@ impl State {
         let seq = self.next_seq;
         self.next_seq += 1;
         let now = chrono::Utc::now().timestamp_millis();
-        self.last_time_ms = self.last_time_ms.max(now);
+        if now > self.last_time_ms {
+            self.last_time_ms = now;
+            self.time_text = format_time(now);
+        }
         let id = event.id.clone().unwrap_or_default();
-        let json = envelope_json(seq, &id, event, version, self.last_time_ms);
+        let json = envelope_json(seq, &id, event, version, &self.time_text);
         let raw = encode(
             &RecordFields {
                 time_ms: self.last_time_ms,
@@ -481,8 +567,7 @@ fn null() -> &'static RawValue {
     serde_json::from_str("null").unwrap_or_else(|_| unreachable!())
 }
 
-fn envelope_json(seq: u64, id: &str, e: &NewEvent, version: Option<u64>, time_ms: i64) -> Vec<u8> {
-    let time = format_time(time_ms);
+fn envelope_json(seq: u64, id: &str, e: &NewEvent, version: Option<u64>, time: &str) -> Vec<u8> {
     let envelope = EnvelopeRef {
         seq,
         id,
@@ -491,7 +576,7 @@ fn envelope_json(seq: u64, id: &str, e: &NewEvent, version: Option<u64>, time_ms
         stream: e.stream.as_deref(),
         version,
         source: e.source.as_deref(),
-        time: &time,
+        time,
         correlation_id: e.correlation_id.as_deref(),
         causation_id: e.causation_id.as_deref(),
     };
