@@ -58,6 +58,29 @@ async fn a_subscriber_failing_five_times_gets_everything_in_order_and_shows_retr
 }
 
 #[tokio::test]
+async fn a_subscriber_that_closes_every_connection_gets_each_event_once_in_order() {
+    // Each answer ends its connection, so every delivery needs a new one: none may fail
+    // or be sent twice because the kept-alive connection went away.
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    sub.answer_default(Reply::WithHeaders(
+        200,
+        vec![("connection", "close".into())],
+    ));
+    app.create_sub("closer", spec(&sub.url, json!({}))).await;
+    let seqs = publish_n(&app, "A", 20).await;
+    sub.until("all 20", |r| r.len() >= 20).await;
+    let status = app
+        .until_sub("closer", "caught up", |s| s["lag"] == 0)
+        .await;
+    assert_eq!(sub.seqs(), seqs, "each event once, in order");
+    assert_eq!(status["attempts"], 0, "{status}");
+    let metrics = app.get_text("/metrics").await;
+    let line = r#"minibus_subscription_failures_total{subscription="closer"} 0"#;
+    assert!(metrics.lines().any(|l| l == line), "no attempt failed: {metrics}");
+}
+
+#[tokio::test]
 async fn a_hung_subscriber_delays_neither_publishing_nor_another_subscription() {
     let app = spawn_app().await;
     let (hung, fine) = (Subscriber::start().await, Subscriber::start().await);

@@ -7,6 +7,7 @@
 //! the durable head, a control operation, a backoff timer, or shutdown: never a polling
 //! delay. Each loop holds at most one request's events: nothing is queued in memory.
 
+use super::client::Connection;
 use super::request::{self, Context};
 use super::store::Cursor;
 use super::verdict::{self, Answer};
@@ -49,6 +50,8 @@ pub enum Outcome {
 pub struct Deliverer {
     /// The runtime's epoch when the delivery in flight was sent.
     epoch: u64,
+    /// The keep-alive connection to the subscriber.
+    connection: Connection,
     rt: Arc<Runtime>,
     shared: Arc<Shared>,
     durable: watch::Receiver<u64>,
@@ -59,6 +62,7 @@ impl Deliverer {
         let durable = shared.durable.clone();
         Self {
             epoch: 0,
+            connection: Connection::default(),
             rt,
             shared,
             durable,
@@ -170,7 +174,7 @@ impl Deliverer {
 
     /// POSTs `events`; `None` when shutdown abandoned it.
     async fn send(
-        &self,
+        &mut self,
         sub: &Current,
         generation: u64,
         events: &[StoredEvent],
@@ -190,14 +194,17 @@ impl Deliverer {
             redelivery,
         );
         let timeout = Duration::from_millis(sub.spec.timeout_ms);
-        let Some(url) = sub.url.clone() else {
-            return Some(Answer::Failed {
-                status: None,
-                error: format!("the stored url {:?} does not parse", sub.spec.url),
-                retry_after: None,
-            });
+        let target = match &sub.target {
+            Ok(target) => target,
+            Err(error) => {
+                return Some(Answer::Failed {
+                    status: None,
+                    error: error.clone(),
+                    retry_after: None,
+                })
+            }
         };
-        let call = verdict::call(&self.shared.http, url, delivery, timeout);
+        let call = verdict::call(&mut self.connection, target, delivery, timeout);
         tokio::pin!(call);
         tokio::select! {
             answer = &mut call => Some(answer),
@@ -360,12 +367,13 @@ impl Deliverer {
 
     /// One attempt at a dead letter, ahead of the next event.
     async fn redeliver(
-        &self,
+        &mut self,
         sub: &Current,
         cursor: Cursor,
         seq: u64,
     ) -> Result<Outcome, super::SubError> {
-        let store = &self.shared.store;
+        let shared = self.shared.clone();
+        let store = &shared.store;
         let (Some(mut letter), Some(event)) = (
             store.dead_letter(&self.rt.name, seq)?,
             self.shared.log.get(seq)?,

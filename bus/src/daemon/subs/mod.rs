@@ -6,6 +6,7 @@
 //! shared by its loop and the API. Every operation that moves a cursor does it by
 //! compare-and-swap and then wakes the loop, so it takes effect at once.
 
+pub mod client;
 pub mod deliverer;
 pub mod request;
 pub mod spec;
@@ -67,7 +68,6 @@ pub enum SubError {
 pub struct Shared {
     log: Arc<dyn EventLog>,
     store: SubStore,
-    http: reqwest::Client,
     log_id: String,
     metrics: Metrics,
     durable: watch::Receiver<u64>,
@@ -95,8 +95,9 @@ pub struct Live {
 /// per change instead of once per delivery.
 pub struct Current {
     sub: StoredSub,
-    /// The parsed URL (validated on PUT; `None` only if a stored one no longer parses).
-    url: Option<reqwest::Url>,
+    /// Where deliveries go, or why they cannot (a URL validated on PUT that this build
+    /// cannot reach, or a stored one that no longer parses).
+    target: Result<client::Target, String>,
     signer: Option<Signer>,
     filter: Filter,
 }
@@ -104,7 +105,9 @@ pub struct Current {
 impl Current {
     fn new(sub: StoredSub) -> Self {
         Self {
-            url: reqwest::Url::parse(&sub.spec.url).ok(),
+            target: reqwest::Url::parse(&sub.spec.url)
+                .map_err(|e| format!("the stored url {:?} does not parse: {e}", sub.spec.url))
+                .and_then(|url| client::Target::from_url(&url)),
             signer: sub
                 .spec
                 .secret
@@ -262,16 +265,10 @@ impl Subscriptions {
         metrics: Metrics,
         allow_hosts: Vec<String>,
     ) -> Result<Self, SubError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("minibus/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SubError::Invalid(format!("cannot build the HTTP client: {e}")))?;
         let shared = Arc::new(Shared {
             log_id: log.log_id().to_string(),
             store: SubStore::open(db)?,
             log,
-            http,
             metrics,
             durable,
         });

@@ -5,7 +5,7 @@ use crate::envelope::Envelope;
 use crate::signature::Signer;
 use crate::wire::Format;
 use bytes::{BufMut, Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Who is delivering, for the `Minibus-*` headers.
 pub struct Context<'a> {

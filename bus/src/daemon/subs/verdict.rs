@@ -1,12 +1,11 @@
 //! The subscriber's answer as a verdict, and the backoff before the next attempt.
 
+use super::client::{CallError, Connection, Target};
 use super::request::Delivery;
 use crate::wire::RetryPolicy;
-use reqwest::StatusCode;
+use http::StatusCode;
 use std::time::{Duration, SystemTime};
 
-/// Most bytes of a subscriber's answer read (the rest is dropped).
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Most characters of an answer kept in `last_error`.
 const ERROR_SNIPPET_CHARS: usize = 200;
 
@@ -30,46 +29,37 @@ pub enum Answer {
     },
 }
 
-/// POSTs one delivery and reads the verdict (redirects are never followed).
+/// POSTs one delivery over `connection` and reads the verdict (redirects are never
+/// followed), within `timeout` for the whole exchange.
 pub async fn call(
-    http: &reqwest::Client,
-    url: reqwest::Url,
+    connection: &mut Connection,
+    target: &Target,
     delivery: Delivery,
     timeout: Duration,
 ) -> Answer {
-    let sent = http
-        .post(url)
-        .headers(delivery.headers)
-        .body(delivery.body)
-        .timeout(timeout)
-        .send()
-        .await;
-    let mut response = match sent {
-        Ok(response) => response,
-        Err(e) => return transport_failure(&e, timeout),
+    let exchange = connection.post(target, delivery.headers, delivery.body);
+    let reply = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(CallError::Connect(e))) => return failure(format!("cannot connect: {e}")),
+        Ok(Err(CallError::Request(e))) => return failure(format!("request failed: {e}")),
+        Err(_) => return failure(format!("timed out after {} ms", timeout.as_millis())),
     };
-    let status = response.status();
+    let status = reply.status;
     let retry_after = matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
     )
-    .then(|| response.headers().get(reqwest::header::RETRY_AFTER))
+    .then_some(reply.retry_after)
     .flatten()
+    .as_ref()
     .and_then(|v| v.to_str().ok())
     .and_then(parse_retry_after);
-    let mut answer = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        answer.extend_from_slice(&chunk);
-        if answer.len() >= MAX_ANSWER_BYTES {
-            break;
-        }
-    }
     match status.as_u16() {
         200..=299 => Answer::Ok,
         422 => Answer::Reject,
         410 => Answer::Gone,
         code => {
-            let text: String = String::from_utf8_lossy(&answer)
+            let text: String = String::from_utf8_lossy(&reply.body)
                 .chars()
                 .take(ERROR_SNIPPET_CHARS)
                 .collect();
@@ -87,27 +77,12 @@ pub async fn call(
     }
 }
 
-fn transport_failure(e: &reqwest::Error, timeout: Duration) -> Answer {
-    let error = if e.is_timeout() {
-        format!("timed out after {} ms", timeout.as_millis())
-    } else if e.is_connect() {
-        format!("cannot connect: {}", root_cause(e))
-    } else {
-        format!("request failed: {}", root_cause(e))
-    };
+fn failure(error: String) -> Answer {
     Answer::Failed {
         status: None,
         error,
         retry_after: None,
     }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// `Retry-After`: seconds, or an HTTP date.
