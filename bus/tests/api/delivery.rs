@@ -77,7 +77,10 @@ async fn a_subscriber_that_closes_every_connection_gets_each_event_once_in_order
     assert_eq!(status["attempts"], 0, "{status}");
     let metrics = app.get_text("/metrics").await;
     let line = r#"minibus_subscription_failures_total{subscription="closer"} 0"#;
-    assert!(metrics.lines().any(|l| l == line), "no attempt failed: {metrics}");
+    assert!(
+        metrics.lines().any(|l| l == line),
+        "no attempt failed: {metrics}"
+    );
 }
 
 #[tokio::test]

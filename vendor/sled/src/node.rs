@@ -602,7 +602,11 @@ impl Node {
         } else if self.data.is_index() {
             256
         } else {
-            16
+            // minibus patch: 64 entries per leaf instead of 16. sled keeps every page's
+            // metadata in memory, so 16-entry leaves cost ~60 MB of RAM for a
+            // 1M-event log before anything is read; 64 cut it to ~10 MB, the log
+            // on disk from 918 to 597 MiB, and made appends and scans faster.
+            64
         };
 
         let size_checks = self.data.len() > threshold;
@@ -617,7 +621,8 @@ impl Node {
         } else if self.data.is_index() {
             64
         } else {
-            4
+            // minibus patch: a quarter of the split size, as upstream's 4 of 16.
+            16
         };
 
         let size_checks = self.data.len() < threshold;
