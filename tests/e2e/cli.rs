@@ -117,8 +117,24 @@ fn help_names_the_commands_and_every_flag_with_its_variable() {
         ("--max-body-bytes", "MINIBUS_MAX_BODY_BYTES"),
         ("--token", "MINIBUS_TOKEN"),
         ("--insecure", "MINIBUS_INSECURE"),
+        ("--subscribe", "MINIBUS_SUBSCRIBE"),
+        ("--allow-subscriber-hosts", "MINIBUS_ALLOW_SUBSCRIBER_HOSTS"),
+        ("--delivery-spin-us", "MINIBUS_DELIVERY_SPIN_US"),
     ] {
         assert!(bus.stdout.contains(flag), "{flag}: {}", bus.stdout);
         assert!(bus.stdout.contains(var), "{var}: {}", bus.stdout);
     }
+}
+
+#[test]
+fn a_delivery_spin_beyond_its_limit_is_refused() {
+    let out = run_to_exit(minibus_with(&[
+        "bus",
+        "--listen",
+        "127.0.0.1:0",
+        "--delivery-spin-us",
+        "5000",
+    ]));
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("--delivery-spin-us"), "{}", out.stderr);
 }

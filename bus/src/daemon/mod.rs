@@ -149,6 +149,7 @@ fn start_subscriptions(
         writer.handle().durable(),
         metrics.clone(),
         config.allow_subscriber_hosts.clone(),
+        delivery_spin(config.delivery_spin_us),
     )
     .map_err(|e| DaemonError::Config(format!("cannot load the subscriptions: {e}")))?;
     for entry in &config.subscribe {
@@ -183,4 +184,14 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     );
     let db = log.db().clone();
     Ok((Arc::new(log), db))
+}
+
+/// How long delivery loops poll for an answer: never on a single CPU, where polling would
+/// only keep the subscriber from running.
+fn delivery_spin(micros: u64) -> std::time::Duration {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if cpus < 2 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_micros(micros)
 }

@@ -22,6 +22,8 @@ use tokio::time::Instant;
 
 /// Events examined per step when few match `types`.
 const SCAN_BUDGET: usize = 10_000;
+/// Deliveries that do not poll for their answer after one whose answer came too late.
+const SPIN_BACKOFF: u32 = 16;
 /// How long a delivery in flight may finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
@@ -52,6 +54,8 @@ pub struct Deliverer {
     epoch: u64,
     /// The keep-alive connection to the subscriber.
     connection: Connection,
+    /// Deliveries left that do not poll for the answer (after one that came too late).
+    spin_skip: u32,
     rt: Arc<Runtime>,
     shared: Arc<Shared>,
     durable: watch::Receiver<u64>,
@@ -63,6 +67,7 @@ impl Deliverer {
         Self {
             epoch: 0,
             connection: Connection::default(),
+            spin_skip: 0,
             rt,
             shared,
             durable,
@@ -206,6 +211,28 @@ impl Deliverer {
         };
         let call = verdict::call(&mut self.connection, target, delivery, timeout);
         tokio::pin!(call);
+        // Poll for a quick answer before sleeping (see `--delivery-spin-us`): yielding lets
+        // the runtime check the socket without blocking and run the other loops meanwhile.
+        let spin = if self.spin_skip > 0 {
+            self.spin_skip -= 1;
+            Duration::ZERO
+        } else {
+            self.shared.spin
+        };
+        if !spin.is_zero() {
+            let until = std::time::Instant::now() + spin;
+            loop {
+                tokio::select! {
+                    biased;
+                    answer = &mut call => return Some(answer),
+                    () = tokio::task::yield_now() => {}
+                }
+                if std::time::Instant::now() >= until {
+                    self.spin_skip = SPIN_BACKOFF;
+                    break;
+                }
+            }
+        }
         tokio::select! {
             answer = &mut call => Some(answer),
             () = self.rt.cancel.cancelled() => tokio::time::timeout(SHUTDOWN_GRACE, call).await.ok(),

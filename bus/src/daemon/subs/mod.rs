@@ -71,6 +71,8 @@ pub struct Shared {
     log_id: String,
     metrics: Metrics,
     durable: watch::Receiver<u64>,
+    /// How long a loop polls for an answer before it sleeps (`--delivery-spin-us`).
+    spin: std::time::Duration,
 }
 
 /// What only matters while the daemon runs.
@@ -264,6 +266,7 @@ impl Subscriptions {
         durable: watch::Receiver<u64>,
         metrics: Metrics,
         allow_hosts: Vec<String>,
+        spin: std::time::Duration,
     ) -> Result<Self, SubError> {
         let shared = Arc::new(Shared {
             log_id: log.log_id().to_string(),
@@ -271,6 +274,7 @@ impl Subscriptions {
             log,
             metrics,
             durable,
+            spin,
         });
         let stop = CancellationToken::new();
         let done = CancellationToken::new();
