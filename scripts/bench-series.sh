@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The benchmark series of docs/BENCHMARKS.md: every figure there comes from this script.
+#
+#   ./scripts/bench-series.sh [RUNS]      (default 3 runs of each; ~10 minutes)
+#
+# Each run starts a fresh bus on a fresh data dir (release build, defaults: fsync, 64 MiB
+# cache), runs one `minibus bench`, and stops the bus with SIGTERM. The 1,000,000-event log
+# is built once, then reopened for the restart, read/RSS and replay runs. Every bench's
+# JSON summary line is printed, prefixed with what was run; the bus's CPU time is printed
+# after each run. Needs curl; run it on a quiet machine (`cat /proc/loadavg`).
+set -euo pipefail
+
+RUNS=${1:-3}
+cd "$(dirname "$0")/.."
+cargo build --release --locked -q
+BIN=$PWD/target/release/minibus
+PORT=${MINIBUS_BENCH_PORT:-18030}
+URL=http://127.0.0.1:$PORT
+WORK=$(mktemp -d /tmp/minibus-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+start_bus() { # DATA_DIR → sets BUS_PID
+  "$BIN" bus --listen "127.0.0.1:$PORT" --data-dir "$1" >"$WORK/bus.log" 2>&1 &
+  BUS_PID=$!
+  until curl -sf "$URL/readyz" >/dev/null; do sleep 0.01; done
+}
+stop_bus() {
+  kill -TERM "$BUS_PID"
+  wait "$BUS_PID" || true
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+fresh() { # LABEL ARGS...: one bench on a fresh bus
+  local label=$1
+  shift
+  rm -rf "$WORK/data"
+  start_bus "$WORK/data"
+  local before
+  before=$(cpu_ticks "$BUS_PID")
+  local json
+  json=$("$BIN" bench "$@" --bus-url "$URL" 2>/dev/null | grep '^{')
+  echo "$label $json bus_cpu_ticks=$(($(cpu_ticks "$BUS_PID") - before))"
+  stop_bus
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(git rev-parse --short HEAD)"
+for run in $(seq "$RUNS"); do
+  fresh "publish-c1" publish --concurrency 1 --events 30000 --size 200
+  fresh "publish-c16" publish --concurrency 16 --events 100000 --size 200
+  fresh "publish-c64" publish --concurrency 64 --events 200000 --size 200
+  fresh "publish-c4-b100" publish --concurrency 4 --events 200000 --size 200 --batch 100
+  fresh "publish-c16-b100" publish --concurrency 16 --events 200000 --size 200 --batch 100
+  fresh "fanout-b1" fanout --events 30000 --batch 1
+  fresh "fanout-b1-s4" fanout --events 20000 --batch 1 --subscribers 4
+  fresh "fanout-b100" fanout --events 200000 --batch 100
+  fresh "fanout-latency" fanout --latency-samples 2000
+done
+
+# The store alone (no HTTP).
+for run in $(seq "$RUNS"); do
+  MINIBUS_STORE_BENCH_REOPEN=0 cargo bench -q -p bus --features daemon --bench store 2>/dev/null |
+    grep '^{' | sed 's/^/store /'
+done
+
+# A log of 1,000,000 events.
+BIG=$WORK/big
+start_bus "$BIG"
+echo "build-1m $("$BIN" bench publish --concurrency 4 --batch 100 --events 1000000 --size 200 \
+  --bus-url "$URL" 2>/dev/null | grep '^{')"
+stop_bus
+echo "size-1m $(du -sm "$BIG" | cut -f1) MiB"
+for run in 1 2 3 4 5; do
+  t0=$(date +%s.%N)
+  start_bus "$BIG"
+  t1=$(date +%s.%N)
+  echo "restart-1m $(echo "$t1 - $t0" | bc) s"
+  stop_bus
+done
+for run in $(seq "$RUNS"); do
+  start_bus "$BIG"
+  before=$(awk '/VmRSS/ {print $2}' "/proc/$BUS_PID/status")
+  json=$("$BIN" bench read --bus-url "$URL" 2>/dev/null | grep '^{')
+  peak=$(awk '/VmHWM/ {print $2}' "/proc/$BUS_PID/status")
+  echo "read-1m $json rss_before_kb=$before rss_peak_kb=$peak"
+  stop_bus
+done
+for run in $(seq "$RUNS"); do
+  start_bus "$BIG"
+  echo "replay-1m $("$BIN" bench fanout --existing --batch 100 --bus-url "$URL" 2>/dev/null | grep '^{')"
+  stop_bus
+done
