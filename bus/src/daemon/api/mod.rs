@@ -88,7 +88,8 @@ impl AppState {
 /// The bus API over `app`.
 pub fn router(app: AppState) -> Router {
     let max_body = app.inner.config.max_body_bytes;
-    Router::new()
+    let with_token = app.inner.config.token.is_some();
+    let routes = Router::new()
         .route("/events", get(read::list).post(publish::publish))
         .route("/events/stream", get(sse::stream))
         .route("/events/{seq}", get(read::one))
@@ -124,11 +125,17 @@ pub fn router(app: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
+        .method_not_allowed_fallback(ops::method_not_allowed);
+    // Without a token there is nothing to check: no layer, no cost per request.
+    let routes = if with_token {
+        routes.layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::require_token,
         ))
+    } else {
+        routes
+    };
+    routes
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(app)

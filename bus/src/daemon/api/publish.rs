@@ -4,8 +4,9 @@ use super::{ApiError, AppState};
 use crate::daemon::writer::{Outcome, Rejection};
 use crate::envelope::NewEvent;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
@@ -20,7 +21,7 @@ pub const MAX_EVENTS_PER_ARRAY: usize = 1_000;
 /// Publishes; answers once the events are durable.
 pub async fn publish(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    CloudEventsMode(cloudevents): CloudEventsMode,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
@@ -37,10 +38,6 @@ pub async fn publish(
             ApiError::bad_request("unreadable_body", rejection.body_text())
         }
     })?;
-    let cloudevents = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/cloudevents"));
     let (events, is_array) = parse_body(&body, app.inner.config.max_event_bytes, cloudevents)?;
     let outcome = app.inner.writer.publish(events).await;
     let response = respond(outcome, is_array);
@@ -49,6 +46,24 @@ pub async fn publish(
         .publish_seconds
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// Whether the body is CloudEvents structured mode (`Content-Type:
+/// application/cloudevents…`), read without copying the request's headers.
+pub struct CloudEventsMode(bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/cloudevents")),
+        ))
+    }
 }
 
 fn respond(outcome: Outcome, is_array: bool) -> Result<Response, ApiError> {
