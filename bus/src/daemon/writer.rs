@@ -2,13 +2,17 @@
 //!
 //! Publishes arrive on a bounded channel. The writer thread takes one, then every other one
 //! already waiting (up to [`MAX_GROUP_EVENTS`]), and for each in turn checks idempotency and
-//! `expected_version` against the log plus the publishes earlier in the same group, assigns
-//! seqs and times, and encodes the records. The whole group is applied at once,
-//! flushed once (group commit), the durable head is raised, and only then is every publisher
-//! answered. A rejected publish uses no seq. Under concurrent load a group much smaller
-//! than the previous one waits up to [`MAX_LINGER`] for more (see `State::linger`).
+//! `expected_version` against the log plus the publishes applied before it, assigns seqs
+//! and times, encodes the records and applies the group to the log. A rejected publish uses
+//! no seq. Under concurrent load a group much smaller than the previous one waits up to
+//! [`MAX_LINGER`] for more (see `State::linger`).
 //!
-//! Flushing runs here, on a plain OS thread with sled's blocking `flush()`: sled 0.34.7's
+//! The writer then hands the group to the flusher thread, which takes every group applied
+//! since its last flush, flushes once (group commit), raises the durable head and only
+//! then answers their publishers, in order, while the writer applies the next groups. A
+//! failed flush answers `503` to everything not yet durable and stops the daemon.
+//!
+//! Flushing runs on a plain OS thread with sled's blocking `flush()`: sled 0.34.7's
 //! `flush_async()` hangs under concurrent use (spacejam/sled#1308), and a `spawn_blocking`
 //! flush per request caps out far lower.
 
@@ -250,11 +254,13 @@ impl Flusher {
                     self.durable_tx.send_replace(head);
                 }
             }
+            // After a failure every answer is 503, refusals too: a 409 may rest on an
+            // earlier group that was applied but never made durable.
             for (reply, outcome) in groups.into_iter().flat_map(|g| g.replies) {
-                let outcome = match outcome {
-                    Outcome::Rejected(r) => Outcome::Rejected(r),
-                    _ if failed => Outcome::Rejected(Rejection::StorageUnavailable),
-                    ok => ok,
+                let outcome = if failed {
+                    Outcome::Rejected(Rejection::StorageUnavailable)
+                } else {
+                    outcome
                 };
                 let _ = reply.send(outcome);
             }
@@ -306,7 +312,11 @@ impl State {
                         next = rx.try_recv().ok();
                     }
                 }
-                if lingered || stopping || !self.linger(&rx, requests.len(), last_group) {
+                if lingered
+                    || stopping
+                    || events >= MAX_GROUP_EVENTS
+                    || !self.linger(&rx, requests.len(), last_group)
+                {
                     break;
                 }
                 lingered = true;
@@ -351,6 +361,15 @@ impl State {
     /// Checks and applies one group, for the flusher to make durable; `None` when the log
     /// can no longer be written (its publishers are then answered `503`).
     fn apply(&mut self, requests: Vec<Request>) -> Option<Applied> {
+        if self.fatal.is_cancelled() {
+            // A flush failed meanwhile: the daemon is stopping; apply nothing more.
+            for request in requests {
+                let _ = request
+                    .reply
+                    .send(Outcome::Rejected(Rejection::StorageUnavailable));
+            }
+            return None;
+        }
         let mut group = Group::default();
         let outcomes: Vec<Outcome> = requests
             .iter()
@@ -375,12 +394,9 @@ impl State {
         };
         let replies = requests.into_iter().map(|r| r.reply).zip(outcomes);
         if !applied {
-            for (reply, outcome) in replies {
-                let outcome = match outcome {
-                    Outcome::Rejected(r) => Outcome::Rejected(r),
-                    _ => Outcome::Rejected(Rejection::StorageUnavailable),
-                };
-                let _ = reply.send(outcome);
+            // As after a failed flush: a refusal may rest on groups never made durable.
+            for (reply, _) in replies {
+                let _ = reply.send(Outcome::Rejected(Rejection::StorageUnavailable));
             }
             return None;
         }
@@ -715,7 +731,8 @@ mod tests {
             1,
             "nothing unflushed is visible"
         );
-        // Nothing is acknowledged after the failure, even once the disk is back.
+        // Nothing is acknowledged after the failure, even once the disk is back, and the
+        // writer has stopped: "c" is not even applied ("b" was, as seq 2, never durable).
         log.fail.store(false, Ordering::SeqCst);
         let outcome = handle.publish(vec![event("c")]).await;
         assert!(
@@ -723,6 +740,41 @@ mod tests {
             "{outcome:?}"
         );
         assert_eq!(*handle.durable().borrow(), 1);
+        assert_eq!(log.last_seq().expect("head"), 2, "the writer stopped");
+        writer.stop().await;
+    }
+
+    #[tokio::test]
+    async fn refusals_behind_a_failed_flush_are_answered_503_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+        let log = Arc::new(FailingFlush {
+            log,
+            fail: AtomicBool::new(true),
+        });
+        let fatal = CancellationToken::new();
+        let writer = Writer::start(
+            log.clone(),
+            Durability::Fsync,
+            Metrics::new(),
+            fatal.clone(),
+        )
+        .expect("start");
+        let handle = writer.handle();
+        // "a" and its duplicate under another type go in one group or in two; either way the
+        // refusal of the second rests on "a", which never becomes durable.
+        let first = handle.publish(vec![event("a")]);
+        let conflicting: NewEvent =
+            serde_json::from_str(r#"{"id":"a","type":"Other","data":{}}"#).expect("event");
+        let second = handle.publish(vec![conflicting]);
+        let (first, second) = tokio::join!(first, second);
+        for outcome in [first, second] {
+            assert!(
+                matches!(outcome, Outcome::Rejected(Rejection::StorageUnavailable)),
+                "{outcome:?}"
+            );
+        }
+        assert!(fatal.is_cancelled());
         writer.stop().await;
     }
 }

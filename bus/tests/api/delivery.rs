@@ -84,6 +84,27 @@ async fn a_subscriber_that_closes_every_connection_gets_each_event_once_in_order
 }
 
 #[tokio::test]
+async fn credentials_in_a_subscription_url_are_sent_as_basic_auth() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    let url = sub.url.replacen("http://", "http://reader:s%3Acret@", 1);
+    app.create_sub("basic", spec(&url, json!({}))).await;
+    publish_n(&app, "A", 1).await;
+    let received = sub.until("one delivery", |r| !r.is_empty()).await;
+    // base64("reader:s:cret")
+    assert_eq!(
+        received[0].header("authorization"),
+        Some("Basic cmVhZGVyOnM6Y3JldA==")
+    );
+    assert_eq!(
+        received[0].header("host"),
+        sub.url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+    );
+}
+
+#[tokio::test]
 async fn a_hung_subscriber_delays_neither_publishing_nor_another_subscription() {
     let app = spawn_app().await;
     let (hung, fine) = (Subscriber::start().await, Subscriber::start().await);
