@@ -19,7 +19,8 @@ const MAX_QUEUE_ITEMS: usize = 4;
 // minibus patch: accesses are counted against the cache only once a shard's queue holds
 // MAX_QUEUE_ITEMS of them, so up to N_SHARDS × MAX_QUEUE_ITEMS pages (16,384, i.e. a
 // quarter of a gigabyte for a 1M-event log) could stay in memory beyond the cache
-// capacity while a scan pulled them in. 32 × 8 = 256 pages at most.
+// capacity while a scan pulled them in. 32 × 8: about 256 pages (more only while threads
+// contend for a shard's lock).
 #[cfg(not(any(test, feature = "lock_free_delays")))]
 const MAX_QUEUE_ITEMS: usize = 8;
 
