@@ -271,3 +271,47 @@ async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
         410
     );
 }
+
+#[tokio::test]
+async fn blocked_stays_blocked_across_a_restart_until_resumed() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    let clock = Subscriber::start().await;
+    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
+    app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    app.create_sub("clock", spec(&clock.url, json!({}))).await;
+    publish_n(&app, "A", 4).await;
+    app.until_sub("blocked", "blocked", |s| s["state"] == "blocked")
+        .await;
+    let error = app.sub("blocked").await["last_error"].clone();
+    assert!(error.is_string(), "{error}");
+
+    let app = app.restart().await;
+    // The subscriber would take 2 now; a loop that forgot it was blocked would deliver it.
+    sub.answer_for_seq(2, None);
+    let before = sub.seqs();
+    publish_n(&app, "A", 1).await;
+    // By the time the other subscription has the new event, the blocked loop has had
+    // every chance to send something.
+    clock
+        .until("the event published after the restart", |r| {
+            r.iter().any(|r| r.seqs.contains(&5))
+        })
+        .await;
+    let status = app.sub("blocked").await;
+    assert_eq!(status["state"], "blocked", "{status}");
+    assert_eq!(status["cursor"], 1, "{status}");
+    assert_eq!(status["last_error"], error, "{status}");
+    assert_eq!(sub.seqs(), before, "nothing sent while blocked");
+
+    let (code, body) = app.sub_action("blocked", "resume", None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let status = app.until_cursor("blocked", 5).await;
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(sub.acked(), [1, 2, 3, 4, 5]);
+    // Resumed is stored too: a second restart does not block it again.
+    let app = app.restart().await;
+    assert_eq!(app.sub("blocked").await["state"], "active");
+}

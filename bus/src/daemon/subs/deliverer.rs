@@ -351,7 +351,10 @@ impl Deliverer {
                 self.park(cursor, event, up_to, &reason, attempts, status, Some(error))?;
                 Ok(Outcome::Delivered { up_to })
             }
-            OnExhausted::Block if self.rt.block(self.epoch) => Ok(Outcome::Idle),
+            OnExhausted::Block if self.rt.block(self.epoch) => {
+                super::store_block(&self.shared, &self.rt)?;
+                Ok(Outcome::Idle)
+            }
             OnExhausted::Block => Ok(Outcome::Delivered {
                 up_to: cursor.cursor,
             }),
@@ -387,7 +390,7 @@ impl Deliverer {
             .park(&self.rt.name, cursor, new, &letter)?
         {
             tracing::warn!(subscription = %self.rt.name, seq = event.seq(), reason, "event parked in the dead letters");
-            self.rt.clear();
+            super::clear(&self.shared, &self.rt)?;
         }
         Ok(())
     }

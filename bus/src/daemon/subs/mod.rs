@@ -245,6 +245,38 @@ pub struct Subscriptions {
     stop: CancellationToken,
 }
 
+/// Clears retries and `blocked`, in memory and in the store (after a reset, rewind,
+/// resume, skip or park).
+fn clear(shared: &Shared, rt: &Runtime) -> Result<(), SubError> {
+    rt.clear();
+    // Under the settings lock, so that a block being stored meanwhile is undone here.
+    let _settings = lock(&rt.settings);
+    let mut sub = rt.sub().sub.clone();
+    if sub.blocked.take().is_some() && shared.store.save(&rt.name, &sub, None)? {
+        rt.set_sub(sub);
+    }
+    Ok(())
+}
+
+/// Stores that delivery stopped in `blocked`, with its last error, unless a clear came
+/// first: `blocked` then survives a restart.
+fn store_block(shared: &Shared, rt: &Runtime) -> Result<(), SubError> {
+    let _settings = lock(&rt.settings);
+    let (blocked, error) = {
+        let live = rt.live();
+        (live.blocked, live.last_error.clone())
+    };
+    if !blocked {
+        return Ok(());
+    }
+    let mut sub = rt.sub().sub.clone();
+    sub.blocked = Some(error.unwrap_or_default());
+    if shared.store.save(&rt.name, &sub, None)? {
+        rt.set_sub(sub);
+    }
+    Ok(())
+}
+
 /// Stores the paused reason (`None` resumes) and wakes the loop.
 fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
     let _settings = lock(&rt.settings);
@@ -309,13 +341,19 @@ impl Subscriptions {
 
     /// Starts the loop of `name` and registers it in `loops` (the caller holds the lock).
     fn spawn(&self, loops: &mut HashMap<String, Entry>, name: String, sub: StoredSub) {
+        // Blocked before a restart: still blocked, with the error that blocked it.
+        let live = Live {
+            blocked: sub.blocked.is_some(),
+            last_error: sub.blocked.clone(),
+            ..Live::default()
+        };
         let rt = Arc::new(Runtime {
             name: name.clone(),
             settings: Mutex::default(),
             delivered: self.shared.metrics.sub_delivered(&name),
             failures: self.shared.metrics.sub_failures(&name),
             sub: RwLock::new(Arc::new(Current::new(sub))),
-            live: Mutex::default(),
+            live: Mutex::new(live),
             wake: Notify::new(),
             redeliver: Mutex::default(),
             cancel: self.stop.child_token(),
@@ -373,7 +411,11 @@ impl Subscriptions {
                 cursor: self.start_cursor(spec.start)?,
                 delivered: 0,
             };
-            let sub = StoredSub { spec, paused: None };
+            let sub = StoredSub {
+                spec,
+                paused: None,
+                blocked: None,
+            };
             self.shared.store.save(name, &sub, Some(cursor))?;
             self.spawn(&mut loops, name.into(), sub);
             drop(loops);
@@ -386,9 +428,11 @@ impl Subscriptions {
         };
         drop(loops);
         let settings = lock(&rt.settings);
+        let current = rt.sub();
         let sub = StoredSub {
             spec,
-            paused: rt.sub().paused.clone(),
+            paused: current.paused.clone(),
+            blocked: current.blocked.clone(),
         };
         let after = reset
             .then(|| self.start_cursor(sub.spec.start))
@@ -421,7 +465,7 @@ impl Subscriptions {
                 ..current
             };
             if self.shared.store.swap_cursor(&rt.name, current, new)? {
-                rt.clear();
+                clear(&self.shared, rt)?;
                 rt.wake.notify_one();
                 tracing::info!(subscription = %rt.name, after, generation = new.generation, "cursor moved");
                 return Ok(new.generation);
@@ -516,7 +560,7 @@ impl Subscriptions {
     ) -> Result<SubscriptionStatus, SubError> {
         let rt = self.runtime(name)?;
         if reason.is_none() {
-            rt.clear();
+            clear(&self.shared, &rt)?;
         }
         set_paused(&self.shared, &rt, reason)?;
         self.status(name)
@@ -615,7 +659,7 @@ impl Subscriptions {
                 ..cursor
             };
             if self.shared.store.park(name, cursor, new, &letter)? {
-                rt.clear();
+                clear(&self.shared, &rt)?;
                 rt.wake.notify_one();
                 return Ok(letter);
             }

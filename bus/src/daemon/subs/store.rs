@@ -19,6 +19,10 @@ pub struct StoredSub {
     /// Why it is paused, when it is.
     #[serde(default)]
     pub paused: Option<String>,
+    /// The last error, when delivery stopped in `blocked` (`on_exhausted: "block"`): kept
+    /// across a restart until a resume, skip, rewind or reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 /// Where a subscription is.
@@ -278,6 +282,7 @@ mod tests {
         StoredSub {
             spec: SubscriptionSpec::new("http://127.0.0.1:1/events"),
             paused: None,
+            blocked: None,
         }
     }
 
