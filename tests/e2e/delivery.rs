@@ -68,7 +68,7 @@ fn publish_load(url: &str, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandl
                 let http = reqwest::Client::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let ty = if (n + i) % 3 == 0 { "B" } else { "A" };
+                    let ty = if (n + i).is_multiple_of(3) { "B" } else { "A" };
                     let event = json!({"type": ty, "id": uuid::Uuid::new_v4().to_string()});
                     if http.post(&url).json(&event).send().await.is_err() {
                         break;

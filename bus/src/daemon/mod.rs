@@ -55,6 +55,7 @@ pub async fn run(
         .check(listener.local_addr()?)
         .map_err(DaemonError::Config)?;
     let (log, db) = open_log(&config).await?;
+    let lock_file = config.data_dir.join("db");
     let metrics = metrics::Metrics::new();
     let fatal = CancellationToken::new();
     let writer = writer::Writer::start(
@@ -114,6 +115,7 @@ pub async fn run(
     drop((app, subs));
     if drained {
         closed(store).await;
+        released(&lock_file).await;
     }
     if failed {
         return Err(DaemonError::StorageFailed);
@@ -133,6 +135,28 @@ async fn closed(store: std::sync::Weak<dyn EventLog>) {
     }
     if store.strong_count() > 0 {
         tracing::warn!("the store is still in use after shutdown");
+    }
+}
+
+/// Waits (at most [`DRAIN_TIMEOUT`]) until sled's lock on `lock_file` is free. The last
+/// handle can be gone while one of sled's IO threads still finishes a write it was handed
+/// (holding the file), most often on a busy machine.
+async fn released(lock_file: &std::path::Path) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let free = match std::fs::File::open(lock_file) {
+            // Taken and dropped at once: the lock is free for the next opener.
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => true,
+        };
+        if free {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(file = %lock_file.display(), "the store's lock is still held after shutdown");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
