@@ -2,7 +2,7 @@
 //! pause and `410`, reset and rewind (also while a delivery is in flight), late
 //! subscriptions over a long log.
 
-use crate::helpers::{eventually, spawn_app};
+use crate::helpers::{eventually, spawn_app, spawn_app_with};
 use crate::subscriber::{publish_n, publish_types, spec, Received, Reply, Subscriber};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -102,6 +102,21 @@ async fn credentials_in_a_subscription_url_are_sent_as_basic_auth() {
             .strip_prefix("http://")
             .and_then(|r| r.split('/').next())
     );
+}
+
+#[tokio::test]
+async fn without_answer_polling_every_event_still_arrives_once_in_order_with_retries() {
+    // `--delivery-spin-us 0`: the loop sleeps until every answer wakes it.
+    let app = spawn_app_with(|c| c.delivery_spin_us = 0).await;
+    let sub = Subscriber::start().await;
+    sub.answer_next([Reply::Status(500)]);
+    let retry = json!({"initial_ms": 5, "max_ms": 20});
+    app.create_sub("sleepy", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    let seqs = publish_n(&app, "A", 20).await;
+    app.until_cursor("sleepy", 20).await;
+    assert_eq!(sub.acked(), seqs);
+    assert_eq!(sub.seqs()[..2], [1, 1], "the first was retried");
 }
 
 #[tokio::test]
