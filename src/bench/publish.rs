@@ -8,12 +8,9 @@
 use super::stats::{Percentiles, Tally};
 use super::{progress_bar, Target};
 use anyhow::Context;
-use bytes::Bytes;
-use http::HeaderValue;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use bus::daemon::subs::client;
 use indicatif::ProgressBar;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -167,65 +164,30 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
 /// Where and how the tasks send their requests.
 ///
 /// The load generator shares the bus's two cores, so it should cost as little as it can,
-/// as wrk does: each task drives its own keep-alive HTTP/1.1 connection with hyper's
-/// connection API. (reqwest's pooled client spent ~21 µs of CPU per request here, a third
+/// as wrk does: each task drives its own keep-alive HTTP/1.1 connection, the bus's own
+/// delivery client. (reqwest's pooled client spent ~21 µs of CPU per request here, a third
 /// of what the bus itself spends, and that showed in the bus's figures.)
 struct Endpoint {
-    addr: String,
-    host: HeaderValue,
-    path: String,
-    authorization: Option<HeaderValue>,
+    target: client::Target,
+    headers: HeaderMap,
 }
 
 impl Endpoint {
     fn new(target: &Target) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(&target.events_url()).context("--bus-url is not a URL")?;
-        anyhow::ensure!(
-            url.scheme() == "http",
-            "bench publish speaks plain HTTP (put a TLS terminator's upstream address in --bus-url)"
-        );
-        let host = url.host_str().context("--bus-url has no host")?;
-        let port = url.port_or_known_default().unwrap_or(80);
-        let authorization = target
-            .token
-            .as_ref()
-            .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
-            .transpose()
-            .context("the token is not a valid header value")?;
-        Ok(Self {
-            addr: format!("{host}:{port}"),
-            host: HeaderValue::from_str(&format!("{host}:{port}"))?,
-            path: url.path().to_string(),
-            authorization,
-        })
-    }
-
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
-        let stream = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .map_err(|_| "connect".to_string())?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| "connect".to_string())?;
-        tokio::spawn(connection);
-        Ok(sender)
-    }
-
-    fn request(&self, body: String) -> http::Request<Full<Bytes>> {
-        let mut request = http::Request::new(Full::new(Bytes::from(body)));
-        *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = http::Uri::try_from(self.path.as_str()).unwrap_or_default();
-        let headers = request.headers_mut();
-        headers.insert(http::header::HOST, self.host.clone());
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(value) = &self.authorization {
-            headers.insert(http::header::AUTHORIZATION, value.clone());
+        let endpoint =
+            client::Target::from_url(&url).map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(token) = &target.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .context("the token is not a valid header value")?;
+            headers.insert(AUTHORIZATION, value);
         }
-        request
+        Ok(Self {
+            target: endpoint,
+            headers,
+        })
     }
 }
 
@@ -233,43 +195,24 @@ impl Endpoint {
 /// keep-alive connection (opened again after a transport failure).
 async fn publisher(shared: Arc<Shared>) -> Tally {
     let mut tally = Tally::default();
-    let mut connection = None;
+    let mut connection = client::Connection::default();
     while let Some(range) = shared.plan.take() {
         let events = range.end - range.start;
         let body = shared.events.body(range, shared.plan.batch);
         let started = Instant::now();
-        let outcome = send(&shared.endpoint, &mut connection, body).await;
-        if outcome.is_err() {
-            connection = None;
-        }
+        let endpoint = &shared.endpoint;
+        let outcome = connection
+            .post(&endpoint.target, endpoint.headers.clone(), body.into())
+            .await
+            .map(|reply| reply.status.as_u16())
+            .map_err(|e| match e {
+                client::CallError::Connect(_) => "connect".to_string(),
+                client::CallError::Request(_) => "transport".to_string(),
+            });
         tally.record(started.elapsed(), outcome, events);
         shared.bar.inc(events);
     }
     tally
-}
-
-/// POSTs `body` and reads the whole reply: its status, or the kind of transport failure.
-async fn send(
-    endpoint: &Endpoint,
-    connection: &mut Option<SendRequest<Full<Bytes>>>,
-    body: String,
-) -> Result<u16, String> {
-    let sender = match connection {
-        Some(sender) => sender,
-        None => connection.insert(endpoint.connect().await?),
-    };
-    sender.ready().await.map_err(|_| "transport".to_string())?;
-    let response = sender
-        .send_request(endpoint.request(body))
-        .await
-        .map_err(|_| "transport".to_string())?;
-    let status = response.status().as_u16();
-    response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|_| "reply_body".to_string())?;
-    Ok(status)
 }
 
 /// The figures of one run; also printed as one JSON line.

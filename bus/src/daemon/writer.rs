@@ -202,6 +202,13 @@ struct State {
     time_text: String,
 }
 
+/// Answers `503 storage_unavailable` to each of `replies`: the outcome is unknown.
+fn unavailable(replies: impl Iterator<Item = oneshot::Sender<Outcome>>) {
+    for reply in replies {
+        let _ = reply.send(Outcome::Rejected(Rejection::StorageUnavailable));
+    }
+}
+
 /// A group the writer has applied, waiting for the flush that makes it durable.
 struct Applied {
     replies: Vec<(oneshot::Sender<Outcome>, Outcome)>,
@@ -254,15 +261,14 @@ impl Flusher {
                     self.durable_tx.send_replace(head);
                 }
             }
-            // After a failure every answer is 503, refusals too: a 409 may rest on an
-            // earlier group that was applied but never made durable.
-            for (reply, outcome) in groups.into_iter().flat_map(|g| g.replies) {
-                let outcome = if failed {
-                    Outcome::Rejected(Rejection::StorageUnavailable)
-                } else {
-                    outcome
-                };
-                let _ = reply.send(outcome);
+            let replies = groups.into_iter().flat_map(|g| g.replies);
+            if failed {
+                // Refusals too: a 409 may rest on a group applied but never made durable.
+                unavailable(replies.map(|(reply, _)| reply));
+            } else {
+                for (reply, outcome) in replies {
+                    let _ = reply.send(outcome);
+                }
             }
         }
     }
@@ -363,11 +369,7 @@ impl State {
     fn apply(&mut self, requests: Vec<Request>) -> Option<Applied> {
         if self.fatal.is_cancelled() {
             // A flush failed meanwhile: the daemon is stopping; apply nothing more.
-            for request in requests {
-                let _ = request
-                    .reply
-                    .send(Outcome::Rejected(Rejection::StorageUnavailable));
-            }
+            unavailable(requests.into_iter().map(|r| r.reply));
             return None;
         }
         let mut group = Group::default();
@@ -392,16 +394,14 @@ impl State {
                 }
             }
         };
-        let replies = requests.into_iter().map(|r| r.reply).zip(outcomes);
+        let replies = requests.into_iter().map(|r| r.reply);
         if !applied {
             // As after a failed flush: a refusal may rest on groups never made durable.
-            for (reply, _) in replies {
-                let _ = reply.send(Outcome::Rejected(Rejection::StorageUnavailable));
-            }
+            unavailable(replies);
             return None;
         }
         Some(Applied {
-            replies: replies.collect(),
+            replies: replies.zip(outcomes).collect(),
             head: self.next_seq - 1,
             records,
         })
@@ -659,6 +659,32 @@ mod tests {
         }
     }
 
+    /// A writer over a real log whose flushes fail while `fail` is set.
+    fn writer_over_failing_flush(
+        fail: bool,
+    ) -> (
+        tempfile::TempDir,
+        Arc<FailingFlush>,
+        CancellationToken,
+        Writer,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+        let log = Arc::new(FailingFlush {
+            log,
+            fail: AtomicBool::new(fail),
+        });
+        let fatal = CancellationToken::new();
+        let writer = Writer::start(
+            log.clone(),
+            Durability::Fsync,
+            Metrics::new(),
+            fatal.clone(),
+        )
+        .expect("start");
+        (dir, log, fatal, writer)
+    }
+
     fn event(id: &str) -> NewEvent {
         serde_json::from_str(&format!(r#"{{"id":"{id}","type":"T","data":{{}}}}"#)).expect("event")
     }
@@ -698,20 +724,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
-        let log = Arc::new(FailingFlush {
-            log,
-            fail: AtomicBool::new(false),
-        });
-        let fatal = CancellationToken::new();
-        let writer = Writer::start(
-            log.clone(),
-            Durability::Fsync,
-            Metrics::new(),
-            fatal.clone(),
-        )
-        .expect("start");
+        let (_dir, log, fatal, writer) = writer_over_failing_flush(false);
         let handle = writer.handle();
         assert!(matches!(
             handle.publish(vec![event("a")]).await,
@@ -746,20 +759,7 @@ mod tests {
 
     #[tokio::test]
     async fn refusals_behind_a_failed_flush_are_answered_503_too() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
-        let log = Arc::new(FailingFlush {
-            log,
-            fail: AtomicBool::new(true),
-        });
-        let fatal = CancellationToken::new();
-        let writer = Writer::start(
-            log.clone(),
-            Durability::Fsync,
-            Metrics::new(),
-            fatal.clone(),
-        )
-        .expect("start");
+        let (_dir, _log, fatal, writer) = writer_over_failing_flush(true);
         let handle = writer.handle();
         // "a" and its duplicate under another type go in one group or in two; either way the
         // refusal of the second rests on "a", which never becomes durable.

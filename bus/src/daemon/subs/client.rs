@@ -100,13 +100,11 @@ pub enum CallError {
     Request(String),
 }
 
-/// One loop's connection.
+/// One loop's connection. An exchange takes it out and puts it back only once the answer
+/// was read whole, so one that failed or was dropped (a timeout, shutdown) is never reused.
 #[derive(Default)]
 pub struct Connection {
     open: Option<(Target, SendRequest<Full<Bytes>>)>,
-    /// An exchange was started and not finished (its future was dropped: a timeout or
-    /// shutdown). The connection is then in an unknown state and is not reused.
-    in_flight: bool,
 }
 
 impl Connection {
@@ -118,15 +116,13 @@ impl Connection {
         headers: HeaderMap,
         body: Bytes,
     ) -> Result<Reply, CallError> {
-        if self.in_flight
-            || self
-                .open
-                .as_ref()
-                .is_some_and(|(t, sender)| t != target || sender.is_closed())
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|(t, sender)| t != target || sender.is_closed())
         {
             self.open = None;
         }
-        self.in_flight = true;
         // Only a reused connection may have been closed by the subscriber while idle; a
         // request it hands back unsent then goes once over a new one.
         let mut may_retry = self.open.is_some();
@@ -180,7 +176,6 @@ impl Connection {
         if whole {
             self.open = Some((target.clone(), sender));
         }
-        self.in_flight = false;
         Ok(Reply {
             status,
             retry_after,

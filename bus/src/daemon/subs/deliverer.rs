@@ -402,12 +402,12 @@ impl Deliverer {
         cursor: Cursor,
         seq: u64,
     ) -> Result<Outcome, super::SubError> {
+        // A handle of its own: `self` is borrowed mutably by the send below.
         let shared = self.shared.clone();
         let store = &shared.store;
-        let (Some(mut letter), Some(event)) = (
-            store.dead_letter(&self.rt.name, seq)?,
-            self.shared.log.get(seq)?,
-        ) else {
+        let (Some(mut letter), Some(event)) =
+            (store.dead_letter(&self.rt.name, seq)?, shared.log.get(seq)?)
+        else {
             return Ok(Outcome::Delivered {
                 up_to: cursor.cursor,
             });

@@ -245,47 +245,63 @@ pub struct Subscriptions {
     stop: CancellationToken,
 }
 
+/// Changes the stored settings of `rt` under its settings lock, so that no two changes
+/// undo each other. `change` edits a copy and says whether there is anything to store;
+/// `false` when the subscription was deleted meanwhile.
+fn update_stored(
+    shared: &Shared,
+    rt: &Runtime,
+    change: impl FnOnce(&StoredSub) -> Option<StoredSub>,
+) -> Result<bool, SubError> {
+    let _settings = lock(&rt.settings);
+    let Some(sub) = change(&rt.sub().sub) else {
+        return Ok(true);
+    };
+    if !shared.store.save(&rt.name, &sub, None)? {
+        return Ok(false);
+    }
+    rt.set_sub(sub);
+    Ok(true)
+}
+
 /// Clears retries and `blocked`, in memory and in the store (after a reset, rewind,
 /// resume, skip or park).
 fn clear(shared: &Shared, rt: &Runtime) -> Result<(), SubError> {
     rt.clear();
     // Under the settings lock, so that a block being stored meanwhile is undone here.
-    let _settings = lock(&rt.settings);
-    let mut sub = rt.sub().sub.clone();
-    if sub.blocked.take().is_some() && shared.store.save(&rt.name, &sub, None)? {
-        rt.set_sub(sub);
-    }
+    update_stored(shared, rt, |sub| {
+        sub.blocked.is_some().then(|| StoredSub {
+            blocked: None,
+            ..sub.clone()
+        })
+    })?;
     Ok(())
 }
 
 /// Stores that delivery stopped in `blocked`, with its last error, unless a clear came
 /// first: `blocked` then survives a restart.
 fn store_block(shared: &Shared, rt: &Runtime) -> Result<(), SubError> {
-    let _settings = lock(&rt.settings);
-    let (blocked, error) = {
+    update_stored(shared, rt, |sub| {
         let live = rt.live();
-        (live.blocked, live.last_error.clone())
-    };
-    if !blocked {
-        return Ok(());
-    }
-    let mut sub = rt.sub().sub.clone();
-    sub.blocked = Some(error.unwrap_or_default());
-    if shared.store.save(&rt.name, &sub, None)? {
-        rt.set_sub(sub);
-    }
+        live.blocked.then(|| StoredSub {
+            blocked: Some(live.last_error.clone().unwrap_or_default()),
+            ..sub.clone()
+        })
+    })?;
     Ok(())
 }
 
 /// Stores the paused reason (`None` resumes) and wakes the loop.
 fn set_paused(shared: &Shared, rt: &Runtime, reason: Option<String>) -> Result<(), SubError> {
-    let _settings = lock(&rt.settings);
-    let mut sub = rt.sub().sub.clone();
-    sub.paused = reason;
-    if !shared.store.save(&rt.name, &sub, None)? {
+    let stored = update_stored(shared, rt, |sub| {
+        Some(StoredSub {
+            paused: reason,
+            ..sub.clone()
+        })
+    })?;
+    if !stored {
         return Err(SubError::NotFound(rt.name.clone()));
     }
-    rt.set_sub(sub);
     rt.wake.notify_one();
     Ok(())
 }
