@@ -4,8 +4,7 @@
 //! already waiting (up to [`MAX_GROUP_EVENTS`]), and for each in turn checks idempotency and
 //! `expected_version` against the log plus the publishes applied before it, assigns seqs
 //! and times, encodes the records and applies the group to the log. A rejected publish uses
-//! no seq. Under concurrent load a group much smaller than the previous one waits up to
-//! [`MAX_LINGER`] for more (see `State::linger`).
+//! no seq.
 //!
 //! The writer then hands the group to the flusher thread, which takes every group applied
 //! since its last flush, flushes once (group commit), raises the durable head and only
@@ -25,7 +24,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +31,6 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_GROUP_EVENTS: usize = 5_000;
 /// Publishes waiting for the writer before publishers wait to hand theirs over.
 pub const QUEUE_DEPTH: usize = 1_024;
-/// Longest the writer waits for a group to fill (see [`State::linger`]).
-pub const MAX_LINGER: Duration = Duration::from_micros(250);
 
 /// What the writer answers a publish with.
 #[derive(Debug)]
@@ -148,7 +144,6 @@ impl Writer {
         };
         let state = State {
             log,
-            durability,
             fatal,
             next_seq: head + 1,
             last_time_ms,
@@ -194,7 +189,6 @@ impl Writer {
 
 struct State {
     log: Arc<dyn EventLog>,
-    durability: Durability,
     fatal: CancellationToken,
     next_seq: u64,
     last_time_ms: i64,
@@ -296,7 +290,6 @@ struct Existing {
 impl State {
     fn run(mut self, mut rx: mpsc::Receiver<Msg>, applied: std::sync::mpsc::SyncSender<Applied>) {
         let mut stopping = false;
-        let mut last_group = 0;
         while !stopping {
             let Some(first) = rx.blocking_recv() else {
                 break;
@@ -304,31 +297,18 @@ impl State {
             let mut requests = Vec::new();
             let mut events = 0;
             let mut next = Some(first);
-            let mut lingered = false;
-            loop {
-                while let Some(msg) = next.take() {
-                    match msg {
-                        Msg::Publish(r) => {
-                            events += r.events.len();
-                            requests.push(r);
-                        }
-                        Msg::Stop => stopping = true,
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Publish(r) => {
+                        events += r.events.len();
+                        requests.push(r);
                     }
-                    if events < MAX_GROUP_EVENTS {
-                        next = rx.try_recv().ok();
-                    }
+                    Msg::Stop => stopping = true,
                 }
-                if lingered
-                    || stopping
-                    || events >= MAX_GROUP_EVENTS
-                    || !self.linger(&rx, requests.len(), last_group)
-                {
-                    break;
+                if events < MAX_GROUP_EVENTS {
+                    next = rx.try_recv().ok();
                 }
-                lingered = true;
-                next = rx.try_recv().ok();
             }
-            last_group = requests.len();
             if requests.is_empty() {
                 continue;
             }
@@ -340,28 +320,6 @@ impl State {
                 break;
             }
         }
-    }
-
-    /// Waits a moment for more publishes when the group is much smaller than the last one:
-    /// `true` if it waited.
-    ///
-    /// Under concurrent load the publishers answered by one commit send their next events
-    /// together, and the writer, free again, would otherwise commit the first to arrive
-    /// alone, then the rest: groups alternate between a few and many, and each fsync costs
-    /// CPU as well as time. A lone publisher (last group of one) never waits, and the wait
-    /// is shorter than the fsync it saves.
-    fn linger(&self, rx: &mpsc::Receiver<Msg>, pending: usize, last_group: usize) -> bool {
-        if self.durability != Durability::Fsync || last_group < 4 || pending * 2 > last_group {
-            return false;
-        }
-        let until = Instant::now() + MAX_LINGER;
-        while Instant::now() < until {
-            std::thread::sleep(Duration::from_micros(50));
-            if (pending + rx.len()) * 2 > last_group {
-                break;
-            }
-        }
-        true
     }
 
     /// Checks and applies one group, for the flusher to make durable; `None` when the log
