@@ -120,6 +120,39 @@ async fn without_answer_polling_every_event_still_arrives_once_in_order_with_ret
 }
 
 #[tokio::test]
+async fn an_answer_over_64_kib_is_cut_and_delivery_goes_on() {
+    let app = spawn_app().await;
+    let sub = Subscriber::start().await;
+    // 100 KiB: past what the bus reads of an answer, so that connection is not reused. The
+    // retry is held, so that the status still shows the first error.
+    sub.answer_next([
+        Reply::WithBody(500, "x".repeat(100 * 1024)),
+        Reply::Hold(200),
+    ]);
+    app.create_sub(
+        "chatty",
+        spec(&sub.url, json!({"retry": {"initial_ms": 5}})),
+    )
+    .await;
+    let seqs = publish_n(&app, "A", 3).await;
+    let status = app
+        .until_sub("chatty", "the 500 recorded", |s| {
+            s["last_error"].is_string()
+        })
+        .await;
+    let error = status["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("HTTP 500: xxx"), "{error}");
+    assert!(
+        error.chars().count() <= "HTTP 500: ".len() + 200,
+        "at most 200 characters of the answer: {error}"
+    );
+    sub.release();
+    app.until_cursor("chatty", 3).await;
+    assert_eq!(sub.acked(), seqs);
+    assert_eq!(sub.seqs()[..2], [1, 1]);
+}
+
+#[tokio::test]
 async fn a_hung_subscriber_delays_neither_publishing_nor_another_subscription() {
     let app = spawn_app().await;
     let (hung, fine) = (Subscriber::start().await, Subscriber::start().await);

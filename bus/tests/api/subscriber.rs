@@ -24,6 +24,8 @@ pub enum Reply {
     Status(u16),
     /// This status with these headers (`Retry-After`, `Location`…).
     WithHeaders(u16, Vec<(&'static str, String)>),
+    /// This status with this body.
+    WithBody(u16, String),
     /// Never answers (the bus's `timeout_ms` ends it).
     Hang,
     /// Waits for [`Subscriber::release`], then answers this status.
@@ -33,7 +35,10 @@ pub enum Reply {
 impl Reply {
     fn status(&self) -> Option<u16> {
         match self {
-            Reply::Status(s) | Reply::WithHeaders(s, _) | Reply::Hold(s) => Some(*s),
+            Reply::Status(s)
+            | Reply::WithHeaders(s, _)
+            | Reply::WithBody(s, _)
+            | Reply::Hold(s) => Some(*s),
             Reply::Hang => None,
         }
     }
@@ -291,9 +296,14 @@ async fn record(
         seqs,
         answer: reply.status(),
     });
+    let mut body = None;
     let (status, extra) = match reply {
         Reply::Status(status) => (status, Vec::new()),
         Reply::WithHeaders(status, headers) => (status, headers),
+        Reply::WithBody(status, text) => {
+            body = Some(text);
+            (status, Vec::new())
+        }
         Reply::Hang => std::future::pending().await,
         Reply::Hold(status) => {
             inner
@@ -307,7 +317,7 @@ async fn record(
     };
     let mut response = (
         StatusCode::from_u16(status).expect("a status"),
-        format!("scripted {status}"),
+        body.unwrap_or_else(|| format!("scripted {status}")),
     )
         .into_response();
     for (name, value) in extra {
