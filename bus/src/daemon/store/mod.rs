@@ -5,6 +5,7 @@
 //! cheap (sled's page cache), and the one writer calls `append` and `flush` from its own
 //! thread.
 
+mod durable;
 mod record;
 mod sled_log;
 
@@ -17,6 +18,9 @@ pub enum StoreError {
     /// The engine failed (I/O error, disk full, lock held by another process).
     #[error("storage engine: {0}")]
     Engine(#[from] sled::Error),
+    /// Making a flush durable (`fdatasync`) failed: what was written may not be on disk.
+    #[error("cannot sync the log to disk: {0}")]
+    SyncFailed(std::io::Error),
     /// The data on disk is not what this version wrote; the message says what and where.
     #[error("store damaged: {0}")]
     Corrupt(String),
@@ -100,6 +104,6 @@ pub trait EventLog: Send + Sync + 'static {
     /// complete append, which opening the store rebuilds. With `atomic` (the records hold
     /// an array publish), a crash leaves all of the records or none.
     fn append(&self, records: &[NewRecord], atomic: bool) -> Result<(), StoreError>;
-    /// Makes everything appended so far durable (fsync).
+    /// Makes everything appended so far durable: sled's flush, then `fdatasync` of its files.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -9,9 +9,11 @@
 //! (the log is the truth). Anything else wrong refuses the start; the full check of a store
 //! is `minibus bus check`'s job.
 
+use super::durable::DurableFiles;
 use super::{EventLog, Filter, NewRecord, Scan, StoreError, StoredEvent};
 use bytes::Bytes;
 use std::path::Path;
+use std::sync::Arc;
 
 const META_LOG_ID: &[u8] = b"log_id";
 const META_FORMAT: &[u8] = b"format";
@@ -40,6 +42,8 @@ pub struct SledLog {
     streams: sled::Tree,
     meta: sled::Tree,
     log_id: String,
+    /// sled's files, `fdatasync`ed after each flush (see `durable.rs` for why).
+    durable: Arc<DurableFiles>,
 }
 
 fn seq_key(seq: u64) -> [u8; 8] {
@@ -82,7 +86,14 @@ impl SledLog {
             // how long one stays in memory only (DESIGN: durable within 100 ms).
             .flush_every_ms(Some(100))
             .open()?;
-        Self::from_db(db)
+        let durable = DurableFiles::open(dir).map_err(StoreError::SyncFailed)?;
+        Self::from_db(db, Arc::new(durable))
+    }
+
+    /// Makes every later flush fail (`true`) as a failing disk would, or work again.
+    #[cfg(test)]
+    pub(crate) fn fail_syncs(&self, fail: bool) {
+        self.durable.fail_syncs(fail);
     }
 
     /// The sled database, for the other trees of the daemon (subscriptions).
@@ -90,7 +101,7 @@ impl SledLog {
         &self.db
     }
 
-    fn from_db(db: sled::Db) -> Result<(Self, Recovery), StoreError> {
+    fn from_db(db: sled::Db, durable: Arc<DurableFiles>) -> Result<(Self, Recovery), StoreError> {
         let events = db.open_tree("events")?;
         let meta = db.open_tree("meta")?;
         let created = meta.get(META_LOG_ID)?.is_none();
@@ -108,6 +119,7 @@ impl SledLog {
             first.insert(META_LOG_ID, log_id.as_bytes());
             meta.apply_batch(first)?;
             db.flush()?;
+            durable.sync().map_err(StoreError::SyncFailed)?;
         }
         match meta.get(META_FORMAT)? {
             Some(f) if f == FORMAT => {}
@@ -129,6 +141,7 @@ impl SledLog {
             meta,
             db,
             log_id,
+            durable,
         };
         let mut recovery = log.recover_tail()?;
         recovery.created = created;
@@ -180,7 +193,7 @@ impl SledLog {
         }
         if head > verified {
             self.meta.insert(META_VERIFIED_HEAD, &seq_key(head))?;
-            self.db.flush()?;
+            self.flush()?;
         }
         Ok(recovery)
     }
@@ -344,7 +357,7 @@ impl EventLog for SledLog {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
-        Ok(())
+        self.durable.sync().map_err(StoreError::SyncFailed)
     }
 }
 
@@ -441,5 +454,34 @@ mod tests {
         }
         let err = SledLog::open(dir.path(), 8).err().expect("refused");
         assert!(matches!(err, StoreError::Corrupt(m) if m.contains("seq 2")));
+    }
+
+    #[test]
+    fn a_failed_sync_fails_the_flush() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+        log.append(&[record(1, "a", None)], false).expect("append");
+        log.fail_syncs(true);
+        assert!(matches!(log.flush(), Err(StoreError::SyncFailed(_))));
+        log.fail_syncs(false);
+        log.flush().expect("flush once the disk is back");
+    }
+
+    #[test]
+    fn pages_too_large_for_the_log_go_to_blob_files_that_the_flush_syncs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+        let mut big = record(1, "big", None);
+        big.raw.extend(std::iter::repeat_n(b' ', 300 * 1024));
+        log.append(&[big], false).expect("append");
+        log.flush().expect("flush");
+        let blobs = std::fs::read_dir(dir.path().join("blobs"))
+            .expect("blobs dir")
+            .count();
+        assert!(blobs > 0, "sled stored the 300 KiB page as a blob");
+        assert!(
+            log.durable.synced_blobs() >= 1,
+            "the flush synced the blob files"
+        );
     }
 }
