@@ -8,21 +8,21 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Who is delivering, for the `Minibus-*` headers.
-pub struct Context<'a> {
-    /// Subscription name.
-    pub name: &'a str,
-    /// Its generation.
-    pub generation: u64,
-    /// The log's id.
-    pub log_id: &'a str,
+pub(crate) struct Context<'a> {
+    /// The subscription's name (`Minibus-Subscription`).
+    pub(crate) name: &'a str,
+    /// Its generation (`Minibus-Generation`).
+    pub(crate) generation: u64,
+    /// The log's id (`Minibus-Log-Id`).
+    pub(crate) log_id: &'a str,
 }
 
 /// One request ready to send.
-pub struct Delivery {
-    /// The body.
-    pub body: Bytes,
-    /// Every header.
-    pub headers: HeaderMap,
+pub(crate) struct Delivery {
+    /// The body, in the subscription's format.
+    pub(crate) body: Bytes,
+    /// Every header but the connection's own (`Host`, `Authorization`, `User-Agent`).
+    pub(crate) headers: HeaderMap,
 }
 
 fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -34,7 +34,7 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// Builds the request for `events` (at least one; one for CloudEvents binary mode). With
 /// `array` (a subscription with `batch` > 1) the body is a JSON array even of one event,
 /// so that a subscriber sees one body shape whatever is available.
-pub fn build(
+pub(crate) fn build(
     events: &[StoredEvent],
     format: Format,
     array: bool,
