@@ -29,7 +29,7 @@ pub(crate) struct Request {
     pub(crate) up_to: u64,
 }
 
-/// See the module doc.
+/// The matching events read past a loop's cursor (see the module doc).
 #[derive(Default)]
 pub(crate) struct ReadAhead {
     /// The settings whose filter read the events.
@@ -103,4 +103,90 @@ fn cut(mut events: Vec<StoredEvent>, max_bytes: u64) -> (Vec<StoredEvent>, bool)
     let was_cut = keep < events.len();
     events.truncate(keep);
     (events, was_cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::store::{encode, RecordFields};
+    use crate::daemon::subs::store::StoredSub;
+    use crate::wire::SubscriptionSpec;
+
+    fn event(seq: u64) -> StoredEvent {
+        let fields = RecordFields {
+            time_ms: 0,
+            version: 0,
+            ty: "T",
+            stream: "",
+            id: "id",
+            source: "",
+        };
+        // 10 bytes of JSON each.
+        let raw = encode(&fields, br#"{"a":1234}"#);
+        StoredEvent::parse(seq, raw.into()).expect("a record")
+    }
+
+    fn settings() -> Arc<Settings> {
+        Arc::new(Settings::new(StoredSub {
+            spec: SubscriptionSpec::new("http://127.0.0.1:1/"),
+            paused: None,
+            blocked: None,
+        }))
+    }
+
+    /// Read ahead after cursor 0: matches at 2, 5 and 9, examined up to 12.
+    fn filled(settings: &Arc<Settings>) -> ReadAhead {
+        let mut ahead = ReadAhead::default();
+        let scan = Scan {
+            events: vec![event(2), event(5), event(9)],
+            last_examined: 12,
+        };
+        ahead.fill(settings.clone(), 0, scan, 1024);
+        ahead
+    }
+
+    fn seqs(request: &Request) -> Vec<u64> {
+        request.events.iter().map(StoredEvent::seq).collect()
+    }
+
+    #[test]
+    fn requests_take_up_to_batch_and_the_last_one_passes_the_examined_tail() {
+        let settings = settings();
+        let mut ahead = filled(&settings);
+        assert!(ahead.serves(&settings, 0));
+        let first = ahead.next_request(2, 1024);
+        assert_eq!((seqs(&first), first.up_to), (vec![2, 5], 5));
+        ahead.advance(first.up_to);
+        assert!(ahead.serves(&settings, 5));
+        let second = ahead.next_request(2, 1024);
+        assert_eq!((seqs(&second), second.up_to), (vec![9], 12));
+        ahead.advance(second.up_to);
+        assert!(!ahead.serves(&settings, 12), "used up: read again");
+    }
+
+    #[test]
+    fn a_request_is_cut_to_batch_max_bytes_but_keeps_one_event() {
+        let settings = settings();
+        let ahead = filled(&settings);
+        // `[` + 10 + `,` + 10 + `]`: two events need 23 bytes.
+        let cut = ahead.next_request(3, 22);
+        assert_eq!((seqs(&cut), cut.up_to), (vec![2], 2));
+        let one = ahead.next_request(3, 1);
+        assert_eq!(seqs(&one), [2]);
+    }
+
+    #[test]
+    fn it_serves_only_the_settings_and_cursor_it_was_read_for() {
+        let settings = settings();
+        let ahead = filled(&settings);
+        assert!(
+            !ahead.serves(&self::settings(), 0),
+            "settings changed (a PUT)"
+        );
+        assert!(
+            !ahead.serves(&settings, 3),
+            "cursor moved (a rewind, a skip)"
+        );
+        assert!(!ReadAhead::default().serves(&settings, 0));
+    }
 }

@@ -1,7 +1,7 @@
 //! Subscriptions in sled: settings, cursors and dead letters, in trees of their own beside
 //! the event log.
 //!
-//! A cursor is 24 bytes, `generation | cursor | delivered`, and changes only by
+//! A cursor is 24 bytes, `generation | after | delivered`, and changes only by
 //! compare-and-swap, so a delivery's verdict is stored only if neither a rewind (new
 //! generation) nor a skip (moved cursor) nor a delete happened while it was in flight.
 //! Cursor writes become durable with the writer's next group commit, or within 100 ms
@@ -111,7 +111,7 @@ fn decode_letter(name: &str, raw: &[u8]) -> Result<DeadLetter, SubStoreError> {
 }
 
 impl SubStore {
-    /// Opens the trees in `db`.
+    /// Opens (or creates) the subscription trees in `db`.
     pub(crate) fn open(db: &sled::Db) -> Result<Self, SubStoreError> {
         Ok(Self {
             retired: db.open_tree("retired_generations")?,
@@ -172,7 +172,7 @@ impl SubStore {
         Ok(retired + 1)
     }
 
-    /// The cursor of `name`.
+    /// The stored cursor of `name`; `None` once it is deleted.
     pub(crate) fn cursor(&self, name: &str) -> Result<Option<StoredCursor>, SubStoreError> {
         match self.cursors.get(name)? {
             Some(raw) => StoredCursor::decode(&raw)
@@ -227,7 +227,7 @@ impl SubStore {
         Ok(())
     }
 
-    /// One dead letter.
+    /// The dead letter of `name` at `seq`, if that event is parked.
     pub(crate) fn dead_letter(
         &self,
         name: &str,

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 /// A subscription's stored settings with what each delivery derives from them, computed
 /// once per change instead of once per delivery.
 pub(crate) struct Settings {
-    /// As stored.
+    /// The settings as stored, with `paused` and `blocked`.
     pub(crate) stored: StoredSub,
     /// Where deliveries go, or why they cannot (a URL validated on PUT that this build
     /// cannot reach, or a stored one that no longer parses).
@@ -33,7 +33,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn new(stored: StoredSub) -> Self {
+    pub(super) fn new(stored: StoredSub) -> Self {
         let spec = &stored.spec;
         Self {
             destination: reqwest::Url::parse(&spec.url)

@@ -1,6 +1,6 @@
 //! The subscriber's answer as a verdict, and the backoff before the next attempt.
 
-use super::client::{CallError, Connection, Destination};
+use super::client::{Answer, CallError, Connection, Destination};
 use super::request::Delivery;
 use crate::wire::RetryPolicy;
 use http::StatusCode;
@@ -44,14 +44,18 @@ pub(crate) async fn call(
         Ok(Err(CallError::Request(e))) => return failure(format!("request failed: {e}")),
         Err(_) => return failure(format!("timed out after {} ms", timeout.as_millis())),
     };
+    verdict_of(&answer)
+}
+
+/// What `answer` means.
+fn verdict_of(answer: &Answer) -> Verdict {
     let status = answer.status;
     let retry_after = matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
     )
-    .then_some(answer.retry_after)
+    .then_some(answer.retry_after.as_ref())
     .flatten()
-    .as_ref()
     .and_then(|v| v.to_str().ok())
     .and_then(parse_retry_after);
     match status.as_u16() {

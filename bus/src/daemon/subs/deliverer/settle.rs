@@ -10,6 +10,7 @@ use crate::daemon::subs::verdict::{self, Verdict};
 use crate::daemon::subs::SubError;
 use crate::daemon::writer::format_time;
 use crate::wire::{DeadLetter, OnExhausted};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Why a subscription pauses itself.
@@ -31,22 +32,9 @@ impl Deliverer {
         request: &Request,
         verdict: Verdict,
     ) -> Result<Step, SubError> {
-        let events = &request.events;
         match verdict {
             Verdict::Ok => self.acknowledged(cursor, request),
-            Verdict::Reject if events.len() > 1 => {
-                self.subscription.state().one_by_one_until = events[events.len() - 1].seq();
-                Ok(Step::Split)
-            }
-            Verdict::Reject => {
-                let failure = Failure {
-                    attempts: self.subscription.state().attempts + 1,
-                    status: Some(422),
-                    error: None,
-                };
-                let reason = "rejected by the subscriber (422)";
-                self.park(cursor, &events[0], request.up_to, reason, failure)
-            }
+            Verdict::Reject => self.rejected(cursor, request),
             // Thrown away if a rewind, skip or delete happened meanwhile: pausing a deleted
             // subscription would store settings without a cursor.
             Verdict::Gone if !self.still_at(cursor).await? => Ok(Step::Superseded),
@@ -60,31 +48,58 @@ impl Deliverer {
                 status,
                 error,
                 retry_after,
-            } => {
-                self.subscription.failures.inc();
-                tracing::debug!(subscription = %self.subscription.name, %error, "delivery failed");
-                let last = events[events.len() - 1].seq();
-                let one_by_one = if events.len() > 1 { last } else { 0 };
-                let Some(attempts) = self.subscription.failed(self.epoch, &error, one_by_one)
-                else {
-                    return Ok(Step::Superseded);
-                };
-                let retry = &settings.spec().retry;
-                let exhausted = retry.max_attempts.is_some_and(|max| attempts >= max);
-                if exhausted && events.len() == 1 {
-                    let failure = Failure {
-                        attempts,
-                        status,
-                        error: Some(error),
-                    };
-                    return self.exhausted(settings, cursor, &events[0], request.up_to, failure);
-                }
-                let delay = verdict::backoff(retry, attempts, retry_after);
-                Ok(Step::Failed {
-                    retry_at: Instant::now() + delay,
-                })
-            }
+            } => self.failed(settings, cursor, request, status, error, retry_after),
         }
+    }
+
+    /// A 422: a batch goes again one event per request; one event is parked.
+    fn rejected(&mut self, cursor: StoredCursor, request: &Request) -> Result<Step, SubError> {
+        let events = &request.events;
+        if events.len() > 1 {
+            self.subscription.state().one_by_one_until = events[events.len() - 1].seq();
+            return Ok(Step::Split);
+        }
+        let failure = Failure {
+            attempts: self.subscription.state().attempts + 1,
+            status: Some(422),
+            error: None,
+        };
+        let reason = "rejected by the subscriber (422)";
+        self.park(cursor, &events[0], request.up_to, reason, failure)
+    }
+
+    /// A failed attempt: retry after a backoff, or give up after `max_attempts`.
+    fn failed(
+        &mut self,
+        settings: &Settings,
+        cursor: StoredCursor,
+        request: &Request,
+        status: Option<u16>,
+        error: String,
+        retry_after: Option<Duration>,
+    ) -> Result<Step, SubError> {
+        let events = &request.events;
+        self.subscription.failures.inc();
+        tracing::debug!(subscription = %self.subscription.name, %error, "delivery failed");
+        let last = events[events.len() - 1].seq();
+        let one_by_one = if events.len() > 1 { last } else { 0 };
+        let Some(attempts) = self.subscription.failed(self.epoch, &error, one_by_one) else {
+            return Ok(Step::Superseded);
+        };
+        let retry = &settings.spec().retry;
+        let exhausted = retry.max_attempts.is_some_and(|max| attempts >= max);
+        if exhausted && events.len() == 1 {
+            let failure = Failure {
+                attempts,
+                status,
+                error: Some(error),
+            };
+            return self.exhausted(settings, cursor, &events[0], request.up_to, failure);
+        }
+        let delay = verdict::backoff(retry, attempts, retry_after);
+        Ok(Step::Failed {
+            retry_at: Instant::now() + delay,
+        })
     }
 
     /// Stores the cursor past an acknowledged request.
@@ -188,13 +203,24 @@ impl Deliverer {
                 ))
             })
             .await?;
-        let (Some(mut letter), Some(event)) = (letter, event) else {
+        let (Some(letter), Some(event)) = (letter, event) else {
             return Ok(Step::Superseded);
         };
         let events = std::slice::from_ref(&event);
         let Some(verdict) = self.send(settings, cursor.generation, events, true).await else {
             return Ok(Step::Stopped);
         };
+        self.record_redelivery(letter, verdict).await
+    }
+
+    /// Records the answer to a dead letter sent again: removed on a 2xx, else kept with
+    /// its new error (unless an operator deleted it meanwhile).
+    async fn record_redelivery(
+        &mut self,
+        mut letter: DeadLetter,
+        verdict: Verdict,
+    ) -> Result<Step, SubError> {
+        let seq = letter.seq;
         letter.attempts += 1;
         letter.time = format_time(chrono::Utc::now().timestamp_millis());
         (letter.last_status, letter.last_error) = match verdict {
@@ -213,7 +239,6 @@ impl Deliverer {
             }
             Verdict::Failed { status, error, .. } => (status, Some(error)),
         };
-        // Kept with its new error, unless it was deleted meanwhile.
         let name = self.subscription.name.clone();
         self.blocking(move |backend| {
             if backend.store.dead_letter(&name, seq)?.is_some() {
