@@ -57,8 +57,12 @@ impl ApiError {
         let mut chain = error.to_string();
         let mut source = error.source();
         while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
+            // Many errors repeat their source in their own message: say it once.
+            let cause_text = cause.to_string();
+            if !chain.contains(&cause_text) {
+                chain.push_str(": ");
+                chain.push_str(&cause_text);
+            }
             source = cause.source();
         }
         tracing::error!(error = %chain, "internal error");
