@@ -140,10 +140,14 @@ impl Deliverer {
                 () = subscription.wake.notified() => true,
                 () = subscription.cancel.cancelled() => false,
             },
-            Step::Idle => tokio::select! {
-                () = subscription.wake.notified() => true,
-                () = subscription.cancel.cancelled() => false,
-            },
+            Step::Idle => {
+                // Paused or blocked, maybe for long: hold no events meanwhile.
+                self.ahead.clear();
+                tokio::select! {
+                    () = subscription.wake.notified() => true,
+                    () = subscription.cancel.cancelled() => false,
+                }
+            }
             Step::Stopped => false,
             Step::Delivered { up_to } | Step::Passed { up_to } => {
                 tracing::trace!(subscription = %subscription.name, up_to, "cursor moved");
