@@ -1,8 +1,8 @@
 //! `Subscriptions`: the named HTTP endpoints the bus pushes events to, their durable
-//! cursors, dead letters, and one [`Deliverer`](deliverer::Deliverer) loop each.
+//! cursors, dead letters, and one `Deliverer` loop each.
 //!
-//! Settings, cursors and dead letters live in sled ([`store`]); what only matters while the
-//! daemon runs (attempts, last error, blocked) lives in each [`Subscription`]'s delivery
+//! Settings, cursors and dead letters live in sled (`store.rs`); what only matters while the
+//! daemon runs (attempts, last error, blocked) lives in each `Subscription`'s delivery
 //! state, shared by its loop and the API. Every operation that moves a cursor does it by
 //! compare-and-swap and then wakes the loop, so it takes effect at once.
 //!
