@@ -50,6 +50,29 @@ impl ApiError {
         )
     }
 
+    /// `500 internal`: the bus itself failed (the store, a broken invariant, a task that
+    /// panicked). The one place such an answer is built: it logs `error` with its whole
+    /// cause chain, and answers a generic message, so that nothing internal reaches a client.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            // Many errors repeat their source in their own message: say it once.
+            let cause_text = cause.to_string();
+            if !chain.contains(&cause_text) {
+                chain.push_str(": ");
+                chain.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        tracing::error!(error = %chain, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the bus failed to handle the request; its log says why",
+        )
+    }
+
     /// Adds a field to the body.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.into(), value.into());
@@ -59,7 +82,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // An internal error was logged with its cause where it was built.
+        if self.status.is_server_error() && self.status != StatusCode::INTERNAL_SERVER_ERROR {
             tracing::warn!(code = self.code, message = %self.message, "answering a server error");
         }
         let unauthorized = self.status == StatusCode::UNAUTHORIZED;

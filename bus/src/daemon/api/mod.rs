@@ -43,7 +43,7 @@ struct Inner {
 impl AppState {
     /// The state over an open log and a running writer. `fatal` is cancelled when the log
     /// cannot be written; `closing` when the daemon shuts down (ends live streams).
-    pub fn new(
+    pub(crate) fn new(
         log: Arc<dyn EventLog>,
         writer: WriterHandle,
         subs: Subscriptions,
@@ -75,7 +75,7 @@ impl AppState {
     }
 
     /// The subscriptions.
-    pub fn subscriptions(&self) -> &Subscriptions {
+    pub(crate) fn subscriptions(&self) -> &Subscriptions {
         &self.inner.subs
     }
 

@@ -23,13 +23,8 @@ fn json_response(body: impl Into<Body>, head: u64) -> Response {
     response
 }
 
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "reading the log failed");
-    ApiError::new(
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "reading the log failed",
-    )
+fn storage(e: impl std::error::Error + 'static) -> ApiError {
+    ApiError::internal(&e)
 }
 
 /// `GET /events`: with no parameters every event up to the durable head, streamed; with any,

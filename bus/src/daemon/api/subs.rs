@@ -14,26 +14,22 @@ use serde_json::json;
 
 impl From<SubError> for ApiError {
     fn from(e: SubError) -> Self {
-        let message = e.to_string();
         match e {
-            SubError::NotFound(_) | SubError::NoDeadLetter(..) => ApiError::not_found(message),
-            SubError::Invalid(_) => ApiError::bad_request("invalid_subscription", message),
+            SubError::NotFound(_) | SubError::NoDeadLetter(..) => {
+                ApiError::not_found(e.to_string())
+            }
+            SubError::Invalid(message) => ApiError::bad_request("invalid_subscription", message),
             SubError::CursorBeyondHead { after, head } => {
-                ApiError::new(StatusCode::CONFLICT, "cursor_beyond_head", message)
+                ApiError::new(StatusCode::CONFLICT, "cursor_beyond_head", e.to_string())
                     .with("after", after)
                     .with("head_seq", head)
             }
-            SubError::Paused(_) => ApiError::new(StatusCode::CONFLICT, "paused", message),
+            SubError::Paused(_) => ApiError::new(StatusCode::CONFLICT, "paused", e.to_string()),
             SubError::NothingToSkip(_) => {
-                ApiError::new(StatusCode::CONFLICT, "nothing_to_skip", message)
+                ApiError::new(StatusCode::CONFLICT, "nothing_to_skip", e.to_string())
             }
-            SubError::Store(_) | SubError::Log(_) => {
-                tracing::error!(error = %message, "subscription store failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the subscription store failed",
-                )
+            SubError::Store(_) | SubError::Log(_) | SubError::Thread(_) | SubError::Task(_) => {
+                ApiError::internal(&e)
             }
         }
     }
@@ -54,21 +50,22 @@ fn body<T: serde::de::DeserializeOwned>(
         .map_err(|e| ApiError::bad_request("invalid_subscription", format!("{what}: {e}")))
 }
 
-/// Runs an operation that may scan the log on a blocking thread, off the async workers.
-async fn off_workers<T: Send + 'static>(
+/// Runs an operation of the registry on a blocking thread: every one reads or writes sled,
+/// and some scan the log (a rewind counts what it redelivers, a skip finds the next match).
+async fn blocking<T: Send + 'static>(
     app: &AppState,
     op: impl FnOnce(&Subscriptions) -> Result<T, SubError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let subs = app.subscriptions().clone();
     let result = tokio::task::spawn_blocking(move || op(&subs))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(result?)
 }
 
 /// `GET /subscriptions`.
 pub async fn list(State(app): State<AppState>) -> Result<Json<Vec<SubscriptionStatus>>, ApiError> {
-    Ok(Json(app.subscriptions().list()?))
+    Ok(Json(blocking(&app, |subs| subs.list()).await?))
 }
 
 /// `GET /subscriptions/NAME`.
@@ -76,7 +73,7 @@ pub async fn get(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
-    Ok(Json(app.subscriptions().status(&name)?))
+    Ok(Json(blocking(&app, move |subs| subs.status(&name)).await?))
 }
 
 /// `PUT /subscriptions/NAME`: `201` created, `200` updated; the body is the status.
@@ -86,7 +83,7 @@ pub async fn put(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let spec: SubscriptionSpec = body(raw, "the subscription")?;
-    let (status, created) = app.subscriptions().put(&name, spec)?;
+    let (status, created) = blocking(&app, move |subs| subs.put(&name, spec)).await?;
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -100,7 +97,7 @@ pub async fn delete(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.subscriptions().delete(&name)?;
+    blocking(&app, move |subs| subs.delete(&name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,10 +106,9 @@ pub async fn pause(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
-    Ok(Json(
-        app.subscriptions()
-            .set_paused(&name, Some("paused by an operator".into()))?,
-    ))
+    let reason = Some("paused by an operator".to_string());
+    let status = blocking(&app, move |subs| subs.set_paused(&name, reason)).await?;
+    Ok(Json(status))
 }
 
 /// `POST …/resume`.
@@ -120,7 +116,9 @@ pub async fn resume(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
-    Ok(Json(app.subscriptions().set_paused(&name, None)?))
+    Ok(Json(
+        blocking(&app, move |subs| subs.set_paused(&name, None)).await?,
+    ))
 }
 
 /// `POST …/rewind {"after": SEQ}` or `{"time": "…"}`, optionally `"dry_run": true`.
@@ -130,8 +128,7 @@ pub async fn rewind(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: RewindRequest = body(raw, "the rewind")?;
-    // Counting what a rewind redelivers may scan the whole log.
-    let reply = off_workers(&app, move |subs| subs.rewind(&name, &request)).await?;
+    let reply = blocking(&app, move |subs| subs.rewind(&name, &request)).await?;
     Ok(Json(reply).into_response())
 }
 
@@ -140,8 +137,7 @@ pub async fn skip(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    // Finding the next matching event may scan far.
-    let letter = off_workers(&app, move |subs| subs.skip(&name)).await?;
+    let letter = blocking(&app, move |subs| subs.skip(&name)).await?;
     Ok(Json(letter).into_response())
 }
 
@@ -150,7 +146,8 @@ pub async fn dead_letters(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(app.subscriptions().dead_letters(&name)?).into_response())
+    let letters = blocking(&app, move |subs| subs.dead_letters(&name)).await?;
+    Ok(Json(letters).into_response())
 }
 
 /// `POST …/dead-letters/retry`: `202`.
@@ -158,7 +155,7 @@ pub async fn retry_all(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let queued = app.subscriptions().retry_dead_letters(&name, None)?;
+    let queued = blocking(&app, move |subs| subs.retry_dead_letters(&name, None)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))).into_response())
 }
 
@@ -168,7 +165,7 @@ pub async fn retry_one(
     Path((name, seq)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let seq = parse_seq("seq", &seq)?;
-    let queued = app.subscriptions().retry_dead_letters(&name, Some(seq))?;
+    let queued = blocking(&app, move |subs| subs.retry_dead_letters(&name, Some(seq))).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))).into_response())
 }
 
@@ -178,6 +175,52 @@ pub async fn delete_dead_letter(
     Path((name, seq)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let seq = parse_seq("seq", &seq)?;
-    app.subscriptions().delete_dead_letter(&name, seq)?;
+    blocking(&app, move |subs| subs.delete_dead_letter(&name, seq)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::store::StoreError;
+    use crate::daemon::subs::SubStoreError;
+
+    /// The status and body of the answer to `error`.
+    async fn answer(error: SubError) -> (StatusCode, serde_json::Value) {
+        let response = ApiError::from(error).into_response();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).expect("JSON body"))
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_is_a_500_internal_that_keeps_its_cause_out_of_the_answer() {
+        let disk = || sled::Error::Io(std::io::Error::other("disk on fire"));
+        for error in [
+            SubError::Store(SubStoreError::Engine(disk())),
+            SubError::Store(SubStoreError::Unreadable("cursor of s".into())),
+            SubError::Log(StoreError::Engine(disk())),
+            SubError::Log(StoreError::Corrupt(
+                "event 7 is not a readable record".into(),
+            )),
+        ] {
+            let what = format!("{error:?}");
+            let (status, body) = answer(error).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+            assert_eq!(body["error"], "internal", "{what}");
+            let message = body["message"].as_str().unwrap_or_default();
+            for leak in ["fire", "damaged", "cursor", "readable"] {
+                assert!(!message.contains(leak), "{what}: {message}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_settings_are_a_400_invalid_subscription() {
+        let (status, body) = answer(SubError::Invalid("`batch` must be…".into())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_subscription");
+    }
 }

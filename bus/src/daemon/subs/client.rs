@@ -19,7 +19,7 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Where a subscription's deliveries go, derived from its URL once per settings change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct Destination {
     /// `host:port` to connect to (resolved at each new connection).
     authority: String,
     host: HeaderValue,
@@ -28,8 +28,8 @@ pub struct Target {
     authorization: Option<HeaderValue>,
 }
 
-impl Target {
-    /// The target of an `http://` URL; a message for anything this client cannot reach.
+impl Destination {
+    /// The destination of an `http://` URL; a message for anything this client cannot reach.
     pub fn from_url(url: &reqwest::Url) -> Result<Self, String> {
         if url.scheme() != "http" {
             return Err(format!(
@@ -80,12 +80,12 @@ fn basic_auth(url: &reqwest::Url) -> Result<Option<HeaderValue>, String> {
     Ok(Some(value))
 }
 
-/// What the subscriber answered.
+/// What the subscriber answered, as read off the connection (`verdict` says what it means).
 #[derive(Debug)]
-pub struct Reply {
-    /// The status.
+pub struct Answer {
+    /// The HTTP status.
     pub status: StatusCode,
-    /// Its `Retry-After` header, if any.
+    /// Its `Retry-After` header, if any (honoured on a 429 or 503).
     pub retry_after: Option<HeaderValue>,
     /// The first [`MAX_ANSWER_BYTES`] of the body.
     pub body: Vec<u8>,
@@ -104,32 +104,32 @@ pub enum CallError {
 /// was read whole, so one that failed or was dropped (a timeout, shutdown) is never reused.
 #[derive(Default)]
 pub struct Connection {
-    open: Option<(Target, SendRequest<Full<Bytes>>)>,
+    open: Option<(Destination, SendRequest<Full<Bytes>>)>,
 }
 
 impl Connection {
-    /// POSTs `body` with `headers` to `target` and reads the answer. Callers bound it with
+    /// POSTs `body` with `headers` to `destination` and reads the answer. Callers bound it with
     /// their timeout; a dropped call leaves the connection to be replaced.
     pub async fn post(
         &mut self,
-        target: &Target,
+        destination: &Destination,
         headers: HeaderMap,
         body: Bytes,
-    ) -> Result<Reply, CallError> {
+    ) -> Result<Answer, CallError> {
         if self
             .open
             .as_ref()
-            .is_some_and(|(t, sender)| t != target || sender.is_closed())
+            .is_some_and(|(open_to, sender)| open_to != destination || sender.is_closed())
         {
             self.open = None;
         }
         // Only a reused connection may have been closed by the subscriber while idle; a
         // request it hands back unsent then goes once over a new one.
         let mut may_retry = self.open.is_some();
-        let mut request = build(target, headers, body);
+        let mut request = build(destination, headers, body);
         let mut sender = match self.open.take() {
             Some((_, sender)) => sender,
-            None => connect(target).await?,
+            None => connect(destination).await?,
         };
         let response = loop {
             if let Err(e) = sender.ready().await {
@@ -138,7 +138,7 @@ impl Connection {
                 }
                 tracing::debug!(error = %e, "idle connection to the subscriber closed");
                 may_retry = false;
-                sender = connect(target).await?;
+                sender = connect(destination).await?;
                 continue;
             }
             match sender.try_send_request(request).await {
@@ -146,7 +146,7 @@ impl Connection {
                 Err(mut e) => match e.take_message() {
                     Some(unsent) if may_retry => {
                         may_retry = false;
-                        sender = connect(target).await?;
+                        sender = connect(destination).await?;
                         request = unsent;
                     }
                     _ => return Err(CallError::Request(root_cause(e.error()))),
@@ -174,9 +174,9 @@ impl Connection {
             }
         }
         if whole {
-            self.open = Some((target.clone(), sender));
+            self.open = Some((destination.clone(), sender));
         }
-        Ok(Reply {
+        Ok(Answer {
             status,
             retry_after,
             body: answer,
@@ -184,9 +184,9 @@ impl Connection {
     }
 }
 
-fn build(target: &Target, mut headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
-    headers.insert(HOST, target.host.clone());
-    if let Some(value) = &target.authorization {
+fn build(destination: &Destination, mut headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
+    headers.insert(HOST, destination.host.clone());
+    if let Some(value) = &destination.authorization {
         headers.insert(AUTHORIZATION, value.clone());
     }
     headers.insert(
@@ -195,13 +195,13 @@ fn build(target: &Target, mut headers: HeaderMap, body: Bytes) -> Request<Full<B
     );
     let mut request = Request::new(Full::new(body));
     *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = target.path.clone();
+    *request.uri_mut() = destination.path.clone();
     *request.headers_mut() = headers;
     request
 }
 
-async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, CallError> {
-    let stream = tokio::net::TcpStream::connect(&target.authority)
+async fn connect(destination: &Destination) -> Result<SendRequest<Full<Bytes>>, CallError> {
+    let stream = tokio::net::TcpStream::connect(&destination.authority)
         .await
         .map_err(|e| CallError::Connect(e.to_string()))?;
     let _ = stream.set_nodelay(true);
@@ -228,43 +228,43 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn target(url: &str) -> Result<Target, String> {
-        Target::from_url(&reqwest::Url::parse(url).map_err(|e| e.to_string())?)
+    fn destination(url: &str) -> Result<Destination, String> {
+        Destination::from_url(&reqwest::Url::parse(url).map_err(|e| e.to_string())?)
     }
 
     #[test]
-    fn a_target_keeps_the_port_query_and_host_header() {
-        let t = target("http://127.0.0.1:4002/events?x=1").expect("target");
+    fn a_destination_keeps_the_port_query_and_host_header() {
+        let t = destination("http://127.0.0.1:4002/events?x=1").expect("destination");
         assert_eq!(t.authority, "127.0.0.1:4002");
         assert_eq!(t.host, "127.0.0.1:4002");
         assert_eq!(t.path, "/events?x=1");
-        let t = target("http://query/events").expect("target");
+        let t = destination("http://query/events").expect("destination");
         assert_eq!(
             (t.authority.as_str(), t.host.to_str().ok()),
             ("query:80", Some("query"))
         );
-        let t = target("http://[::1]:9000/").expect("target");
+        let t = destination("http://[::1]:9000/").expect("destination");
         assert_eq!(t.authority, "[::1]:9000");
     }
 
     #[test]
     fn credentials_in_the_url_become_basic_auth_and_stay_out_of_the_host() {
-        let t = target("http://user:p%40ss@127.0.0.1:9000/hook").expect("target");
+        let t = destination("http://user:p%40ss@127.0.0.1:9000/hook").expect("destination");
         assert_eq!(t.host, "127.0.0.1:9000");
         // base64("user:p@ss")
         assert_eq!(
             t.authorization.as_ref().and_then(|v| v.to_str().ok()),
             Some("Basic dXNlcjpwQHNz")
         );
-        assert!(target("http://127.0.0.1/")
-            .expect("target")
+        assert!(destination("http://127.0.0.1/")
+            .expect("destination")
             .authorization
             .is_none());
     }
 
     #[test]
     fn https_is_refused_with_a_reason() {
-        let error = target("https://example.com/hook").expect_err("no TLS");
+        let error = destination("https://example.com/hook").expect_err("no TLS");
         assert!(error.contains("TLS"), "{error}");
     }
 }

@@ -8,21 +8,21 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Who is delivering, for the `Minibus-*` headers.
-pub struct Context<'a> {
-    /// Subscription name.
-    pub name: &'a str,
-    /// Its generation.
-    pub generation: u64,
-    /// The log's id.
-    pub log_id: &'a str,
+pub(crate) struct Context<'a> {
+    /// The subscription's name (`Minibus-Subscription`).
+    pub(crate) name: &'a str,
+    /// Its generation (`Minibus-Generation`).
+    pub(crate) generation: u64,
+    /// The log's id (`Minibus-Log-Id`).
+    pub(crate) log_id: &'a str,
 }
 
 /// One request ready to send.
-pub struct Delivery {
-    /// The body.
-    pub body: Bytes,
-    /// Every header.
-    pub headers: HeaderMap,
+pub(crate) struct Delivery {
+    /// The body, in the subscription's format.
+    pub(crate) body: Bytes,
+    /// Every header but the connection's own (`Host`, `Authorization`, `User-Agent`).
+    pub(crate) headers: HeaderMap,
 }
 
 fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -34,7 +34,7 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// Builds the request for `events` (at least one; one for CloudEvents binary mode). With
 /// `array` (a subscription with `batch` > 1) the body is a JSON array even of one event,
 /// so that a subscriber sees one body shape whatever is available.
-pub fn build(
+pub(crate) fn build(
     events: &[StoredEvent],
     format: Format,
     array: bool,
@@ -43,7 +43,31 @@ pub fn build(
     redelivery: bool,
 ) -> Delivery {
     let array = array || events.len() > 1;
-    let (body, content_type, mut headers) = match format {
+    let (body, content_type, mut headers) = body(events, format, array);
+    put(&mut headers, "content-type", content_type);
+    put_minibus_headers(&mut headers, events, ctx, redelivery);
+    if let Some(signer) = signer {
+        let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
+        let id = if !array {
+            events[0].id().to_string()
+        } else {
+            format!("batch-{first}-{last}")
+        };
+        let timestamp = chrono::Utc::now().timestamp();
+        put(&mut headers, "webhook-id", &id);
+        put(&mut headers, "webhook-timestamp", &timestamp.to_string());
+        put(
+            &mut headers,
+            "webhook-signature",
+            &signer.sign(&id, timestamp, &body),
+        );
+    }
+    Delivery { body, headers }
+}
+
+/// The body in `format`, its content type, and the headers the format itself needs.
+fn body(events: &[StoredEvent], format: Format, array: bool) -> (Bytes, &'static str, HeaderMap) {
+    match format {
         Format::Envelope if array => {
             let items: Vec<Bytes> = events.iter().map(StoredEvent::json).collect();
             (join(&items), "application/json", HeaderMap::new())
@@ -63,37 +87,25 @@ pub fn build(
                 HeaderMap::new(),
             )
         }
-    };
-    put(&mut headers, "content-type", content_type);
+    }
+}
+
+/// The `Minibus-*` headers: which events, for whom, from which log.
+fn put_minibus_headers(
+    headers: &mut HeaderMap,
+    events: &[StoredEvent],
+    ctx: &Context<'_>,
+    redelivery: bool,
+) {
     let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
-    put(&mut headers, "minibus-seq", &last.to_string());
-    put(&mut headers, "minibus-first-seq", &first.to_string());
-    put(&mut headers, "minibus-subscription", ctx.name);
-    put(
-        &mut headers,
-        "minibus-generation",
-        &ctx.generation.to_string(),
-    );
-    put(&mut headers, "minibus-log-id", ctx.log_id);
+    put(headers, "minibus-seq", &last.to_string());
+    put(headers, "minibus-first-seq", &first.to_string());
+    put(headers, "minibus-subscription", ctx.name);
+    put(headers, "minibus-generation", &ctx.generation.to_string());
+    put(headers, "minibus-log-id", ctx.log_id);
     if redelivery {
-        put(&mut headers, "minibus-redelivery", "dead-letter");
+        put(headers, "minibus-redelivery", "dead-letter");
     }
-    if let Some(signer) = signer {
-        let id = if !array {
-            events[0].id().to_string()
-        } else {
-            format!("batch-{first}-{last}")
-        };
-        let timestamp = chrono::Utc::now().timestamp();
-        put(&mut headers, "webhook-id", &id);
-        put(&mut headers, "webhook-timestamp", &timestamp.to_string());
-        put(
-            &mut headers,
-            "webhook-signature",
-            &signer.sign(&id, timestamp, &body),
-        );
-    }
-    Delivery { body, headers }
 }
 
 fn join(items: &[Bytes]) -> Bytes {

@@ -5,20 +5,20 @@ use crate::signature::Signer;
 use crate::wire::{Format, SubscriptionSpec};
 
 /// Most events in one delivery.
-pub const MAX_BATCH: u32 = 1_000;
+pub(crate) const MAX_BATCH: u32 = 1_000;
 /// Largest `batch_max_bytes`.
-pub const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest `timeout_ms` (5 minutes).
-pub const MAX_TIMEOUT_MS: u64 = 300_000;
+pub(crate) const MAX_TIMEOUT_MS: u64 = 300_000;
 /// Longest backoff (`retry.max_ms`, one day).
-pub const MAX_BACKOFF_MS: u64 = 86_400_000;
+pub(crate) const MAX_BACKOFF_MS: u64 = 86_400_000;
 /// Most entries in `types`.
-pub const MAX_TYPES: usize = 100;
+pub(crate) const MAX_TYPES: usize = 100;
 /// Longest URL, in bytes.
-pub const MAX_URL_BYTES: usize = 2_048;
+pub(crate) const MAX_URL_BYTES: usize = 2_048;
 
 /// Checks a subscription name: `[A-Za-z0-9._:-]{1,200}`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if is_valid_stream_name(name) {
         Ok(())
     } else {
@@ -27,7 +27,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks every setting; `allow_hosts`, when not empty, lists the hosts URLs may name.
-pub fn check(spec: &SubscriptionSpec, allow_hosts: &[String]) -> Result<(), String> {
+pub(crate) fn check(spec: &SubscriptionSpec, allow_hosts: &[String]) -> Result<(), String> {
     check_url(&spec.url, allow_hosts)?;
     if spec.types.len() > MAX_TYPES {
         return Err(format!("`types` holds at most {MAX_TYPES} entries"));

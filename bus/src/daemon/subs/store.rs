@@ -1,7 +1,7 @@
 //! Subscriptions in sled: settings, cursors and dead letters, in trees of their own beside
 //! the event log.
 //!
-//! A cursor is 24 bytes, `generation | cursor | delivered`, and changes only by
+//! A cursor is 24 bytes, `generation | after | delivered`, and changes only by
 //! compare-and-swap, so a delivery's verdict is stored only if neither a rewind (new
 //! generation) nor a skip (moved cursor) nor a delete happened while it was in flight.
 //! Cursor writes become durable with the writer's next group commit, or within 100 ms
@@ -13,34 +13,37 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 /// A subscription as stored: its settings (secret included) and whether it is paused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredSub {
+pub(crate) struct StoredSub {
     /// The settings, `reset` always false.
-    pub spec: SubscriptionSpec,
+    pub(crate) spec: SubscriptionSpec,
     /// Why it is paused, when it is.
     #[serde(default)]
-    pub paused: Option<String>,
+    pub(crate) paused: Option<String>,
     /// The last error, when delivery stopped in `blocked` (`on_exhausted: "block"`): kept
     /// across a restart until a resume, skip, rewind or reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blocked: Option<String>,
+    pub(crate) blocked: Option<String>,
 }
 
-/// Where a subscription is.
+/// Where a subscription is, as stored: the value every compare-and-swap compares whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    /// Raised by create, reset and rewind.
-    pub generation: u64,
-    /// The last seq examined.
-    pub cursor: u64,
-    /// Events acknowledged.
-    pub delivered: u64,
+pub(crate) struct StoredCursor {
+    /// Raised by create, reset and rewind, so that a verdict from before one of them
+    /// no longer matches.
+    pub(crate) generation: u64,
+    /// The last seq examined (delivered, parked, or passed over by `types`): delivery goes
+    /// on after it.
+    pub(crate) after: u64,
+    /// Events the subscriber acknowledged, over the subscription's life (its status's
+    /// `delivered`).
+    pub(crate) delivered: u64,
 }
 
-impl Cursor {
+impl StoredCursor {
     fn encode(&self) -> [u8; 24] {
         let mut out = [0; 24];
         out[..8].copy_from_slice(&self.generation.to_be_bytes());
-        out[8..16].copy_from_slice(&self.cursor.to_be_bytes());
+        out[8..16].copy_from_slice(&self.after.to_be_bytes());
         out[16..].copy_from_slice(&self.delivered.to_be_bytes());
         out
     }
@@ -49,35 +52,39 @@ impl Cursor {
         let word = |i: usize| Some(u64::from_be_bytes(raw.get(i..i + 8)?.try_into().ok()?));
         Some(Self {
             generation: word(0)?,
-            cursor: word(8)?,
+            after: word(8)?,
             delivered: word(16)?,
         })
     }
 }
 
-/// What a subscription store operation can fail with.
+/// What a subscription store operation can fail with. Every variant is an internal failure
+/// (the API answers `500 internal` and logs it).
 #[derive(Debug, thiserror::Error)]
-pub enum SubStoreError {
-    /// sled failed.
-    #[error("storage engine: {0}")]
+pub(crate) enum SubStoreError {
+    /// sled failed (I/O error, disk full).
+    #[error("the subscription store failed: {0}")]
     Engine(#[from] sled::Error),
-    /// A stored value could not be read.
-    #[error("subscription store damaged: {0}")]
-    Corrupt(String),
+    /// A stored value is not what this version writes; the message says which.
+    #[error("unreadable value in the subscription store: {0}")]
+    Unreadable(String),
+    /// A value could not be encoded as JSON (a bug: the stored types always can be).
+    #[error("cannot encode a value for the subscription store: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
-impl From<TransactionError<()>> for SubStoreError {
-    fn from(e: TransactionError<()>) -> Self {
-        match e {
-            TransactionError::Storage(e) => Self::Engine(e),
-            TransactionError::Abort(()) => Self::Corrupt("transaction aborted".into()),
-        }
+/// Whether a transaction that aborts only when its expected state is gone committed.
+fn committed(result: Result<(), TransactionError<()>>) -> Result<bool, SubStoreError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(TransactionError::Abort(())) => Ok(false),
+        Err(TransactionError::Storage(e)) => Err(e.into()),
     }
 }
 
 /// The subscription trees. Cheap to clone.
 #[derive(Clone)]
-pub struct SubStore {
+pub(crate) struct SubStore {
     /// name → the last generation a deleted subscription of that name reached, so that a
     /// new one starts above it and no late verdict of the old one can match its cursor.
     retired: sled::Tree,
@@ -98,9 +105,14 @@ fn dead_prefix(name: &str) -> Vec<u8> {
     key
 }
 
+fn decode_letter(name: &str, raw: &[u8]) -> Result<DeadLetter, SubStoreError> {
+    serde_json::from_slice(raw)
+        .map_err(|e| SubStoreError::Unreadable(format!("a dead letter of {name}: {e}")))
+}
+
 impl SubStore {
-    /// Opens the trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, SubStoreError> {
+    /// Opens (or creates) the subscription trees in `db`.
+    pub(crate) fn open(db: &sled::Db) -> Result<Self, SubStoreError> {
         Ok(Self {
             retired: db.open_tree("retired_generations")?,
             subs: db.open_tree("subscriptions")?,
@@ -110,15 +122,15 @@ impl SubStore {
     }
 
     /// Every stored subscription with its cursor.
-    pub fn all(&self) -> Result<Vec<(String, StoredSub, Cursor)>, SubStoreError> {
+    pub(crate) fn all(&self) -> Result<Vec<(String, StoredSub, StoredCursor)>, SubStoreError> {
         let mut out = Vec::new();
         for item in self.subs.iter() {
             let (key, value) = item?;
             let name = String::from_utf8_lossy(&key).into_owned();
             let sub = serde_json::from_slice(&value)
-                .map_err(|e| SubStoreError::Corrupt(format!("subscription {name}: {e}")))?;
+                .map_err(|e| SubStoreError::Unreadable(format!("settings of {name}: {e}")))?;
             let cursor = self.cursor(&name)?.ok_or_else(|| {
-                SubStoreError::Corrupt(format!("subscription {name} has no cursor"))
+                SubStoreError::Unreadable(format!("subscription {name} has no cursor"))
             })?;
             out.push((name, sub, cursor));
         }
@@ -127,13 +139,13 @@ impl SubStore {
 
     /// Stores settings (and, for a new subscription, the cursor) in one write; `false`, and
     /// nothing written, when updating (`cursor` `None`) a subscription deleted meanwhile.
-    pub fn save(
+    pub(crate) fn save(
         &self,
         name: &str,
         sub: &StoredSub,
-        cursor: Option<Cursor>,
+        cursor: Option<StoredCursor>,
     ) -> Result<bool, SubStoreError> {
-        let value = serde_json::to_vec(sub).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+        let value = serde_json::to_vec(sub)?;
         let result = (&self.subs, &self.cursors).transaction(|(subs, cursors)| {
             match cursor {
                 Some(c) => cursors.insert(name.as_bytes(), &c.encode()).map(drop)?,
@@ -146,16 +158,12 @@ impl SubStore {
             subs.insert(name.as_bytes(), value.as_slice())?;
             Ok(())
         });
-        match result {
-            Ok(()) => Ok(true),
-            Err(TransactionError::Abort(())) => Ok(false),
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
+        committed(result)
     }
 
     /// The generation a new subscription called `name` starts at: above any that a deleted
     /// one of the same name reached.
-    pub fn first_generation(&self, name: &str) -> Result<u64, SubStoreError> {
+    pub(crate) fn first_generation(&self, name: &str) -> Result<u64, SubStoreError> {
         let retired = self
             .retired
             .get(name)?
@@ -164,22 +172,22 @@ impl SubStore {
         Ok(retired + 1)
     }
 
-    /// The cursor of `name`.
-    pub fn cursor(&self, name: &str) -> Result<Option<Cursor>, SubStoreError> {
+    /// The stored cursor of `name`; `None` once it is deleted.
+    pub(crate) fn cursor(&self, name: &str) -> Result<Option<StoredCursor>, SubStoreError> {
         match self.cursors.get(name)? {
-            Some(raw) => Cursor::decode(&raw)
+            Some(raw) => StoredCursor::decode(&raw)
                 .map(Some)
-                .ok_or_else(|| SubStoreError::Corrupt(format!("cursor of {name}"))),
+                .ok_or_else(|| SubStoreError::Unreadable(format!("cursor of {name}"))),
             None => Ok(None),
         }
     }
 
     /// Replaces `expected` by `new`; `false` if the stored cursor is no longer `expected`.
-    pub fn swap_cursor(
+    pub(crate) fn swap_cursor(
         &self,
         name: &str,
-        expected: Cursor,
-        new: Cursor,
+        expected: StoredCursor,
+        new: StoredCursor,
     ) -> Result<bool, SubStoreError> {
         Ok(self
             .cursors
@@ -189,15 +197,14 @@ impl SubStore {
 
     /// Parks `letter` and moves the cursor from `expected` to `new`, atomically; `false`
     /// (and nothing parked) if the cursor is no longer `expected`.
-    pub fn park(
+    pub(crate) fn park(
         &self,
         name: &str,
-        expected: Cursor,
-        new: Cursor,
+        expected: StoredCursor,
+        new: StoredCursor,
         letter: &DeadLetter,
     ) -> Result<bool, SubStoreError> {
-        let value =
-            serde_json::to_vec(letter).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+        let value = serde_json::to_vec(letter)?;
         let result = (&self.cursors, &self.dead).transaction(|(cursors, dead)| {
             if cursors.get(name.as_bytes())?.as_deref() != Some(&expected.encode()[..]) {
                 return Err(ConflictableTransactionError::Abort(()));
@@ -206,62 +213,68 @@ impl SubStore {
             dead.insert(dead_key(name, letter.seq), value.as_slice())?;
             Ok(())
         });
-        match result {
-            Ok(()) => Ok(true),
-            Err(TransactionError::Abort(())) => Ok(false),
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
+        committed(result)
     }
 
     /// Stores a dead letter as it is now (after a retry that failed again).
-    pub fn put_dead_letter(&self, name: &str, letter: &DeadLetter) -> Result<(), SubStoreError> {
-        let value =
-            serde_json::to_vec(letter).map_err(|e| SubStoreError::Corrupt(e.to_string()))?;
+    pub(crate) fn put_dead_letter(
+        &self,
+        name: &str,
+        letter: &DeadLetter,
+    ) -> Result<(), SubStoreError> {
+        let value = serde_json::to_vec(letter)?;
         self.dead.insert(dead_key(name, letter.seq), value)?;
         Ok(())
     }
 
-    /// One dead letter.
-    pub fn dead_letter(&self, name: &str, seq: u64) -> Result<Option<DeadLetter>, SubStoreError> {
+    /// The dead letter of `name` at `seq`, if that event is parked.
+    pub(crate) fn dead_letter(
+        &self,
+        name: &str,
+        seq: u64,
+    ) -> Result<Option<DeadLetter>, SubStoreError> {
         self.dead
             .get(dead_key(name, seq))?
-            .map(|v| serde_json::from_slice(&v).map_err(|e| SubStoreError::Corrupt(e.to_string())))
+            .map(|v| decode_letter(name, &v))
             .transpose()
     }
 
     /// The dead letters of `name`, in seq order.
-    pub fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>, SubStoreError> {
+    pub(crate) fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>, SubStoreError> {
         self.dead
             .scan_prefix(dead_prefix(name))
             .map(|item| {
                 let (_, v) = item?;
-                serde_json::from_slice(&v).map_err(|e| SubStoreError::Corrupt(e.to_string()))
+                decode_letter(name, &v)
             })
             .collect()
     }
 
     /// How many dead letters `name` has.
-    pub fn dead_letter_count(&self, name: &str) -> u64 {
+    pub(crate) fn dead_letter_count(&self, name: &str) -> u64 {
         self.dead.scan_prefix(dead_prefix(name)).keys().count() as u64
     }
 
     /// Removes one dead letter; `false` if there was none.
-    pub fn remove_dead_letter(&self, name: &str, seq: u64) -> Result<bool, SubStoreError> {
+    pub(crate) fn remove_dead_letter(&self, name: &str, seq: u64) -> Result<bool, SubStoreError> {
         Ok(self.dead.remove(dead_key(name, seq))?.is_some())
     }
 
     /// Removes a subscription, its cursor and its dead letters.
-    pub fn delete(&self, name: &str) -> Result<(), SubStoreError> {
-        (&self.subs, &self.cursors, &self.retired).transaction(|(subs, cursors, retired)| {
-            subs.remove(name.as_bytes())?;
-            if let Some(c) = cursors
-                .remove(name.as_bytes())?
-                .and_then(|raw| Cursor::decode(&raw))
-            {
-                retired.insert(name.as_bytes(), &c.generation.to_be_bytes())?;
-            }
-            Ok::<_, ConflictableTransactionError<()>>(())
-        })?;
+    pub(crate) fn delete(&self, name: &str) -> Result<(), SubStoreError> {
+        // Never aborts: the bool says nothing here.
+        committed((&self.subs, &self.cursors, &self.retired).transaction(
+            |(subs, cursors, retired)| {
+                subs.remove(name.as_bytes())?;
+                if let Some(c) = cursors
+                    .remove(name.as_bytes())?
+                    .and_then(|raw| StoredCursor::decode(&raw))
+                {
+                    retired.insert(name.as_bytes(), &c.generation.to_be_bytes())?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            },
+        ))?;
         for key in self.dead.scan_prefix(dead_prefix(name)).keys() {
             self.dead.remove(key?)?;
         }
@@ -286,9 +299,9 @@ mod tests {
         }
     }
 
-    const START: Cursor = Cursor {
+    const START: StoredCursor = StoredCursor {
         generation: 1,
-        cursor: 0,
+        after: 0,
         delivered: 0,
     };
 
@@ -310,8 +323,8 @@ mod tests {
     fn cursors_move_only_from_the_expected_value() {
         let store = store();
         store.save("s", &sub(), Some(START)).unwrap();
-        let next = Cursor {
-            cursor: 5,
+        let next = StoredCursor {
+            after: 5,
             delivered: 5,
             ..START
         };
@@ -325,7 +338,7 @@ mod tests {
             last_error: None,
             time: "2026-01-01T00:00:00.000Z".into(),
         };
-        let parked = Cursor { cursor: 6, ..next };
+        let parked = StoredCursor { after: 6, ..next };
         assert!(!store.park("s", START, parked, &letter).unwrap(), "stale");
         assert!(store.dead_letters("s").unwrap().is_empty());
         assert!(store.park("s", next, parked, &letter).unwrap());

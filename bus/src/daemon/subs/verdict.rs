@@ -1,6 +1,6 @@
 //! The subscriber's answer as a verdict, and the backoff before the next attempt.
 
-use super::client::{CallError, Connection, Target};
+use super::client::{Answer, CallError, Connection, Destination};
 use super::request::Delivery;
 use crate::wire::RetryPolicy;
 use http::StatusCode;
@@ -11,7 +11,7 @@ const ERROR_SNIPPET_CHARS: usize = 200;
 
 /// What the subscriber's answer means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Verdict {
     /// Any 2xx: acknowledged.
     Ok,
     /// 422: this event can never be processed there: park it.
@@ -31,35 +31,39 @@ pub enum Answer {
 
 /// POSTs one delivery over `connection` and reads the verdict (redirects are never
 /// followed), within `timeout` for the whole exchange.
-pub async fn call(
+pub(crate) async fn call(
     connection: &mut Connection,
-    target: &Target,
+    destination: &Destination,
     delivery: Delivery,
     timeout: Duration,
-) -> Answer {
-    let exchange = connection.post(target, delivery.headers, delivery.body);
-    let reply = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(reply)) => reply,
+) -> Verdict {
+    let exchange = connection.post(destination, delivery.headers, delivery.body);
+    let answer = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(answer)) => answer,
         Ok(Err(CallError::Connect(e))) => return failure(format!("cannot connect: {e}")),
         Ok(Err(CallError::Request(e))) => return failure(format!("request failed: {e}")),
         Err(_) => return failure(format!("timed out after {} ms", timeout.as_millis())),
     };
-    let status = reply.status;
+    verdict_of(&answer)
+}
+
+/// What `answer` means.
+fn verdict_of(answer: &Answer) -> Verdict {
+    let status = answer.status;
     let retry_after = matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
     )
-    .then_some(reply.retry_after)
+    .then_some(answer.retry_after.as_ref())
     .flatten()
-    .as_ref()
     .and_then(|v| v.to_str().ok())
     .and_then(parse_retry_after);
     match status.as_u16() {
-        200..=299 => Answer::Ok,
-        422 => Answer::Reject,
-        410 => Answer::Gone,
+        200..=299 => Verdict::Ok,
+        422 => Verdict::Reject,
+        410 => Verdict::Gone,
         code => {
-            let text: String = String::from_utf8_lossy(&reply.body)
+            let text: String = String::from_utf8_lossy(&answer.body)
                 .chars()
                 .take(ERROR_SNIPPET_CHARS)
                 .collect();
@@ -68,7 +72,7 @@ pub async fn call(
             } else {
                 format!("HTTP {code}: {}", text.trim())
             };
-            Answer::Failed {
+            Verdict::Failed {
                 status: Some(code),
                 error,
                 retry_after,
@@ -77,8 +81,9 @@ pub async fn call(
     }
 }
 
-fn failure(error: String) -> Answer {
-    Answer::Failed {
+/// A failure without an answer (no connection, a timeout, a URL this build cannot reach).
+pub(crate) fn failure(error: String) -> Verdict {
+    Verdict::Failed {
         status: None,
         error,
         retry_after: None,
@@ -86,7 +91,7 @@ fn failure(error: String) -> Answer {
 }
 
 /// `Retry-After`: seconds, or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(seconds) = value.trim().parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -96,7 +101,11 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// The wait before attempt `attempts + 1`: exponential from `initial_ms`, capped at
 /// `max_ms`, with jitter (a random half of it); a `Retry-After` instead, capped at `max_ms`.
-pub fn backoff(policy: &RetryPolicy, attempts: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff(
+    policy: &RetryPolicy,
+    attempts: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
     let max = Duration::from_millis(policy.max_ms);
     if let Some(wait) = retry_after {
         return wait.min(max);
