@@ -1,7 +1,9 @@
 //! The event envelope and the rules an event must follow (DESIGN "The event").
 //!
 //! `data` is carried as [`RawValue`]: the publisher's exact JSON text, never re-serialised,
-//! so key order and number formats survive the round trip.
+//! so key order and number formats survive the round trip. The envelope's JSON is written in
+//! one place, [`EnvelopeRef`]: the bus writer stores what it writes, and [`Envelope`]
+//! serialises through it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -11,9 +13,22 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// Deepest nesting of arrays and objects in `data`: subscribers parse it, and common JSON
 /// parsers (serde_json among them) refuse documents nested deeper than 128.
 pub const MAX_DATA_DEPTH: usize = 64;
+/// The rule of an event's `type` (and of `id`, `source`, `correlation_id` and
+/// `causation_id`), as error messages state it. See [`is_valid_event_type`].
+pub const EVENT_TYPE_RULE: &str = "1–200 characters, no control characters";
+/// [`NAME_RULE`] as a literal, for `concat!`.
+macro_rules! name_rule {
+    () => {
+        "[A-Za-z0-9._:-]{1,200}"
+    };
+}
 
-/// An event as the bus stores and delivers it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The rule of stream and subscription names, as error messages state it. See
+/// [`is_valid_stream_name`].
+pub const NAME_RULE: &str = name_rule!();
+
+/// An event as the bus stores and delivers it. It serialises as [`EnvelopeRef`] writes it.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Envelope {
     /// Gapless position in the log, from 1.
     pub seq: u64,
@@ -25,22 +40,115 @@ pub struct Envelope {
     /// The publisher's JSON, exactly as sent.
     pub data: Box<RawValue>,
     /// The aggregate the event belongs to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub stream: Option<String>,
     /// 1-based position in `stream`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub version: Option<u64>,
     /// The publisher's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub source: Option<String>,
     /// When the bus appended it (RFC 3339 UTC, never decreasing along `seq`).
     pub time: String,
     /// Carried along a chain of events published in reaction to each other.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub correlation_id: Option<String>,
     /// The id of the event this one reacts to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub causation_id: Option<String>,
+}
+
+/// An envelope to write, borrowing its fields: the one place where the envelope's JSON is
+/// written. Fields go out in the order of [`Envelope`]; absent optional fields are omitted,
+/// and `data` is copied byte for byte.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EnvelopeRef<'a> {
+    /// See [`Envelope::seq`].
+    pub seq: u64,
+    /// See [`Envelope::id`].
+    pub id: &'a str,
+    /// See [`Envelope::ty`].
+    #[serde(rename = "type")]
+    pub ty: &'a str,
+    /// See [`Envelope::data`].
+    pub data: &'a RawValue,
+    /// See [`Envelope::stream`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<&'a str>,
+    /// See [`Envelope::version`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// See [`Envelope::source`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'a str>,
+    /// See [`Envelope::time`].
+    pub time: &'a str,
+    /// See [`Envelope::correlation_id`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<&'a str>,
+    /// See [`Envelope::causation_id`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<&'a str>,
+}
+
+impl<'a> EnvelopeRef<'a> {
+    /// The envelope of a published `event` once the bus has given it its `seq`, its
+    /// `version` in its stream and its `time`. An event without an id gets `""` (the bus
+    /// gives every event an id before this); one without `data` gets `null`.
+    pub fn appended(event: &'a NewEvent, seq: u64, version: Option<u64>, time: &'a str) -> Self {
+        Self {
+            seq,
+            id: event.id.as_deref().unwrap_or_default(),
+            ty: &event.ty,
+            data: event.data.as_deref().unwrap_or(RawValue::NULL),
+            stream: event.stream.as_deref(),
+            version,
+            source: event.source.as_deref(),
+            time,
+            correlation_id: event.correlation_id.as_deref(),
+            causation_id: event.causation_id.as_deref(),
+        }
+    }
+
+    /// The envelope as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Borrowed strings, numbers and a RawValue always serialise.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl Envelope {
+    /// The envelope borrowed, to write it.
+    pub fn to_ref(&self) -> EnvelopeRef<'_> {
+        EnvelopeRef {
+            seq: self.seq,
+            id: &self.id,
+            ty: &self.ty,
+            data: &self.data,
+            stream: self.stream.as_deref(),
+            version: self.version,
+            source: self.source.as_deref(),
+            time: &self.time,
+            correlation_id: self.correlation_id.as_deref(),
+            causation_id: self.causation_id.as_deref(),
+        }
+    }
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_ref().serialize(serializer)
+    }
+}
+
+/// `time` as the bus writes it: RFC 3339 UTC with milliseconds, e.g.
+/// `2026-11-23T17:00:00.123Z`, from milliseconds since the Unix epoch.
+#[cfg(feature = "daemon")]
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// An event as a publisher sends it: only `type` is required.
@@ -89,22 +197,22 @@ impl NewEvent {
 
     /// Checks every field rule of DESIGN; the error names the field.
     pub fn validate(&self) -> Result<(), InvalidEvent> {
-        check_name("type", &self.ty)?;
-        if let Some(id) = &self.id {
-            check_name("id", id)?;
-        }
-        if let Some(stream) = &self.stream {
-            if !is_valid_stream_name(stream) {
+        check_text(&self.ty).map_err(|reason| InvalidEvent::new("type", reason))?;
+        check_optional_text("id", self.id.as_deref())?;
+        match &self.stream {
+            Some(stream) if !is_valid_stream_name(stream) => {
                 return Err(InvalidEvent::new(
                     "stream",
-                    "must match [A-Za-z0-9._:-]{1,200}",
+                    concat!("must match ", name_rule!()),
                 ));
             }
-        } else if self.expected_version.is_some() {
-            return Err(InvalidEvent::new(
-                "expected_version",
-                "needs a `stream` to check against",
-            ));
+            None if self.expected_version.is_some() => {
+                return Err(InvalidEvent::new(
+                    "expected_version",
+                    "needs a `stream` to check against",
+                ));
+            }
+            _ => {}
         }
         if self
             .data
@@ -116,16 +224,9 @@ impl NewEvent {
                 "must not nest deeper than 64 levels",
             ));
         }
-        for (field, value) in [
-            ("source", &self.source),
-            ("correlation_id", &self.correlation_id),
-            ("causation_id", &self.causation_id),
-        ] {
-            if let Some(v) = value {
-                check_name(field, v)?;
-            }
-        }
-        Ok(())
+        check_optional_text("source", self.source.as_deref())?;
+        check_optional_text("correlation_id", self.correlation_id.as_deref())?;
+        check_optional_text("causation_id", self.causation_id.as_deref())
     }
 }
 
@@ -152,20 +253,30 @@ impl std::fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-fn check_name(field: &'static str, value: &str) -> Result<(), InvalidEvent> {
+/// Whether `ty` may be an event's type: [`EVENT_TYPE_RULE`].
+pub fn is_valid_event_type(ty: &str) -> bool {
+    check_text(ty).is_ok()
+}
+
+/// Checks [`EVENT_TYPE_RULE`], which `id`, `source`, `correlation_id` and `causation_id`
+/// follow too; the error says what is wrong.
+fn check_text(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
-        return Err(InvalidEvent::new(field, "must not be empty"));
+        return Err("must not be empty");
     }
     if value.chars().count() > MAX_NAME_CHARS {
-        return Err(InvalidEvent::new(field, "must be at most 200 characters"));
+        return Err("must be at most 200 characters");
     }
     if value.chars().any(char::is_control) {
-        return Err(InvalidEvent::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err("must not contain control characters");
     }
     Ok(())
+}
+
+fn check_optional_text(field: &'static str, value: Option<&str>) -> Result<(), InvalidEvent> {
+    value.map_or(Ok(()), |v| {
+        check_text(v).map_err(|reason| InvalidEvent::new(field, reason))
+    })
 }
 
 /// How deeply arrays and objects nest in a JSON text (brackets inside strings do not count).
@@ -189,7 +300,7 @@ fn json_depth(json: &str) -> usize {
     deepest
 }
 
-/// Stream and subscription names: `[A-Za-z0-9._:-]{1,200}`.
+/// Whether `name` may name a stream or a subscription: [`NAME_RULE`].
 pub fn is_valid_stream_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_CHARS
@@ -270,5 +381,58 @@ mod tests {
                 .field,
             "id"
         );
+    }
+
+    #[test]
+    fn what_the_writer_writes_parses_back_with_every_field() {
+        let data = r#"{"z": 1,  "a":[1.50, 2e3, "\u00e9"]}"#;
+        let published = event(&format!(
+            r#"{{"id":"e1","type":"PostCreated","data":{data},"stream":"post-p1",
+                "expected_version":0,"source":"posts","correlation_id":"c1","causation_id":"e0"}}"#
+        ));
+        let time = "2026-11-23T17:00:00.123Z";
+        let json = EnvelopeRef::appended(&published, 17, Some(1), time).to_json();
+        let envelope: Envelope = serde_json::from_slice(&json).expect("the envelope parses");
+        assert_eq!(envelope.seq, 17);
+        assert_eq!(envelope.id, "e1");
+        assert_eq!(envelope.ty, "PostCreated");
+        assert_eq!(envelope.data.get(), data, "data byte for byte");
+        assert_eq!(envelope.stream.as_deref(), Some("post-p1"));
+        assert_eq!(envelope.version, Some(1));
+        assert_eq!(envelope.source.as_deref(), Some("posts"));
+        assert_eq!(envelope.time, time);
+        assert_eq!(envelope.correlation_id.as_deref(), Some("c1"));
+        assert_eq!(envelope.causation_id.as_deref(), Some("e0"));
+        assert_eq!(serde_json::to_vec(&envelope).expect("serialises"), json);
+    }
+
+    #[test]
+    fn absent_optional_fields_are_omitted_and_data_defaults_to_null() {
+        let published = event(r#"{"id":"e1","type":"T"}"#);
+        let json = EnvelopeRef::appended(&published, 1, None, "t").to_json();
+        assert_eq!(
+            std::str::from_utf8(&json).expect("utf-8"),
+            r#"{"seq":1,"id":"e1","type":"T","data":null,"time":"t"}"#
+        );
+        let envelope: Envelope = serde_json::from_slice(&json).expect("the envelope parses");
+        assert_eq!(envelope.data.get(), "null");
+        assert_eq!(envelope.stream, None);
+        assert_eq!(envelope.version, None);
+    }
+
+    #[cfg(feature = "daemon")]
+    #[test]
+    fn times_are_rfc_3339_utc_with_milliseconds() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_time(1_795_453_200_123), "2026-11-23T17:00:00.123Z");
+    }
+
+    #[test]
+    fn the_type_rule() {
+        assert!(is_valid_event_type("PostCreated"));
+        assert!(is_valid_event_type(&"é".repeat(200)));
+        assert!(!is_valid_event_type(&"é".repeat(201)));
+        assert!(!is_valid_event_type(""));
+        assert!(!is_valid_event_type("a\u{7}b"));
     }
 }

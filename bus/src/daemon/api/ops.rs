@@ -47,7 +47,7 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.inner.metrics.render(),
+        app.metrics().render(),
     )
 }
 

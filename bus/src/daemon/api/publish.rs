@@ -1,7 +1,7 @@
 //! `POST /events`: one event or an array, plain or CloudEvents structured mode.
 
 use super::{ApiError, AppState};
-use crate::daemon::writer::{Outcome, Rejection};
+use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
@@ -31,18 +31,17 @@ pub async fn publish(
                 "body_too_large",
                 format!(
                     "the body is larger than --max-body-bytes ({} bytes)",
-                    app.inner.config.max_body_bytes
+                    app.config().max_body_bytes
                 ),
             )
         } else {
             ApiError::bad_request("unreadable_body", rejection.body_text())
         }
     })?;
-    let (events, is_array) = parse_body(&body, app.inner.config.max_event_bytes, cloudevents)?;
-    let outcome = app.inner.writer.publish(events).await;
+    let (events, is_array) = parse_body(&body, app.config().max_event_bytes, cloudevents)?;
+    let outcome = app.writer().publish(events).await;
     let response = respond(outcome, is_array);
-    app.inner
-        .metrics
+    app.metrics()
         .publish_seconds
         .observe(started.elapsed().as_secs_f64());
     response
@@ -66,11 +65,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
     }
 }
 
-fn respond(outcome: Outcome, is_array: bool) -> Result<Response, ApiError> {
+fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError> {
     let (status, mut replies) = match outcome {
-        Outcome::Appended(r) => (StatusCode::CREATED, r),
-        Outcome::Duplicate(r) => (StatusCode::OK, r),
-        Outcome::Rejected(rejection) => return Err(rejection_error(rejection)),
+        PublishOutcome::Appended(r) => (StatusCode::CREATED, r),
+        PublishOutcome::Duplicate(r) => (StatusCode::OK, r),
+        PublishOutcome::Rejected(rejection) => return Err(rejection_error(rejection)),
     };
     if is_array {
         return Ok((status, Json(replies)).into_response());

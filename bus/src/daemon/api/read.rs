@@ -41,7 +41,7 @@ pub async fn list(
     let head = app.durable_head();
     if raw.as_deref().unwrap_or_default().is_empty() {
         let log = app.log().clone();
-        let body = json_array(0, app.inner.closing.clone(), move |after| {
+        let body = json_array(0, app.closing().clone(), move |after| {
             let scan = log.scan(after, head, &Default::default(), CHUNK_EVENTS, CHUNK_EVENTS)?;
             let done = scan.last_examined >= head;
             Ok((scan.events, scan.last_examined, done))
@@ -112,7 +112,7 @@ pub async fn stream(
     {
         return Err(ApiError::not_found(format!("no stream {name}")));
     }
-    let body = json_array(0, app.inner.closing.clone(), move |after_version| {
+    let body = json_array(0, app.closing().clone(), move |after_version| {
         let events = log.stream_events(&name, after_version, head, CHUNK_EVENTS)?;
         let next = after_version + events.len() as u64;
         let done = events.len() < CHUNK_EVENTS;

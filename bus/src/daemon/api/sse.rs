@@ -31,7 +31,7 @@ pub async fn stream(
         .map(|v| parse_seq("Last-Event-ID", v.to_str().unwrap_or("-")))
         .transpose()?;
     let after = last_event_id.or(q.after).unwrap_or(0);
-    let closing = app.inner.closing.clone();
+    let closing = app.closing().clone();
     let events = live(app, after, q.filter)
         .flat_map(stream::iter)
         .take_until(closing.cancelled_owned());
@@ -43,7 +43,7 @@ fn live(
     after: u64,
     filter: Filter,
 ) -> impl Stream<Item = Vec<Result<Event, Infallible>>> {
-    let durable = app.inner.writer.durable();
+    let durable = app.writer().durable();
     stream::unfold(
         (app, durable, after, filter),
         |(app, mut durable, mut cursor, filter)| async move {
@@ -76,7 +76,7 @@ fn live(
                 }
                 tokio::select! {
                     changed = durable.changed() => changed.ok()?,
-                    () = app.inner.closing.cancelled() => return None,
+                    () = app.closing().cancelled() => return None,
                 }
             }
         },
