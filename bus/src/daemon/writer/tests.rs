@@ -184,3 +184,30 @@ async fn refusals_behind_a_failed_flush_are_answered_503_too() {
     assert!(fatal.is_cancelled());
     writer.stop().await;
 }
+
+#[tokio::test]
+async fn dropping_the_writer_stops_its_threads_even_while_handles_live_on() {
+    let (_dir, log, _fatal, writer) = writer_over_failing_flush(false);
+    let handle = writer.handle();
+    assert!(matches!(
+        handle.publish(vec![event("a")]).await,
+        PublishOutcome::Appended(_)
+    ));
+
+    drop(writer);
+
+    assert_eq!(
+        Arc::strong_count(&log),
+        1,
+        "both threads ended and let go of the log"
+    );
+    let outcome = handle.publish(vec![event("b")]).await;
+    assert!(
+        matches!(
+            outcome,
+            PublishOutcome::Rejected(Rejection::StorageUnavailable)
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(log.last_seq().expect("head"), 1, "nothing applied after");
+}
