@@ -233,7 +233,7 @@ impl NewEvent {
 /// Why an event was refused; maps to `400 invalid_event`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidEvent {
-    /// The offending field.
+    /// The field that breaks a rule, as named in JSON (`type`, `stream`…).
     pub field: &'static str,
     /// What is wrong with it.
     pub reason: &'static str,

@@ -43,7 +43,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     );
     let head_seq = response
         .headers()
-        .get("minibus-head-seq")
+        .get(bus::wire::headers::MINIBUS_HEAD_SEQ)
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
     let bar = progress_bar(head_seq, "events");

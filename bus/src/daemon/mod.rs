@@ -38,7 +38,7 @@ pub enum DaemonError {
     /// The store could not be opened or recovered.
     #[error("cannot open the event log in {dir}: {source}")]
     Store {
-        /// The data dir.
+        /// The data dir the store is in.
         dir: String,
         /// What the store reported.
         source: StoreError,
@@ -55,7 +55,7 @@ pub enum DaemonError {
     /// a restart recovers what is on disk.
     #[error("the event log could not be written; stopped (restart to recover)")]
     StorageFailed,
-    /// The listener failed.
+    /// The listener failed (accepting connections, or reading its address).
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -8,14 +8,14 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 /// Events per chunk read from the store.
-pub const CHUNK_EVENTS: usize = 1_000;
+pub(crate) const CHUNK_EVENTS: usize = 1_000;
 
 /// One chunk: the events, the cursor to read the next chunk after, and whether this was the last.
-pub type Chunk = (Vec<StoredEvent>, u64, bool);
+pub(crate) type Chunk = (Vec<StoredEvent>, u64, bool);
 
 /// Streams `[e1,e2,…]`, calling `fetch(cursor)` (on a blocking thread) for each chunk,
 /// starting at `start`.
-pub fn json_array<F>(start: u64, closing: CancellationToken, fetch: F) -> Body
+pub(crate) fn json_array<F>(start: u64, closing: CancellationToken, fetch: F) -> Body
 where
     F: Fn(u64) -> Result<Chunk, StoreError> + Send + Sync + Clone + 'static,
 {

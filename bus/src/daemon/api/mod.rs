@@ -81,7 +81,7 @@ impl AppState {
         &self.parts.writer
     }
 
-    /// The subscriptions.
+    /// The subscriptions, for their routes and `/info`.
     pub(crate) fn subscriptions(&self) -> &Subscriptions {
         &self.parts.subs
     }

@@ -16,10 +16,10 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 /// Most events in one array.
-pub const MAX_EVENTS_PER_ARRAY: usize = 1_000;
+const MAX_EVENTS_PER_ARRAY: usize = 1_000;
 
 /// Publishes; answers once the events are durable.
-pub async fn publish(
+pub(crate) async fn publish(
     State(app): State<AppState>,
     CloudEventsMode(cloudevents): CloudEventsMode,
     body: Result<Bytes, BytesRejection>,
@@ -49,7 +49,7 @@ pub async fn publish(
 
 /// Whether the body is CloudEvents structured mode (`Content-Type:
 /// application/cloudevents…`), read without copying the request's headers.
-pub struct CloudEventsMode(bool);
+pub(crate) struct CloudEventsMode(bool);
 
 impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
     type Rejection = std::convert::Infallible;
@@ -111,7 +111,7 @@ fn rejection_error(rejection: Rejection) -> ApiError {
 }
 
 /// Parses and validates a body into events (each with an id) and whether it was an array.
-pub fn parse_body(
+fn parse_body(
     body: &[u8],
     max_event_bytes: usize,
     cloudevents: bool,

@@ -7,6 +7,7 @@
 use super::query::{self, parse_seq};
 use super::{ApiError, AppState};
 use crate::daemon::store::Filter;
+use crate::wire::headers::LAST_EVENT_ID;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,19 +16,19 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 /// A `: keepalive` comment this often.
-pub const KEEPALIVE: Duration = Duration::from_secs(15);
+const KEEPALIVE: Duration = Duration::from_secs(15);
 const CHUNK: usize = 256;
 const SCAN_BUDGET: usize = 4_096;
 
 /// Streams events after `Last-Event-ID` (or `after`, or from the start), filtered by `type`.
-pub async fn stream(
+pub(crate) async fn stream(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let q = query::parse(raw.as_deref(), &["after", "type"])?;
     let last_event_id = headers
-        .get("last-event-id")
+        .get(LAST_EVENT_ID)
         .map(|v| parse_seq("Last-Event-ID", v.to_str().unwrap_or("-")))
         .transpose()?;
     let after = last_event_id.or(q.after).unwrap_or(0);
