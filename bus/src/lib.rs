@@ -17,7 +17,8 @@
 //! # Layout
 //!
 //! ```text
-//! envelope.rs          Envelope (stored, delivered), EnvelopeRef (writes its JSON), NewEvent (published), the rules
+//! envelope/          Envelope (stored, delivered), EnvelopeRef (writes its JSON), NewEvent (published)
+//!   rules.rs           the rules of types and names, each once; NewEvent::validate
 //! wire.rs              request/response bodies, error bodies, /info, subscriptions; `headers`: header names
 //! signature.rs         Standard Webhooks signatures (sign, verify)
 //! sdk/

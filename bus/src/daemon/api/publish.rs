@@ -116,6 +116,39 @@ fn parse_body(
     max_event_bytes: usize,
     cloudevents: bool,
 ) -> Result<(Vec<NewEvent>, bool), ApiError> {
+    let (items, is_array) = split_body(body)?;
+    let mut events = Vec::with_capacity(items.len());
+    let mut ids = HashSet::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        // In an array, a message says which event it is about.
+        let at = |m: String| {
+            if is_array {
+                format!("event {index}: {m}")
+            } else {
+                m
+            }
+        };
+        if item.get().len() > max_event_bytes {
+            let m = format!("larger than --max-event-bytes ({max_event_bytes} bytes)");
+            return Err(ApiError::too_large("event_too_large", at(m)));
+        }
+        let mut event = parse_event(item, cloudevents)
+            .map_err(|m| ApiError::bad_request("invalid_event", at(m)))?;
+        let id = event
+            .id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string());
+        if !ids.insert(id.clone()) {
+            let m = format!("id {id} appears twice in the array");
+            return Err(ApiError::bad_request("duplicate_id", at(m)));
+        }
+        events.push(event);
+    }
+    Ok((events, is_array))
+}
+
+/// The body's events as raw JSON (one object, or an array of 1 to
+/// [`MAX_EVENTS_PER_ARRAY`]), and whether it was an array.
+fn split_body(body: &[u8]) -> Result<(Vec<&RawValue>, bool), ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let (items, is_array): (Vec<&RawValue>, bool) = match first {
         Some(b'[') => (serde_json::from_slice(body).map_err(not_json)?, true),
@@ -134,53 +167,25 @@ fn parse_body(
         ));
     }
     if items.len() > MAX_EVENTS_PER_ARRAY {
-        return Err(ApiError::too_large(
-            "too_many_events",
-            format!(
-                "{} events in one array; at most {MAX_EVENTS_PER_ARRAY}",
-                items.len()
-            ),
-        ));
+        let m = format!(
+            "{} events in one array; at most {MAX_EVENTS_PER_ARRAY}",
+            items.len()
+        );
+        return Err(ApiError::too_large("too_many_events", m));
     }
-    let mut events = Vec::with_capacity(items.len());
-    let mut ids = HashSet::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let at = |m: String| {
-            if is_array {
-                format!("event {index}: {m}")
-            } else {
-                m
-            }
-        };
-        if item.get().len() > max_event_bytes {
-            return Err(ApiError::too_large(
-                "event_too_large",
-                at(format!(
-                    "larger than --max-event-bytes ({max_event_bytes} bytes)"
-                )),
-            ));
-        }
-        let mut event = if cloudevents {
-            from_cloudevent(item).map_err(|m| ApiError::bad_request("invalid_event", at(m)))?
-        } else {
-            serde_json::from_str::<NewEvent>(item.get())
-                .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?
-        };
-        event
-            .validate()
-            .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?;
-        let id = event
-            .id
-            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string());
-        if !ids.insert(id.clone()) {
-            return Err(ApiError::bad_request(
-                "duplicate_id",
-                at(format!("id {id} appears twice in the array")),
-            ));
-        }
-        events.push(event);
-    }
-    Ok((events, is_array))
+    Ok((items, is_array))
+}
+
+/// One event, as a minibus event or a structured-mode CloudEvent, checked against the
+/// rules; the error says what is wrong.
+fn parse_event(item: &RawValue, cloudevents: bool) -> Result<NewEvent, String> {
+    let event = if cloudevents {
+        from_cloudevent(item)?
+    } else {
+        serde_json::from_str::<NewEvent>(item.get()).map_err(|e| e.to_string())?
+    };
+    event.validate().map_err(|e| e.to_string())?;
+    Ok(event)
 }
 
 fn not_json(e: serde_json::Error) -> ApiError {

@@ -6,7 +6,7 @@
 
 use super::query::{self, parse_seq};
 use super::{ApiError, AppState};
-use crate::daemon::store::Filter;
+use crate::daemon::store::{Filter, StoredEvent};
 use crate::wire::headers::LAST_EVENT_ID;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -39,6 +39,8 @@ pub(crate) async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive")))
 }
 
+/// Batches of messages: the events after `after` up to the durable head, read in chunks,
+/// then each batch the head's next rises brings; ends when the daemon closes.
 fn live(
     app: AppState,
     after: u64,
@@ -63,16 +65,7 @@ fn live(
                     if scan.events.is_empty() {
                         continue;
                     }
-                    let events = scan
-                        .events
-                        .iter()
-                        .map(|e| {
-                            let json = e.json();
-                            Ok(Event::default()
-                                .id(e.seq().to_string())
-                                .data(std::str::from_utf8(&json).unwrap_or("null")))
-                        })
-                        .collect();
+                    let events = scan.events.iter().map(message).collect();
                     return Some((events, (app, durable, cursor, filter)));
                 }
                 tokio::select! {
@@ -82,4 +75,12 @@ fn live(
             }
         },
     )
+}
+
+/// One SSE message: `id: <seq>`, `data: <envelope>`.
+fn message(event: &StoredEvent) -> Result<Event, Infallible> {
+    let json = event.json();
+    Ok(Event::default()
+        .id(event.seq().to_string())
+        .data(std::str::from_utf8(&json).unwrap_or("null")))
 }
