@@ -6,13 +6,13 @@ use bus::daemon::BusConfig;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where every service keeps its data, each in `DIR/<service>`.
     #[arg(long, env = "MINIBUS_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let bus_addr = BusConfig::DEFAULT_LISTEN;
     let config = BusConfig::new(bus_addr, args.data_dir.join("bus"));
     let listener = serve::bind("bus", bus_addr).await?;

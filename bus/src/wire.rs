@@ -141,19 +141,19 @@ impl SubscriptionSpec {
 }
 
 mod defaults {
-    pub fn batch() -> u32 {
+    pub(super) fn batch() -> u32 {
         1
     }
-    pub fn batch_max_bytes() -> u64 {
+    pub(super) fn batch_max_bytes() -> u64 {
         1024 * 1024
     }
-    pub fn timeout_ms() -> u64 {
+    pub(super) fn timeout_ms() -> u64 {
         5_000
     }
-    pub fn initial_ms() -> u64 {
+    pub(super) fn initial_ms() -> u64 {
         100
     }
-    pub fn max_ms() -> u64 {
+    pub(super) fn max_ms() -> u64 {
         30_000
     }
 }

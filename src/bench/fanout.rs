@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 #[derive(Debug, clap::Args)]
-pub struct FanoutArgs {
+pub(crate) struct FanoutArgs {
     #[command(flatten)]
     target: Target,
     /// Subscribers (one subscription each).
@@ -102,7 +102,7 @@ async fn subscriber(with_arrivals: bool) -> anyhow::Result<(Arc<Inbox>, String)>
     Ok((inbox, url))
 }
 
-pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     let client = args.target.client(4)?;
     let bus = Bus {
         client,

@@ -10,7 +10,7 @@ mod read;
 mod sse;
 mod subs;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 use super::config::BusConfig;
 use super::metrics::Metrics;
