@@ -21,7 +21,7 @@ use std::io::IsTerminal;
 
 /// The benchmarks.
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
+pub(crate) enum BenchCommand {
     /// Publish N events from C concurrent publishers and report throughput and latency.
     Publish(publish::PublishArgs),
     /// Time reading the whole log with `GET /events`.
@@ -31,7 +31,7 @@ pub enum BenchCommand {
 }
 
 impl BenchCommand {
-    pub async fn run(self) -> anyhow::Result<()> {
+    pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             BenchCommand::Publish(args) => publish::run(args).await,
             BenchCommand::Read(args) => read::run(args).await,
@@ -42,14 +42,14 @@ impl BenchCommand {
 
 /// Which bus to load, and how to authenticate.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Target {
+pub(crate) struct Target {
     /// Base URL of the running bus.
     #[arg(long, env = "MINIBUS_BUS_URL", default_value = "http://127.0.0.1:4005")]
-    pub bus_url: String,
+    pub(crate) bus_url: String,
 
     /// Bearer token, when the bus requires one.
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 impl Target {

@@ -7,13 +7,13 @@ use clap::{Parser, Subcommand};
 /// minibus: a self-hosted event bus with pluggable HTTP subscribers, and a CQRS mini blog.
 #[derive(Debug, Parser)]
 #[command(name = "minibus", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
     /// Run the whole stack on one machine (for now: the bus).
@@ -24,7 +24,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub async fn run(self) -> anyhow::Result<()> {
+    pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Bus(config) => serve::bus(config).await,
             Command::Up(args) => up::run(args).await,

@@ -5,18 +5,15 @@ use crate::serve;
 use bus::daemon::BusConfig;
 use std::path::PathBuf;
 
-/// The port of each service (those of the course version, so pieces can be mixed).
-pub const BUS_ADDR: &str = "127.0.0.1:4005";
-
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where every service keeps its data, each in `DIR/<service>`.
     #[arg(long, env = "MINIBUS_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let bus_addr = BUS_ADDR.parse()?;
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let bus_addr = BusConfig::DEFAULT_LISTEN;
     let config = BusConfig::new(bus_addr, args.data_dir.join("bus"));
     let listener = serve::bind("bus", bus_addr).await?;
     let shutdown = serve::shutdown_on_signal();

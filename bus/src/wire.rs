@@ -1,21 +1,56 @@
-//! Request and response bodies of the bus HTTP API, shared by the daemon and the SDK.
+//! Request and response bodies of the bus HTTP API, and its header names, shared by the
+//! daemon and the SDK.
 
 use serde::{Deserialize, Serialize};
 
-/// The answer to one published event: `201` when appended, `200` for an idempotent repeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The event's seq (the original one for a repeat).
-    pub seq: u64,
-    /// Position in its stream, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u64>,
+/// The names of the headers of the bus protocol (DESIGN "Delivery", "Read"), in lowercase,
+/// as `http::HeaderName::from_static` takes them (HTTP/1 compares names without case).
+pub mod headers {
+    /// On reads: the durable head when the read started.
+    pub const MINIBUS_HEAD_SEQ: &str = "minibus-head-seq";
+    /// On deliveries: the last seq of the body.
+    pub const MINIBUS_SEQ: &str = "minibus-seq";
+    /// On deliveries: the first seq of the body.
+    pub const MINIBUS_FIRST_SEQ: &str = "minibus-first-seq";
+    /// On deliveries: the subscription's name.
+    pub const MINIBUS_SUBSCRIPTION: &str = "minibus-subscription";
+    /// On deliveries: the subscription's generation (raised by create, reset and rewind).
+    pub const MINIBUS_GENERATION: &str = "minibus-generation";
+    /// On deliveries: the log's id; a new value means the log was replaced.
+    pub const MINIBUS_LOG_ID: &str = "minibus-log-id";
+    /// On an operator's retry of a dead letter, with the value [`REDELIVERY_DEAD_LETTER`].
+    pub const MINIBUS_REDELIVERY: &str = "minibus-redelivery";
+    /// The value of [`MINIBUS_REDELIVERY`].
+    pub const REDELIVERY_DEAD_LETTER: &str = "dead-letter";
+    /// Standard Webhooks: the message id (the event id, or `batch-<first>-<last>`).
+    pub const WEBHOOK_ID: &str = "webhook-id";
+    /// Standard Webhooks: seconds since the Unix epoch when the delivery was signed.
+    pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+    /// Standard Webhooks: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+    pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+    /// Server-Sent Events: the last seq the client received; the stream resumes after it.
+    pub const LAST_EVENT_ID: &str = "last-event-id";
+    /// CloudEvents binary mode: the spec version (`1.0`).
+    pub const CE_SPECVERSION: &str = "ce-specversion";
+    /// CloudEvents binary mode: the event id.
+    pub const CE_ID: &str = "ce-id";
+    /// CloudEvents binary mode: the event's `source` (or `minibus`).
+    pub const CE_SOURCE: &str = "ce-source";
+    /// CloudEvents binary mode: the event's type.
+    pub const CE_TYPE: &str = "ce-type";
+    /// CloudEvents binary mode: the event's time.
+    pub const CE_TIME: &str = "ce-time";
+    /// CloudEvents binary mode: the seq (the `sequence` extension).
+    pub const CE_SEQUENCE: &str = "ce-sequence";
+    /// CloudEvents binary mode: the event's stream, when it has one.
+    pub const CE_SUBJECT: &str = "ce-subject";
 }
 
-/// A [`Receipt`] with the event's id, as the API returns it.
+/// The answer to one published event: `201` when appended, `200` for an idempotent
+/// repeat (with the original's seq and version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishReply {
-    /// The event's seq.
+    /// The event's seq (the original one for a repeat).
     pub seq: u64,
     /// The event's id (assigned by the bus when the publisher gave none).
     pub id: String,
@@ -30,7 +65,7 @@ pub struct PublishReply {
 pub struct ErrorBody {
     /// Machine-readable code, e.g. `wrong_expected_version`.
     pub error: String,
-    /// A sentence for people.
+    /// What went wrong, as a sentence for people (wording may change; match on `error`).
     pub message: String,
     /// Fields particular to this error.
     #[serde(flatten)]
@@ -48,7 +83,7 @@ pub struct Info {
     pub subscriptions: u64,
     /// A UUID made when the store was created; a new value means the log was replaced.
     pub log_id: String,
-    /// The bus version.
+    /// The version of the `bus` crate the daemon was built from.
     pub version: String,
 }
 
@@ -106,19 +141,19 @@ impl SubscriptionSpec {
 }
 
 mod defaults {
-    pub fn batch() -> u32 {
+    pub(super) fn batch() -> u32 {
         1
     }
-    pub fn batch_max_bytes() -> u64 {
+    pub(super) fn batch_max_bytes() -> u64 {
         1024 * 1024
     }
-    pub fn timeout_ms() -> u64 {
+    pub(super) fn timeout_ms() -> u64 {
         5_000
     }
-    pub fn initial_ms() -> u64 {
+    pub(super) fn initial_ms() -> u64 {
         100
     }
-    pub fn max_ms() -> u64 {
+    pub(super) fn max_ms() -> u64 {
         30_000
     }
 }
@@ -161,7 +196,7 @@ pub enum StartWord {
     End,
 }
 
-/// The body of a delivery.
+/// The body of a delivery: `format` of a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
@@ -231,7 +266,7 @@ pub enum SubscriptionState {
 /// `GET /subscriptions/NAME`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubscriptionStatus {
-    /// The name.
+    /// The subscription's name (`[A-Za-z0-9._:-]{1,200}`).
     pub name: String,
     /// Where events go.
     pub url: String,
@@ -241,7 +276,7 @@ pub struct SubscriptionStatus {
     pub cursor: u64,
     /// Raised by create, reset and rewind; carried on every delivery.
     pub generation: u64,
-    /// The durable head.
+    /// The durable head when the status was taken.
     pub head_seq: u64,
     /// `head_seq − cursor`.
     pub lag: u64,
@@ -279,7 +314,7 @@ pub struct DeadLetter {
     pub attempts: u32,
     /// The subscriber's last HTTP status, if it answered.
     pub last_status: Option<u16>,
-    /// The last error.
+    /// The last attempt's failure (its start, for a long answer), if it failed.
     pub last_error: Option<String>,
     /// When it was parked or last retried (RFC 3339).
     pub time: String,

@@ -18,6 +18,7 @@ use anyhow::{bail, Context};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use bus::wire::headers::{MINIBUS_FIRST_SEQ, MINIBUS_SEQ};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 #[derive(Debug, clap::Args)]
-pub struct FanoutArgs {
+pub(crate) struct FanoutArgs {
     #[command(flatten)]
     target: Target,
     /// Subscribers (one subscription each).
@@ -67,7 +68,7 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> StatusC
             .get(name)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
     };
-    let (Some(first), Some(last)) = (seq("minibus-first-seq"), seq("minibus-seq")) else {
+    let (Some(first), Some(last)) = (seq(MINIBUS_FIRST_SEQ), seq(MINIBUS_SEQ)) else {
         return StatusCode::BAD_REQUEST;
     };
     if let Some(arrivals) = &inbox.arrivals {
@@ -101,7 +102,7 @@ async fn subscriber(with_arrivals: bool) -> anyhow::Result<(Arc<Inbox>, String)>
     Ok((inbox, url))
 }
 
-pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     let client = args.target.client(4)?;
     let bus = Bus {
         client,

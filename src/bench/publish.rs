@@ -20,28 +20,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Flags of `minibus bench publish`.
 #[derive(Debug, clap::Args)]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     #[command(flatten)]
-    pub target: Target,
+    pub(crate) target: Target,
 
     /// Concurrent publishers (tokio tasks, one keep-alive connection each).
     #[arg(long, env = "MINIBUS_BENCH_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub concurrency: u32,
+    pub(crate) concurrency: u32,
 
     /// Events to publish in total.
     #[arg(long, env = "MINIBUS_BENCH_EVENTS", default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(1..))]
-    pub events: u64,
+    pub(crate) events: u64,
 
     /// Approximate size of each event's JSON, in bytes (`data` is padded to reach it).
     #[arg(long, env = "MINIBUS_BENCH_SIZE", default_value_t = 200)]
-    pub size: usize,
+    pub(crate) size: usize,
 
     /// Events per request: 1 sends one JSON object, more send an array (the bus takes ≤ 1,000).
     #[arg(long, env = "MINIBUS_BENCH_BATCH", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..=1000))]
-    pub batch: u64,
+    pub(crate) batch: u64,
 }
 
 /// Builds events of about `size` bytes with ids unique to this run.
@@ -129,7 +129,7 @@ struct Shared {
 }
 
 /// Runs the benchmark and prints its summary; fails if any request failed.
-pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         endpoint: Endpoint::new(&args.target)?,
         plan: Plan {

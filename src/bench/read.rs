@@ -8,9 +8,9 @@ use std::time::Instant;
 
 /// Flags of `minibus bench read`.
 #[derive(Debug, clap::Args)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     #[command(flatten)]
-    pub target: Target,
+    pub(crate) target: Target,
 }
 
 /// The figures of one read; also printed as one JSON line.
@@ -27,7 +27,7 @@ struct Summary {
 }
 
 /// Reads the whole log once and prints the summary.
-pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ReadArgs) -> anyhow::Result<()> {
     let client = args.target.client(1)?;
     let started = Instant::now();
     let response = client
@@ -43,7 +43,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     );
     let head_seq = response
         .headers()
-        .get("minibus-head-seq")
+        .get(bus::wire::headers::MINIBUS_HEAD_SEQ)
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
     let bar = progress_bar(head_seq, "events");

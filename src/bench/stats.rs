@@ -5,20 +5,20 @@ use std::time::Duration;
 
 /// What one publishing task saw.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Latency of every request, in microseconds (successful or not).
-    pub latencies_us: Vec<u64>,
+    pub(crate) latencies_us: Vec<u64>,
     /// Requests answered `201`.
-    pub ok_requests: u64,
+    pub(crate) ok_requests: u64,
     /// Events in those requests.
-    pub ok_events: u64,
+    pub(crate) ok_events: u64,
     /// Failed requests by HTTP status, or by transport failure (`connect`, `timeout`, …).
-    pub errors: BTreeMap<String, u64>,
+    pub(crate) errors: BTreeMap<String, u64>,
 }
 
 impl Tally {
     /// Counts one request of `events` events that took `elapsed`.
-    pub fn record(&mut self, elapsed: Duration, outcome: Result<u16, String>, events: u64) {
+    pub(crate) fn record(&mut self, elapsed: Duration, outcome: Result<u16, String>, events: u64) {
         self.latencies_us
             .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
         match outcome {
@@ -32,7 +32,7 @@ impl Tally {
     }
 
     /// Adds `other` into `self`.
-    pub fn merge(&mut self, other: Tally) {
+    pub(crate) fn merge(&mut self, other: Tally) {
         self.latencies_us.extend(other.latencies_us);
         self.ok_requests += other.ok_requests;
         self.ok_events += other.ok_events;
@@ -44,18 +44,18 @@ impl Tally {
 
 /// p50, p99 and max of a set of latencies, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Median.
     pub p50_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
     /// Largest.
-    pub max_ms: f64,
+    pub(crate) max_ms: f64,
 }
 
 impl Percentiles {
     /// Nearest-rank percentiles of `us` (microseconds); sorts it.
-    pub fn of(us: &mut [u64]) -> Self {
+    pub(crate) fn of(us: &mut [u64]) -> Self {
         us.sort_unstable();
         let ms = |v: u64| v as f64 / 1000.0;
         Self {

@@ -1,7 +1,8 @@
 //! `BusConfig`: every flag of `minibus bus`, each with its `MINIBUS_…` variable and its
-//! default in one place.
+//! default in one place (the `DEFAULT_…` constants, which clap and [`BusConfig::new`] both
+//! use).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
 /// When a publish is acknowledged.
@@ -18,27 +19,27 @@ pub enum Durability {
 #[derive(Debug, Clone, clap::Args)]
 pub struct BusConfig {
     /// Address to listen on.
-    #[arg(long, env = "MINIBUS_LISTEN", default_value = "127.0.0.1:4005")]
+    #[arg(long, env = "MINIBUS_LISTEN", default_value_t = Self::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
     /// Directory of the event log (sled). Created if missing.
-    #[arg(long, env = "MINIBUS_DATA_DIR", default_value = "./data/bus")]
+    #[arg(long, env = "MINIBUS_DATA_DIR", default_value = Self::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
     /// When a publish is acknowledged: `fsync` (on disk) or `os` (applied; unsafe).
-    #[arg(long, env = "MINIBUS_DURABILITY", value_enum, default_value = "fsync")]
+    #[arg(long, env = "MINIBUS_DURABILITY", value_enum, default_value_t = Self::DEFAULT_DURABILITY)]
     pub durability: Durability,
 
     /// sled page cache, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = 64)]
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = Self::DEFAULT_CACHE_MB)]
     pub cache_mb: u64,
 
     /// Largest event, in bytes of JSON as sent (413 above).
-    #[arg(long, env = "MINIBUS_MAX_EVENT_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "MINIBUS_MAX_EVENT_BYTES", default_value_t = Self::DEFAULT_MAX_EVENT_BYTES)]
     pub max_event_bytes: usize,
 
     /// Largest request body, in bytes (413 above).
-    #[arg(long, env = "MINIBUS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "MINIBUS_MAX_BODY_BYTES", default_value_t = Self::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
     /// Bearer token every route but /healthz, /readyz and /metrics requires.
@@ -68,26 +69,42 @@ pub struct BusConfig {
     /// answer is then taken without the thread wake-up, which costs as much as the
     /// exchange itself on a VM. A loop whose subscriber answers later stops polling for
     /// its next 16 deliveries.
-    #[arg(long, env = "MINIBUS_DELIVERY_SPIN_US", default_value_t = 100,
+    #[arg(long, env = "MINIBUS_DELIVERY_SPIN_US", default_value_t = Self::DEFAULT_DELIVERY_SPIN_US,
           value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub delivery_spin_us: u64,
 }
 
 impl BusConfig {
+    /// `--listen`: the bus's port in the course version of the blog, on loopback.
+    pub const DEFAULT_LISTEN: SocketAddr =
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4005));
+    /// `--data-dir`.
+    pub const DEFAULT_DATA_DIR: &str = "./data/bus";
+    /// `--durability`: acknowledge once on disk.
+    pub const DEFAULT_DURABILITY: Durability = Durability::Fsync;
+    /// `--cache-mb`: sled's page cache.
+    pub const DEFAULT_CACHE_MB: u64 = 64;
+    /// `--max-event-bytes`: 1 MiB.
+    pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+    /// `--max-body-bytes`: 16 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+    /// `--delivery-spin-us`.
+    pub const DEFAULT_DELIVERY_SPIN_US: u64 = 100;
+
     /// The defaults, with the log in `data_dir` and listening on `listen`.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             listen,
             data_dir,
-            durability: Durability::Fsync,
-            cache_mb: 64,
-            max_event_bytes: 1024 * 1024,
-            max_body_bytes: 16 * 1024 * 1024,
+            durability: Self::DEFAULT_DURABILITY,
+            cache_mb: Self::DEFAULT_CACHE_MB,
+            max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             token: None,
             insecure: false,
             subscribe: Vec::new(),
             allow_subscriber_hosts: Vec::new(),
-            delivery_spin_us: 100,
+            delivery_spin_us: Self::DEFAULT_DELIVERY_SPIN_US,
         }
     }
 
@@ -112,7 +129,7 @@ impl BusConfig {
     }
 
     /// Splits a `--subscribe NAME=URL`.
-    pub fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
+    pub(crate) fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
         entry
             .split_once('=')
             .filter(|(name, url)| !name.is_empty() && !url.is_empty())

@@ -15,16 +15,17 @@ fn labels(subscription: &str) -> Labels {
 }
 
 /// The daemon's metrics. Cheap to clone (each metric is an `Arc` inside).
+// `pub`, not `pub(crate)`: `subs::Subscriptions::start` (public for now) takes one.
 #[derive(Clone)]
 pub struct Metrics {
     /// Events appended since start.
-    pub events_appended: Counter,
+    pub(crate) events_appended: Counter,
     /// Time from a publish request's arrival to its answer, in seconds.
-    pub publish_seconds: Histogram,
+    pub(crate) publish_seconds: Histogram,
     /// Events per group commit.
-    pub batch_events: Histogram,
-    /// The durable head.
-    pub head_seq: Gauge,
+    pub(crate) batch_events: Histogram,
+    /// The durable head, raised by the flusher after each flush.
+    pub(crate) head_seq: Gauge,
     sub_delivered: Family<Labels, Counter>,
     sub_failures: Family<Labels, Counter>,
     sub_lag: Family<Labels, Gauge>,
@@ -32,15 +33,9 @@ pub struct Metrics {
     registry: Arc<Registry>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    /// Registers every metric.
-    pub fn new() -> Self {
+    /// Every metric at zero, registered under the `minibus_` prefix.
+    pub(crate) fn new() -> Self {
         let events_appended = Counter::default();
         let publish_seconds = Histogram::new([
             0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -109,21 +104,21 @@ impl Metrics {
     }
 
     /// Events acknowledged by `subscription`.
-    pub fn sub_delivered(&self, subscription: &str) -> Counter {
+    pub(crate) fn sub_delivered(&self, subscription: &str) -> Counter {
         self.sub_delivered
             .get_or_create(&labels(subscription))
             .clone()
     }
 
     /// Failed attempts of `subscription`.
-    pub fn sub_failures(&self, subscription: &str) -> Counter {
+    pub(crate) fn sub_failures(&self, subscription: &str) -> Counter {
         self.sub_failures
             .get_or_create(&labels(subscription))
             .clone()
     }
 
     /// Sets the lag gauges of `subscription`.
-    pub fn set_lag(&self, subscription: &str, lag: u64, seconds: f64) {
+    pub(crate) fn set_lag(&self, subscription: &str, lag: u64, seconds: f64) {
         let l = labels(subscription);
         self.sub_lag
             .get_or_create(&l)
@@ -132,7 +127,7 @@ impl Metrics {
     }
 
     /// Drops the series of a deleted subscription.
-    pub fn forget_subscription(&self, subscription: &str) {
+    pub(crate) fn forget_subscription(&self, subscription: &str) {
         let l = labels(subscription);
         self.sub_delivered.remove(&l);
         self.sub_failures.remove(&l);
@@ -141,7 +136,7 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus / OpenMetrics text format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

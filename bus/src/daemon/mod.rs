@@ -1,15 +1,22 @@
-//! The bus daemon (`minibus bus`): the event log, the writer, and the HTTP API.
+//! The bus daemon (`minibus bus`): the event log, the writer, the subscriptions and the
+//! HTTP API.
 //!
 //! [`run`] is the whole daemon: open the store (recovering the tail the last run may have
-//! left half-done), start the writer thread, serve the API until `shutdown` is cancelled,
-//! then stop accepting, let the publishes in flight finish, flush and close.
+//! left half-done), start the writer threads and the subscriptions' delivery loops, serve
+//! the API until `shutdown` is cancelled, then stop accepting, let the publishes in flight
+//! finish, flush and close. Whatever way it returns, early error included, it has stopped
+//! its threads and released the store's lock (unless connections outlived the drain).
 
-pub mod api;
-pub mod config;
-pub mod metrics;
+mod api;
+mod config;
+mod metrics;
+// Public only for the benchmarks (`benches/store.rs` and `minibus bench publish` drive them
+// directly), until their owners make them private behind a small `bench` re-export.
+#[doc(hidden)]
 pub mod store;
+#[doc(hidden)]
 pub mod subs;
-pub mod writer;
+mod writer;
 
 pub use api::{router, AppState};
 pub use config::{BusConfig, Durability};
@@ -20,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// How long open connections may go on after shutdown begins.
-pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -31,16 +38,24 @@ pub enum DaemonError {
     /// The store could not be opened or recovered.
     #[error("cannot open the event log in {dir}: {source}")]
     Store {
-        /// The data dir.
+        /// The data dir the store is in.
         dir: String,
-        /// What went wrong.
+        /// What the store reported.
         source: StoreError,
+    },
+    /// The system would not start one of the daemon's threads (out of threads or memory).
+    #[error("cannot start the {name} thread: {source}")]
+    Thread {
+        /// The thread's name.
+        name: &'static str,
+        /// What the system said.
+        source: std::io::Error,
     },
     /// The log could not be written (disk full, I/O error) and the daemon stopped so that
     /// a restart recovers what is on disk.
     #[error("the event log could not be written; stopped (restart to recover)")]
     StorageFailed,
-    /// The listener failed.
+    /// The listener failed (accepting connections, or reading its address).
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -55,7 +70,39 @@ pub async fn run(
         .check(listener.local_addr()?)
         .map_err(DaemonError::Config)?;
     let (log, db) = open_log(&config).await?;
+    let store = Arc::downgrade(&log);
     let lock_file = config.data_dir.join("db");
+    let stopped = serve(listener, config, log, db, shutdown).await;
+    // Connections that outlived the drain still hold the store: waiting is pointless.
+    if stopped.as_ref().map_or(true, |s| s.drained) {
+        closed(store).await;
+        released(&lock_file).await;
+    }
+    if stopped?.storage_failed {
+        return Err(DaemonError::StorageFailed);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// How serving ended.
+struct Stopped {
+    /// Every connection closed within [`DRAIN_TIMEOUT`].
+    drained: bool,
+    /// The log could not be written.
+    storage_failed: bool,
+}
+
+/// Starts the writer and the subscriptions over the open log, serves until `shutdown`
+/// (or a storage failure), and stops them. On an early error they are stopped too: the
+/// [`writer::Writer`] by its `Drop`, the subscriptions here.
+async fn serve(
+    listener: TcpListener,
+    config: BusConfig,
+    log: Arc<dyn EventLog>,
+    db: sled::Db,
+    shutdown: CancellationToken,
+) -> Result<Stopped, DaemonError> {
     let metrics = metrics::Metrics::new();
     let fatal = CancellationToken::new();
     let writer = writer::Writer::start(
@@ -64,13 +111,13 @@ pub async fn run(
         metrics.clone(),
         fatal.clone(),
     )
-    .map_err(|source| DaemonError::Store {
-        dir: config.data_dir.display().to_string(),
-        source,
+    .map_err(|e| match e {
+        writer::StartError::Store(source) => store_error(&config, source),
+        writer::StartError::Thread { name, source } => DaemonError::Thread { name, source },
     })?;
-    let subs = start_subscriptions(&config, &db, &log, &writer, &metrics)?;
+    let durable = writer.handle().durable();
+    let subs = start_subscriptions(&config, &db, &log, durable, &metrics).await?;
     drop(db);
-    let store = Arc::downgrade(&log);
     let closing = CancellationToken::new();
     let app = AppState::new(
         log,
@@ -81,7 +128,26 @@ pub async fn run(
         fatal.clone(),
         closing.clone(),
     );
-    let stopping = subs.clone();
+    let served = serve_http(listener, app.clone(), shutdown, fatal, closing).await;
+    subs.stop().await;
+    writer.stop().await;
+    let storage_failed = app.failed();
+    Ok(Stopped {
+        drained: served?,
+        storage_failed,
+    })
+}
+
+/// Serves the API until `shutdown` or `fatal`, then drains the connections for at most
+/// [`DRAIN_TIMEOUT`]; `true` when they all closed in time.
+async fn serve_http(
+    listener: TcpListener,
+    app: AppState,
+    shutdown: CancellationToken,
+    fatal: CancellationToken,
+    closing: CancellationToken,
+) -> std::io::Result<bool> {
+    let subs = app.subscriptions().clone();
     let drained = closing.clone();
     let stop = async move {
         tokio::select! {
@@ -90,38 +156,25 @@ pub async fn run(
         }
         closing.cancel();
         // Deliveries in flight get their grace period while the server drains.
-        stopping.begin_stop();
+        subs.begin_stop();
     };
     // Small request/response exchanges: never let Nagle's algorithm hold a reply back.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let serve = axum::serve(listener, router(app.clone())).with_graceful_shutdown(stop);
+    let serve = axum::serve(listener, router(app)).with_graceful_shutdown(stop);
     // Connections get DRAIN_TIMEOUT after shutdown begins; then they are dropped.
     let deadline = async move {
         drained.cancelled().await;
         tokio::time::sleep(DRAIN_TIMEOUT).await;
     };
-    let drained = tokio::select! {
-        served = std::future::IntoFuture::into_future(serve) => { served?; true }
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(serve) => served.map(|()| true),
         () = deadline => {
             tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open: no longer waiting for them");
-            false
+            Ok(false)
         }
-    };
-    subs.stop().await;
-    writer.stop().await;
-    let failed = app.failed();
-    drop((app, subs));
-    if drained {
-        closed(store).await;
-        released(&lock_file).await;
     }
-    if failed {
-        return Err(DaemonError::StorageFailed);
-    }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Waits (at most [`DRAIN_TIMEOUT`]) until the last handle on the store is gone, so that
@@ -160,28 +213,42 @@ async fn released(lock_file: &std::path::Path) {
     }
 }
 
-fn start_subscriptions(
+/// Loads the stored subscriptions and upserts the static ones (`--subscribe`). A refused
+/// static subscription stops the loops already started before the error is returned.
+async fn start_subscriptions(
     config: &BusConfig,
     db: &sled::Db,
     log: &Arc<dyn EventLog>,
-    writer: &writer::Writer,
+    durable: tokio::sync::watch::Receiver<u64>,
     metrics: &metrics::Metrics,
 ) -> Result<subs::Subscriptions, DaemonError> {
     let subs = subs::Subscriptions::start(
         db,
         log.clone(),
-        writer.handle().durable(),
+        durable,
         metrics.clone(),
         config.allow_subscriber_hosts.clone(),
         delivery_spin(config.delivery_spin_us),
     )
     .map_err(|e| DaemonError::Config(format!("cannot load the subscriptions: {e}")))?;
+    if let Err(refused) = put_static_subscriptions(config, &subs) {
+        subs.stop().await;
+        return Err(refused);
+    }
+    Ok(subs)
+}
+
+/// Creates or updates each `--subscribe NAME=URL`.
+fn put_static_subscriptions(
+    config: &BusConfig,
+    subs: &subs::Subscriptions,
+) -> Result<(), DaemonError> {
     for entry in &config.subscribe {
         let (name, url) = BusConfig::static_subscription(entry).map_err(DaemonError::Config)?;
         subs.put(name, crate::wire::SubscriptionSpec::new(url))
             .map_err(|e| DaemonError::Config(format!("--subscribe {entry}: {e}")))?;
     }
-    Ok(subs)
+    Ok(())
 }
 
 async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), DaemonError> {
@@ -193,10 +260,7 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     })
     .await
     .map_err(|e| DaemonError::Config(format!("opening the store panicked: {e}")))?;
-    let (log, recovery) = opened.map_err(|source| DaemonError::Store {
-        dir: config.data_dir.display().to_string(),
-        source,
-    })?;
+    let (log, recovery) = opened.map_err(|source| store_error(config, source))?;
     tracing::info!(
         dir = %config.data_dir.display(),
         head = recovery.head,
@@ -208,6 +272,13 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     );
     let db = log.db().clone();
     Ok((Arc::new(log), db))
+}
+
+fn store_error(config: &BusConfig, source: StoreError) -> DaemonError {
+    DaemonError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    }
 }
 
 /// How long delivery loops poll for an answer: never on a single CPU, where polling would

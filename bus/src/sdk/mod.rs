@@ -1,43 +1,25 @@
 //! The client SDK every service uses to talk to the bus: [`Publisher`] to publish, and
-//! [`Subscriber`] to receive a subscription's deliveries.
+//! [`Subscriber`] to receive a subscription's deliveries. Calls to the bus fail with
+//! [`Error`].
 
+mod error;
 mod publisher;
 mod subscriber;
 
-pub use publisher::{PublishError, Publisher};
+pub use error::Error;
+pub use publisher::Publisher;
 pub use subscriber::{
     Handler, HandlerError, Registration, Subscriber, SubscriberConfig, SIGNATURE_TOLERANCE_SECS,
 };
 
 use crate::wire::ErrorBody;
 
-/// Failure of a subscription call to the bus.
-#[derive(Debug, thiserror::Error)]
-pub enum SubscribeError {
-    /// The bus could not be reached.
-    #[error("bus unreachable: {0}")]
-    Transport(#[from] reqwest::Error),
-    /// The bus answered with an error.
-    #[error("bus answered {status}: {} ({})", body.message, body.error)]
-    Bus {
-        /// The HTTP status.
-        status: u16,
-        /// The JSON error body.
-        body: ErrorBody,
-    },
-}
-
-/// What a bus call answered: the JSON body on 2xx, else the status and the error body.
-pub(crate) enum Reply<R> {
-    Ok(R),
-    Refused(u16, ErrorBody),
-}
-
-/// Sends `request` (with the bearer token, if any) and reads the answer.
-pub(crate) async fn send<R: serde::de::DeserializeOwned>(
+/// Sends `request` (with the bearer token, if any) and reads the JSON answer of a 2xx;
+/// any other status is [`Error::Rejected`] with the error body.
+async fn send<R: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
     token: Option<&str>,
-) -> Result<Reply<R>, reqwest::Error> {
+) -> Result<R, Error> {
     let request = match token {
         Some(token) => request.bearer_auth(token),
         None => request,
@@ -45,7 +27,7 @@ pub(crate) async fn send<R: serde::de::DeserializeOwned>(
     let response = request.send().await?;
     let status = response.status();
     if status.is_success() {
-        return Ok(Reply::Ok(response.json().await?));
+        return Ok(response.json().await?);
     }
     let body = response
         .json::<ErrorBody>()
@@ -55,5 +37,8 @@ pub(crate) async fn send<R: serde::de::DeserializeOwned>(
             message: e.to_string(),
             extra: Default::default(),
         });
-    Ok(Reply::Refused(status.as_u16(), body))
+    Err(Error::Rejected {
+        status: status.as_u16(),
+        body,
+    })
 }

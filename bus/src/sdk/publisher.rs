@@ -1,25 +1,9 @@
 //! `Publisher`: POST events to the bus, always with an id, so that a retry after a lost
 //! reply (or a `503 storage_unavailable`) can never append an event twice.
 
+use super::Error;
 use crate::envelope::NewEvent;
-use crate::wire::{ErrorBody, PublishReply};
-
-/// Failure of a publish, as the caller needs to tell them apart.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// The bus could not be reached or the reply was cut: the outcome is unknown; retry with
-    /// the same events (same ids) and the bus deduplicates.
-    #[error("bus unreachable: {0}")]
-    Transport(#[from] reqwest::Error),
-    /// The bus answered with an error (4xx: fix the request; 503: retry later).
-    #[error("bus answered {status}: {} ({})", body.message, body.error)]
-    Rejected {
-        /// The HTTP status.
-        status: u16,
-        /// The JSON error body.
-        body: ErrorBody,
-    },
-}
+use crate::wire::PublishReply;
 
 /// Publishes events to one bus. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -48,16 +32,13 @@ impl Publisher {
     }
 
     /// Publishes one event; gives it a UUIDv7 id first if it has none.
-    pub async fn publish(&self, mut event: NewEvent) -> Result<PublishReply, PublishError> {
+    pub async fn publish(&self, mut event: NewEvent) -> Result<PublishReply, Error> {
         self.prepare(&mut event);
         self.post(&event).await
     }
 
     /// Publishes events atomically, in order: all are appended or none.
-    pub async fn publish_all(
-        &self,
-        mut events: Vec<NewEvent>,
-    ) -> Result<Vec<PublishReply>, PublishError> {
+    pub async fn publish_all(&self, mut events: Vec<NewEvent>) -> Result<Vec<PublishReply>, Error> {
         events.iter_mut().for_each(|e| self.prepare(e));
         self.post(&events).await
     }
@@ -74,11 +55,8 @@ impl Publisher {
     async fn post<B: serde::Serialize + ?Sized, R: serde::de::DeserializeOwned>(
         &self,
         body: &B,
-    ) -> Result<R, PublishError> {
+    ) -> Result<R, Error> {
         let request = self.http.post(&self.events_url).json(body);
-        match super::send(request, self.token.as_deref()).await? {
-            super::Reply::Ok(reply) => Ok(reply),
-            super::Reply::Refused(status, body) => Err(PublishError::Rejected { status, body }),
-        }
+        super::send(request, self.token.as_deref()).await
     }
 }

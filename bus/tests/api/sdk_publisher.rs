@@ -2,7 +2,7 @@
 //! lost reply never appends twice; arrays are all or none; refusals come back typed.
 
 use crate::helpers::spawn_app;
-use bus::sdk::{PublishError, Publisher};
+use bus::sdk::{Error, Publisher};
 use bus::NewEvent;
 use serde_json::json;
 
@@ -42,7 +42,7 @@ async fn an_array_is_appended_in_order_and_a_refusal_is_typed() {
     conflicting.stream = Some("post-p1".into());
     conflicting.expected_version = Some(3);
     match publisher.publish(conflicting).await {
-        Err(PublishError::Rejected { status, body }) => {
+        Err(Error::Rejected { status, body }) => {
             assert_eq!(status, 409);
             assert_eq!(body.error, "wrong_expected_version");
         }
@@ -55,10 +55,7 @@ async fn an_array_is_appended_in_order_and_a_refusal_is_typed() {
 async fn a_bus_that_requires_a_token_gets_it() {
     let app = crate::helpers::spawn_app_with(|c| c.token = Some("s3cret".into())).await;
     let without = Publisher::new(&app.url, None).publish(event("A")).await;
-    assert!(matches!(
-        without,
-        Err(PublishError::Rejected { status: 401, .. })
-    ));
+    assert!(matches!(without, Err(Error::Rejected { status: 401, .. })));
     let with = Publisher::new(&app.url, Some("s3cret".into()))
         .publish(event("A"))
         .await

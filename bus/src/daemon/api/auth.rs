@@ -9,8 +9,12 @@ use axum::response::{IntoResponse, Response};
 const OPEN_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// Answers `401` unless the request carries `Authorization: Bearer <token>`.
-pub async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(token) = app.inner.config.token.as_deref() else {
+pub(crate) async fn require_token(
+    State(app): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = app.config().token.as_deref() else {
         return next.run(request).await;
     };
     if OPEN_PATHS.contains(&request.uri().path()) {

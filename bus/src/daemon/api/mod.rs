@@ -10,7 +10,7 @@ mod read;
 mod sse;
 mod subs;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 use super::config::BusConfig;
 use super::metrics::Metrics;
@@ -24,19 +24,22 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
-/// Everything a handler needs. Cheap to clone.
+/// What every handler shares: the log, the writer, the subscriptions, the metrics and the
+/// settings of the running daemon. Built by [`run`](crate::daemon::run). Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    inner: Arc<Inner>,
+    parts: Arc<AppParts>,
 }
 
-struct Inner {
+struct AppParts {
     log: Arc<dyn EventLog>,
     writer: WriterHandle,
     subs: Subscriptions,
     metrics: Metrics,
     config: BusConfig,
+    /// Cancelled when the log cannot be written.
     fatal: CancellationToken,
+    /// Cancelled when the daemon shuts down: ends live streams.
     closing: CancellationToken,
 }
 
@@ -53,7 +56,7 @@ impl AppState {
         closing: CancellationToken,
     ) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            parts: Arc::new(AppParts {
                 log,
                 writer,
                 subs,
@@ -66,29 +69,46 @@ impl AppState {
     }
 
     /// Whether writing the log failed.
-    pub fn failed(&self) -> bool {
-        self.inner.fatal.is_cancelled()
+    pub(crate) fn failed(&self) -> bool {
+        self.parts.fatal.is_cancelled()
     }
 
     fn log(&self) -> &Arc<dyn EventLog> {
-        &self.inner.log
+        &self.parts.log
     }
 
-    /// The subscriptions.
+    fn writer(&self) -> &WriterHandle {
+        &self.parts.writer
+    }
+
+    /// The subscriptions, for their routes and `/info`.
     pub(crate) fn subscriptions(&self) -> &Subscriptions {
-        &self.inner.subs
+        &self.parts.subs
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.parts.metrics
+    }
+
+    fn config(&self) -> &BusConfig {
+        &self.parts.config
+    }
+
+    /// Cancelled when the daemon shuts down: streams in progress end.
+    fn closing(&self) -> &CancellationToken {
+        &self.parts.closing
     }
 
     /// The last seq readers may see.
     fn durable_head(&self) -> u64 {
-        *self.inner.writer.durable().borrow()
+        *self.parts.writer.durable().borrow()
     }
 }
 
 /// The bus API over `app`.
 pub fn router(app: AppState) -> Router {
-    let max_body = app.inner.config.max_body_bytes;
-    let with_token = app.inner.config.token.is_some();
+    let max_body = app.config().max_body_bytes;
+    let with_token = app.config().token.is_some();
     let routes = Router::new()
         .route("/events", get(read::list).post(publish::publish))
         .route("/events/stream", get(sse::stream))

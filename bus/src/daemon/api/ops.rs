@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::json;
 
 /// `GET /info`.
-pub async fn info(State(app): State<AppState>) -> Json<Info> {
+pub(crate) async fn info(State(app): State<AppState>) -> Json<Info> {
     let head = app.durable_head();
     Json(Info {
         head_seq: head,
@@ -21,12 +21,12 @@ pub async fn info(State(app): State<AppState>) -> Json<Info> {
 }
 
 /// `GET /healthz`: the process answers.
-pub async fn healthz() -> Json<serde_json::Value> {
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// `GET /readyz`: `503` once the log can no longer be written.
-pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     if app.failed() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -40,19 +40,19 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     app.subscriptions().refresh_metrics();
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.inner.metrics.render(),
+        app.metrics().render(),
     )
 }
 
 /// `GET /openapi.json`: the API described in OpenAPI 3.1.
-pub async fn openapi() -> impl IntoResponse {
+pub(crate) async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         include_str!("openapi.json"),
@@ -60,12 +60,12 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// Any unknown route.
-pub async fn not_found(uri: Uri) -> ApiError {
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route {}", uri.path()))
 }
 
 /// A known route with the wrong method.
-pub async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

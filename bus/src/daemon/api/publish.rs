@@ -1,7 +1,7 @@
 //! `POST /events`: one event or an array, plain or CloudEvents structured mode.
 
 use super::{ApiError, AppState};
-use crate::daemon::writer::{Outcome, Rejection};
+use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
@@ -16,10 +16,10 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 /// Most events in one array.
-pub const MAX_EVENTS_PER_ARRAY: usize = 1_000;
+const MAX_EVENTS_PER_ARRAY: usize = 1_000;
 
 /// Publishes; answers once the events are durable.
-pub async fn publish(
+pub(crate) async fn publish(
     State(app): State<AppState>,
     CloudEventsMode(cloudevents): CloudEventsMode,
     body: Result<Bytes, BytesRejection>,
@@ -31,18 +31,17 @@ pub async fn publish(
                 "body_too_large",
                 format!(
                     "the body is larger than --max-body-bytes ({} bytes)",
-                    app.inner.config.max_body_bytes
+                    app.config().max_body_bytes
                 ),
             )
         } else {
             ApiError::bad_request("unreadable_body", rejection.body_text())
         }
     })?;
-    let (events, is_array) = parse_body(&body, app.inner.config.max_event_bytes, cloudevents)?;
-    let outcome = app.inner.writer.publish(events).await;
+    let (events, is_array) = parse_body(&body, app.config().max_event_bytes, cloudevents)?;
+    let outcome = app.writer().publish(events).await;
     let response = respond(outcome, is_array);
-    app.inner
-        .metrics
+    app.metrics()
         .publish_seconds
         .observe(started.elapsed().as_secs_f64());
     response
@@ -50,7 +49,7 @@ pub async fn publish(
 
 /// Whether the body is CloudEvents structured mode (`Content-Type:
 /// application/cloudevents…`), read without copying the request's headers.
-pub struct CloudEventsMode(bool);
+pub(crate) struct CloudEventsMode(bool);
 
 impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
     type Rejection = std::convert::Infallible;
@@ -66,11 +65,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
     }
 }
 
-fn respond(outcome: Outcome, is_array: bool) -> Result<Response, ApiError> {
+fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError> {
     let (status, mut replies) = match outcome {
-        Outcome::Appended(r) => (StatusCode::CREATED, r),
-        Outcome::Duplicate(r) => (StatusCode::OK, r),
-        Outcome::Rejected(rejection) => return Err(rejection_error(rejection)),
+        PublishOutcome::Appended(r) => (StatusCode::CREATED, r),
+        PublishOutcome::Duplicate(r) => (StatusCode::OK, r),
+        PublishOutcome::Rejected(rejection) => return Err(rejection_error(rejection)),
     };
     if is_array {
         return Ok((status, Json(replies)).into_response());
@@ -112,11 +111,44 @@ fn rejection_error(rejection: Rejection) -> ApiError {
 }
 
 /// Parses and validates a body into events (each with an id) and whether it was an array.
-pub fn parse_body(
+fn parse_body(
     body: &[u8],
     max_event_bytes: usize,
     cloudevents: bool,
 ) -> Result<(Vec<NewEvent>, bool), ApiError> {
+    let (items, is_array) = split_body(body)?;
+    let mut events = Vec::with_capacity(items.len());
+    let mut ids = HashSet::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        // In an array, a message says which event it is about.
+        let at = |m: String| {
+            if is_array {
+                format!("event {index}: {m}")
+            } else {
+                m
+            }
+        };
+        if item.get().len() > max_event_bytes {
+            let m = format!("larger than --max-event-bytes ({max_event_bytes} bytes)");
+            return Err(ApiError::too_large("event_too_large", at(m)));
+        }
+        let mut event = parse_event(item, cloudevents)
+            .map_err(|m| ApiError::bad_request("invalid_event", at(m)))?;
+        let id = event
+            .id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string());
+        if !ids.insert(id.clone()) {
+            let m = format!("id {id} appears twice in the array");
+            return Err(ApiError::bad_request("duplicate_id", at(m)));
+        }
+        events.push(event);
+    }
+    Ok((events, is_array))
+}
+
+/// The body's events as raw JSON (one object, or an array of 1 to
+/// [`MAX_EVENTS_PER_ARRAY`]), and whether it was an array.
+fn split_body(body: &[u8]) -> Result<(Vec<&RawValue>, bool), ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let (items, is_array): (Vec<&RawValue>, bool) = match first {
         Some(b'[') => (serde_json::from_slice(body).map_err(not_json)?, true),
@@ -135,53 +167,25 @@ pub fn parse_body(
         ));
     }
     if items.len() > MAX_EVENTS_PER_ARRAY {
-        return Err(ApiError::too_large(
-            "too_many_events",
-            format!(
-                "{} events in one array; at most {MAX_EVENTS_PER_ARRAY}",
-                items.len()
-            ),
-        ));
+        let m = format!(
+            "{} events in one array; at most {MAX_EVENTS_PER_ARRAY}",
+            items.len()
+        );
+        return Err(ApiError::too_large("too_many_events", m));
     }
-    let mut events = Vec::with_capacity(items.len());
-    let mut ids = HashSet::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let at = |m: String| {
-            if is_array {
-                format!("event {index}: {m}")
-            } else {
-                m
-            }
-        };
-        if item.get().len() > max_event_bytes {
-            return Err(ApiError::too_large(
-                "event_too_large",
-                at(format!(
-                    "larger than --max-event-bytes ({max_event_bytes} bytes)"
-                )),
-            ));
-        }
-        let mut event = if cloudevents {
-            from_cloudevent(item).map_err(|m| ApiError::bad_request("invalid_event", at(m)))?
-        } else {
-            serde_json::from_str::<NewEvent>(item.get())
-                .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?
-        };
-        event
-            .validate()
-            .map_err(|e| ApiError::bad_request("invalid_event", at(e.to_string())))?;
-        let id = event
-            .id
-            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string());
-        if !ids.insert(id.clone()) {
-            return Err(ApiError::bad_request(
-                "duplicate_id",
-                at(format!("id {id} appears twice in the array")),
-            ));
-        }
-        events.push(event);
-    }
-    Ok((events, is_array))
+    Ok((items, is_array))
+}
+
+/// One event, as a minibus event or a structured-mode CloudEvent, checked against the
+/// rules; the error says what is wrong.
+fn parse_event(item: &RawValue, cloudevents: bool) -> Result<NewEvent, String> {
+    let event = if cloudevents {
+        from_cloudevent(item)?
+    } else {
+        serde_json::from_str::<NewEvent>(item.get()).map_err(|e| e.to_string())?
+    };
+    event.validate().map_err(|e| e.to_string())?;
+    Ok(event)
 }
 
 fn not_json(e: serde_json::Error) -> ApiError {

@@ -3,26 +3,26 @@
 
 use super::ApiError;
 use crate::daemon::store::Filter;
-use crate::envelope::is_valid_stream_name;
+use crate::envelope::{is_valid_event_type, is_valid_stream_name, EVENT_TYPE_RULE, NAME_RULE};
 
 /// Default page size of `GET /events?…`.
-pub const DEFAULT_LIMIT: usize = 1_000;
+pub(crate) const DEFAULT_LIMIT: usize = 1_000;
 /// Largest page size.
-pub const MAX_LIMIT: usize = 10_000;
+const MAX_LIMIT: usize = 10_000;
 
 /// The parameters of a read.
 #[derive(Debug, Default)]
-pub struct ReadQuery {
-    /// Events after this seq.
-    pub after: Option<u64>,
-    /// Page size.
-    pub limit: Option<usize>,
-    /// Types and stream to keep.
-    pub filter: Filter,
+pub(crate) struct ReadQuery {
+    /// `after`: events after this seq.
+    pub(crate) after: Option<u64>,
+    /// `limit`: the page size.
+    pub(crate) limit: Option<usize>,
+    /// `type` (repeatable) and `stream`: which events to keep.
+    pub(crate) filter: Filter,
 }
 
 /// Parses `raw`, allowing only the parameters in `allowed`.
-pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, ApiError> {
+pub(crate) fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, ApiError> {
     let mut query = ReadQuery::default();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         if !allowed.contains(&key.as_ref()) {
@@ -38,10 +38,12 @@ pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, ApiError>
         match key.as_ref() {
             "after" => query.after = Some(parse_seq("after", &value)?),
             "limit" => query.limit = Some(parse_limit(&value)?),
-            "type" if value.is_empty() => return Err(invalid("`type` must not be empty")),
+            "type" if !is_valid_event_type(&value) => {
+                return Err(invalid(format!("`type` must be {EVENT_TYPE_RULE}")))
+            }
             "type" => query.filter.types.push(value.into_owned()),
             "stream" if !is_valid_stream_name(&value) => {
-                return Err(invalid("`stream` must match [A-Za-z0-9._:-]{1,200}"))
+                return Err(invalid(format!("`stream` must match {NAME_RULE}")))
             }
             "stream" => query.filter.stream = Some(value.into_owned()),
             _ => {}
@@ -51,7 +53,7 @@ pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, ApiError>
 }
 
 /// A seq: a whole number from 0 to 2^64 − 1.
-pub fn parse_seq(name: &str, value: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_seq(name: &str, value: &str) -> Result<u64, ApiError> {
     value.parse::<u64>().map_err(|_| {
         invalid(format!(
             "`{name}` must be a whole number from 0 to 18446744073709551615, not {value:?}"

@@ -3,14 +3,12 @@
 use super::body::{json_array, CHUNK_EVENTS};
 use super::query::{self, DEFAULT_LIMIT};
 use super::{ApiError, AppState};
-use crate::envelope::is_valid_stream_name;
+use crate::envelope::{is_valid_stream_name, NAME_RULE};
+use crate::wire::headers::MINIBUS_HEAD_SEQ;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-
-/// The header every read carries: the durable head when the read started.
-pub const HEAD_HEADER: &str = "minibus-head-seq";
 
 fn json_response(body: impl Into<Body>, head: u64) -> Response {
     let mut response = Response::new(body.into());
@@ -19,7 +17,7 @@ fn json_response(body: impl Into<Body>, head: u64) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(HEAD_HEADER, HeaderValue::from(head));
+    headers.insert(MINIBUS_HEAD_SEQ, HeaderValue::from(head));
     response
 }
 
@@ -29,14 +27,14 @@ fn storage(e: impl std::error::Error + 'static) -> ApiError {
 
 /// `GET /events`: with no parameters every event up to the durable head, streamed; with any,
 /// a page (`after`, `limit` ≤ 10,000, `type`…, `stream`).
-pub async fn list(
+pub(crate) async fn list(
     State(app): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let head = app.durable_head();
     if raw.as_deref().unwrap_or_default().is_empty() {
         let log = app.log().clone();
-        let body = json_array(0, app.inner.closing.clone(), move |after| {
+        let body = json_array(0, app.closing().clone(), move |after| {
             let scan = log.scan(after, head, &Default::default(), CHUNK_EVENTS, CHUNK_EVENTS)?;
             let done = scan.last_examined >= head;
             Ok((scan.events, scan.last_examined, done))
@@ -65,7 +63,7 @@ pub async fn list(
 }
 
 /// `GET /events/SEQ`.
-pub async fn one(
+pub(crate) async fn one(
     State(app): State<AppState>,
     Path(seq): Path<String>,
     RawQuery(raw): RawQuery,
@@ -86,7 +84,7 @@ pub async fn one(
 }
 
 /// `GET /streams/NAME`: the stream's events in version order, streamed.
-pub async fn stream(
+pub(crate) async fn stream(
     State(app): State<AppState>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
@@ -95,7 +93,7 @@ pub async fn stream(
     if !is_valid_stream_name(&name) {
         return Err(ApiError::bad_request(
             "invalid_stream",
-            "a stream name matches [A-Za-z0-9._:-]{1,200}",
+            format!("a stream name matches {NAME_RULE}"),
         ));
     }
     let head = app.durable_head();
@@ -107,7 +105,7 @@ pub async fn stream(
     {
         return Err(ApiError::not_found(format!("no stream {name}")));
     }
-    let body = json_array(0, app.inner.closing.clone(), move |after_version| {
+    let body = json_array(0, app.closing().clone(), move |after_version| {
         let events = log.stream_events(&name, after_version, head, CHUNK_EVENTS)?;
         let next = after_version + events.len() as u64;
         let done = events.len() < CHUNK_EVENTS;

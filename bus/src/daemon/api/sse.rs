@@ -6,7 +6,8 @@
 
 use super::query::{self, parse_seq};
 use super::{ApiError, AppState};
-use crate::daemon::store::Filter;
+use crate::daemon::store::{Filter, StoredEvent};
+use crate::wire::headers::LAST_EVENT_ID;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,35 +16,37 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 /// A `: keepalive` comment this often.
-pub const KEEPALIVE: Duration = Duration::from_secs(15);
+const KEEPALIVE: Duration = Duration::from_secs(15);
 const CHUNK: usize = 256;
 const SCAN_BUDGET: usize = 4_096;
 
 /// Streams events after `Last-Event-ID` (or `after`, or from the start), filtered by `type`.
-pub async fn stream(
+pub(crate) async fn stream(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let q = query::parse(raw.as_deref(), &["after", "type"])?;
     let last_event_id = headers
-        .get("last-event-id")
+        .get(LAST_EVENT_ID)
         .map(|v| parse_seq("Last-Event-ID", v.to_str().unwrap_or("-")))
         .transpose()?;
     let after = last_event_id.or(q.after).unwrap_or(0);
-    let closing = app.inner.closing.clone();
+    let closing = app.closing().clone();
     let events = live(app, after, q.filter)
         .flat_map(stream::iter)
         .take_until(closing.cancelled_owned());
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive")))
 }
 
+/// Batches of messages: the events after `after` up to the durable head, read in chunks,
+/// then each batch the head's next rises brings; ends when the daemon closes.
 fn live(
     app: AppState,
     after: u64,
     filter: Filter,
 ) -> impl Stream<Item = Vec<Result<Event, Infallible>>> {
-    let durable = app.inner.writer.durable();
+    let durable = app.writer().durable();
     stream::unfold(
         (app, durable, after, filter),
         |(app, mut durable, mut cursor, filter)| async move {
@@ -62,23 +65,22 @@ fn live(
                     if scan.events.is_empty() {
                         continue;
                     }
-                    let events = scan
-                        .events
-                        .iter()
-                        .map(|e| {
-                            let json = e.json();
-                            Ok(Event::default()
-                                .id(e.seq().to_string())
-                                .data(std::str::from_utf8(&json).unwrap_or("null")))
-                        })
-                        .collect();
+                    let events = scan.events.iter().map(message).collect();
                     return Some((events, (app, durable, cursor, filter)));
                 }
                 tokio::select! {
                     changed = durable.changed() => changed.ok()?,
-                    () = app.inner.closing.cancelled() => return None,
+                    () = app.closing().cancelled() => return None,
                 }
             }
         },
     )
+}
+
+/// One SSE message: `id: <seq>`, `data: <envelope>`.
+fn message(event: &StoredEvent) -> Result<Event, Infallible> {
+    let json = event.json();
+    Ok(Event::default()
+        .id(event.seq().to_string())
+        .data(std::str::from_utf8(&json).unwrap_or("null")))
 }

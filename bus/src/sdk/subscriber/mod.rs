@@ -15,26 +15,22 @@
 //! - reports through [`Subscriber::caught_up`] when it has applied up to the head it saw
 //!   when it registered.
 
-use super::SubscribeError;
+mod delivery;
+
+pub use delivery::SIGNATURE_TOLERANCE_SECS;
+
+use super::Error;
 use crate::envelope::Envelope;
 use crate::signature::Signer;
-use crate::wire::{ErrorBody, Info, Start, SubscriptionSpec, SubscriptionStatus};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use crate::wire::{Info, Start, SubscriptionSpec, SubscriptionStatus};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Mutex};
 
 /// How often a subscriber that has not caught up yet asks the bus for its cursor.
-pub const CURSOR_POLL: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// How far a delivery's `webhook-timestamp` may be from our clock.
-pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+const CURSOR_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -96,20 +92,29 @@ pub struct Registration {
     pub started_over: bool,
 }
 
+/// Where the service stands, as deliveries and registrations move it.
 #[derive(Debug, Default)]
 struct Progress {
+    /// The bus has acknowledged the registration: deliveries are taken.
     registered: bool,
+    /// The subscription's generation deliveries must carry (an older one is stale).
     generation: u64,
+    /// The last seq applied (the checkpoint).
     applied: u64,
+    /// The log the checkpoint belongs to.
     log_id: Option<String>,
+    /// The head at registration: caught up once applied up to here.
     target: u64,
 }
 
-struct Inner<H> {
+/// What the clones of a [`Subscriber`] share.
+struct SubscriberParts<H> {
     handler: H,
     config: SubscriberConfig,
     http: reqwest::Client,
+    /// Verifies deliveries with `secret`.
     signer: Signer,
+    /// The random secret registered with the subscription.
     secret: String,
     progress: Mutex<Progress>,
     caught_up: watch::Sender<bool>,
@@ -117,13 +122,13 @@ struct Inner<H> {
 
 /// The service side of one subscription. Cheap to clone.
 pub struct Subscriber<H> {
-    inner: Arc<Inner<H>>,
+    parts: Arc<SubscriberParts<H>>,
 }
 
 impl<H> Clone for Subscriber<H> {
     fn clone(&self) -> Self {
         Self {
-            inner: self.inner.clone(),
+            parts: self.parts.clone(),
         }
     }
 }
@@ -140,7 +145,7 @@ impl<H: Handler> Subscriber<H> {
             ..Progress::default()
         };
         Self {
-            inner: Arc::new(Inner {
+            parts: Arc::new(SubscriberParts {
                 handler,
                 http: reqwest::Client::new(),
                 signer,
@@ -152,69 +157,40 @@ impl<H: Handler> Subscriber<H> {
         }
     }
 
-    /// The handler.
-    pub fn handler(&self) -> &H {
-        &self.inner.handler
-    }
-
     /// `POST /events`: mount it where [`SubscriberConfig::url`] points.
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/events", post(deliver::<H>))
+            .route("/events", post(delivery::deliver::<H>))
             .with_state(self.clone())
     }
 
     /// `true` once everything up to the head seen at registration is applied.
     pub fn caught_up(&self) -> watch::Receiver<bool> {
-        self.inner.caught_up.subscribe()
+        self.parts.caught_up.subscribe()
     }
 
-    /// The last seq applied.
+    /// The last seq applied: the service's checkpoint, to store with its state.
     pub async fn applied(&self) -> u64 {
-        self.inner.progress.lock().await.applied
+        self.parts.progress.lock().await.applied
     }
 
     /// Registers the subscription (see the module doc).
-    pub async fn register(&self) -> Result<Registration, SubscribeError> {
+    pub async fn register(&self) -> Result<Registration, Error> {
         let info: Info = self
             .call(reqwest::Method::GET, "/info", None::<&()>)
             .await?;
-        let mut progress = self.inner.progress.lock().await;
+        let mut progress = self.parts.progress.lock().await;
         let replaced = progress
             .log_id
             .as_deref()
             .is_some_and(|known| known != info.log_id);
-        let mut started_over = replaced;
-        let mut start = match self.inner.config.applied {
-            Some(applied) if !replaced => Start::After {
-                after: applied.max(progress.applied),
-            },
-            _ => Start::Beginning,
-        };
-        let status = match self.put(start).await {
-            Err(SubscribeError::Bus { status: 409, body })
-                if body.error == "cursor_beyond_head" =>
-            {
-                started_over = true;
-                start = Start::Beginning;
-                self.put(start).await?
-            }
-            other => other?,
-        };
+        let (status, beyond_head) = self.put_from_checkpoint(&progress, replaced).await?;
+        let started_over = replaced || beyond_head;
         if started_over {
-            self.inner.handler.on_rewind(0).await;
+            self.parts.handler.on_rewind(0).await;
         }
-        progress.registered = true;
-        progress.generation = status.generation;
-        progress.applied = status.cursor;
-        progress.log_id = Some(info.log_id.clone());
-        progress.target = status.head_seq;
-        let caught_up = progress.applied >= progress.target;
-        self.inner.caught_up.send_replace(caught_up);
-        if !caught_up {
-            self.watch_cursor(progress.target);
-        }
-        tracing::info!(subscription = %self.inner.config.name, after = status.cursor, generation = status.generation, "registered with the bus");
+        self.registered(&mut progress, &status, &info.log_id);
+        tracing::info!(subscription = %self.parts.config.name, after = status.cursor, generation = status.generation, "registered with the bus");
         Ok(Registration {
             log_id: info.log_id,
             head_seq: status.head_seq,
@@ -224,39 +200,76 @@ impl<H: Handler> Subscriber<H> {
         })
     }
 
+    /// PUTs the subscription to start after the checkpoint (from the beginning without
+    /// one, or when the log was `replaced`), and from the beginning again if the bus's
+    /// head is below the checkpoint, which the `bool` then says.
+    async fn put_from_checkpoint(
+        &self,
+        progress: &Progress,
+        replaced: bool,
+    ) -> Result<(SubscriptionStatus, bool), Error> {
+        let start = match self.parts.config.applied {
+            Some(applied) if !replaced => Start::After {
+                after: applied.max(progress.applied),
+            },
+            _ => Start::Beginning,
+        };
+        match self.put(start).await {
+            Err(Error::Rejected { status: 409, body }) if body.error == "cursor_beyond_head" => {
+                Ok((self.put(Start::Beginning).await?, true))
+            }
+            other => Ok((other?, false)),
+        }
+    }
+
+    /// Takes the bus's answer to the registration as the new progress, and starts
+    /// watching the cursor if there is history to catch up on.
+    fn registered(&self, progress: &mut Progress, status: &SubscriptionStatus, log_id: &str) {
+        progress.registered = true;
+        progress.generation = status.generation;
+        progress.applied = status.cursor;
+        progress.log_id = Some(log_id.into());
+        progress.target = status.head_seq;
+        let caught_up = progress.applied >= progress.target;
+        self.parts.caught_up.send_replace(caught_up);
+        if !caught_up {
+            self.watch_cursor(progress.target);
+        }
+    }
+
     /// The events at the head may not be ours (`types`), so the last one we apply can be
     /// below `target`: the bus's cursor, which moves past events that do not match, says
     /// when everything up to `target` is done. Polls it until then (or until caught up by
     /// a delivery, or this subscriber is dropped).
     fn watch_cursor(&self, target: u64) {
-        let weak = Arc::downgrade(&self.inner);
-        let path = format!("/subscriptions/{}", self.inner.config.name);
+        let weak = Arc::downgrade(&self.parts);
+        let path = format!("/subscriptions/{}", self.parts.config.name);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(CURSOR_POLL).await;
-                let Some(inner) = weak.upgrade() else { return };
-                if *inner.caught_up.borrow() {
+                let Some(parts) = weak.upgrade() else { return };
+                if *parts.caught_up.borrow() {
                     return;
                 }
-                let me = Subscriber { inner };
+                let me = Subscriber { parts };
                 let status: Result<SubscriptionStatus, _> =
                     me.call(reqwest::Method::GET, &path, None::<&()>).await;
                 if status.is_ok_and(|s| s.cursor >= target) {
-                    me.inner.caught_up.send_replace(true);
+                    me.parts.caught_up.send_replace(true);
                     return;
                 }
             }
         });
     }
 
-    async fn put(&self, start: Start) -> Result<SubscriptionStatus, SubscribeError> {
-        let c = &self.inner.config;
+    async fn put(&self, start: Start) -> Result<SubscriptionStatus, Error> {
+        let c = &self.parts.config;
         let mut spec = SubscriptionSpec::new(c.url.clone());
         spec.types.clone_from(&c.types);
         spec.batch = c.batch;
         spec.start = start;
         spec.reset = true;
-        spec.secret = Some(self.inner.secret.clone());
+        spec.secret = Some(self.parts.secret.clone());
         self.call(
             reqwest::Method::PUT,
             &format!("/subscriptions/{}", c.name),
@@ -270,141 +283,12 @@ impl<H: Handler> Subscriber<H> {
         method: reqwest::Method,
         path: &str,
         body: Option<&B>,
-    ) -> Result<R, SubscribeError> {
-        let url = format!("{}{path}", self.inner.config.bus_url.trim_end_matches('/'));
-        let mut request = self.inner.http.request(method, url);
+    ) -> Result<R, Error> {
+        let url = format!("{}{path}", self.parts.config.bus_url.trim_end_matches('/'));
+        let mut request = self.parts.http.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
         }
-        match super::send(request, self.inner.config.token.as_deref()).await? {
-            super::Reply::Ok(reply) => Ok(reply),
-            super::Reply::Refused(status, body) => Err(SubscribeError::Bus { status, body }),
-        }
+        super::send(request, self.parts.config.token.as_deref()).await
     }
-}
-
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = ErrorBody {
-        error: code.into(),
-        message: message.into(),
-        extra: Default::default(),
-    };
-    (status, Json(body)).into_response()
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    header(headers, name).and_then(|v| v.parse().ok())
-}
-
-fn verify(signer: &Signer, headers: &HeaderMap, body: &[u8]) -> bool {
-    let (Some(id), Some(ts), Some(sig)) = (
-        header(headers, "webhook-id"),
-        header(headers, "webhook-timestamp").and_then(|t| t.parse::<i64>().ok()),
-        header(headers, "webhook-signature"),
-    ) else {
-        return false;
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    (now - ts).abs() <= SIGNATURE_TOLERANCE_SECS && signer.verify(id, ts, body, sig)
-}
-
-async fn deliver<H: Handler>(
-    State(sub): State<Subscriber<H>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let inner = &sub.inner;
-    if !verify(&inner.signer, &headers, &body) {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
-            "the webhook signature does not verify",
-        );
-    }
-    let events: Vec<Envelope> = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'[') => serde_json::from_slice(&body).unwrap_or_default(),
-        _ => serde_json::from_slice(&body)
-            .map(|e| vec![e])
-            .unwrap_or_default(),
-    };
-    if events.is_empty() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "invalid_delivery",
-            "the body holds no event envelope",
-        );
-    }
-    let mut progress = inner.progress.lock().await;
-    if !progress.registered {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_registered",
-            "registration with the bus is not acknowledged yet",
-        );
-    }
-    if header(&headers, "minibus-redelivery") == Some("dead-letter") {
-        // An operator's retry of a parked event: apply it whatever was applied since; it
-        // moves neither the checkpoint nor the generation.
-        return match inner
-            .handler
-            .handle(events.into_iter().next().unwrap_or_else(|| unreachable!()))
-            .await
-        {
-            Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(HandlerError::Reject(m)) => {
-                refuse(StatusCode::UNPROCESSABLE_ENTITY, "rejected", &m)
-            }
-            Err(HandlerError::Retry(m)) => refuse(StatusCode::SERVICE_UNAVAILABLE, "retry", &m),
-        };
-    }
-    let generation = header_u64(&headers, "minibus-generation").unwrap_or(progress.generation);
-    if generation < progress.generation {
-        return refuse(
-            StatusCode::CONFLICT,
-            "stale_generation",
-            "this delivery belongs to an older generation",
-        );
-    }
-    let log_id = header(&headers, "minibus-log-id");
-    if let (Some(new), Some(known)) = (log_id, progress.log_id.as_deref()) {
-        if new != known {
-            tracing::warn!(subscription = %inner.config.name, "the bus log was replaced: starting over");
-            inner.handler.on_rewind(0).await;
-            progress.applied = 0;
-            progress.log_id = Some(new.into());
-        }
-    }
-    if generation > progress.generation {
-        let after = events[0].seq.saturating_sub(1);
-        inner.handler.on_rewind(after).await;
-        progress.generation = generation;
-        progress.applied = after;
-    }
-    for event in events {
-        if event.seq <= progress.applied {
-            continue;
-        }
-        let seq = event.seq;
-        match inner.handler.handle(event).await {
-            Ok(()) => progress.applied = seq,
-            Err(HandlerError::Reject(m)) => {
-                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "rejected", &m)
-            }
-            Err(HandlerError::Retry(m)) => {
-                return refuse(StatusCode::SERVICE_UNAVAILABLE, "retry", &m)
-            }
-        }
-    }
-    if progress.applied >= progress.target {
-        inner
-            .caught_up
-            .send_if_modified(|c| !std::mem::replace(c, true));
-    }
-    StatusCode::NO_CONTENT.into_response()
 }

@@ -1,110 +1,46 @@
-//! The event envelope and the rules an event must follow (DESIGN "The event").
-//!
-//! `data` is carried as [`RawValue`]: the publisher's exact JSON text, never re-serialised,
-//! so key order and number formats survive the round trip.
+//! The rules an event and a name follow (DESIGN "The event"), each written once: the
+//! constants state them in messages, the functions check them.
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use super::NewEvent;
 
 /// Longest `type`, `id`, `stream`, `source`, `correlation_id` and `causation_id`, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Deepest nesting of arrays and objects in `data`: subscribers parse it, and common JSON
 /// parsers (serde_json among them) refuse documents nested deeper than 128.
 pub const MAX_DATA_DEPTH: usize = 64;
-
-/// An event as the bus stores and delivers it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    /// Gapless position in the log, from 1.
-    pub seq: u64,
-    /// Unique id; the idempotency key.
-    pub id: String,
-    /// The event's type, e.g. `PostCreated`.
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// The publisher's JSON, exactly as sent.
-    pub data: Box<RawValue>,
-    /// The aggregate the event belongs to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream: Option<String>,
-    /// 1-based position in `stream`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u64>,
-    /// The publisher's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// When the bus appended it (RFC 3339 UTC, never decreasing along `seq`).
-    pub time: String,
-    /// Carried along a chain of events published in reaction to each other.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
-    /// The id of the event this one reacts to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub causation_id: Option<String>,
+/// The rule of an event's `type` (and of `id`, `source`, `correlation_id` and
+/// `causation_id`), as error messages state it. See [`is_valid_event_type`].
+pub const EVENT_TYPE_RULE: &str = "1–200 characters, no control characters";
+/// [`NAME_RULE`] as a literal, for `concat!`.
+macro_rules! name_rule {
+    () => {
+        "[A-Za-z0-9._:-]{1,200}"
+    };
 }
 
-/// An event as a publisher sends it: only `type` is required.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NewEvent {
-    /// Idempotency key; the bus assigns a UUIDv7 when absent (then the publish is not safe to retry).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The event's type, 1–200 characters.
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// Any JSON; `null` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Box<RawValue>>,
-    /// The aggregate, `[A-Za-z0-9._:-]{1,200}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream: Option<String>,
-    /// Append only if `stream` is at this version (0 = the stream must not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_version: Option<u64>,
-    /// The publisher's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// See [`Envelope::correlation_id`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
-    /// See [`Envelope::causation_id`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub causation_id: Option<String>,
-}
+/// The rule of stream and subscription names, as error messages state it. See
+/// [`is_valid_stream_name`].
+pub const NAME_RULE: &str = name_rule!();
 
 impl NewEvent {
-    /// An event of `ty` carrying `data` (serialised now), with no id yet.
-    pub fn new(ty: impl Into<String>, data: &impl Serialize) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            id: None,
-            ty: ty.into(),
-            data: Some(serde_json::value::to_raw_value(data)?),
-            stream: None,
-            expected_version: None,
-            source: None,
-            correlation_id: None,
-            causation_id: None,
-        })
-    }
-
     /// Checks every field rule of DESIGN; the error names the field.
     pub fn validate(&self) -> Result<(), InvalidEvent> {
-        check_name("type", &self.ty)?;
-        if let Some(id) = &self.id {
-            check_name("id", id)?;
-        }
-        if let Some(stream) = &self.stream {
-            if !is_valid_stream_name(stream) {
+        check_text(&self.ty).map_err(|reason| InvalidEvent::new("type", reason))?;
+        check_optional_text("id", self.id.as_deref())?;
+        match &self.stream {
+            Some(stream) if !is_valid_stream_name(stream) => {
                 return Err(InvalidEvent::new(
                     "stream",
-                    "must match [A-Za-z0-9._:-]{1,200}",
+                    concat!("must match ", name_rule!()),
                 ));
             }
-        } else if self.expected_version.is_some() {
-            return Err(InvalidEvent::new(
-                "expected_version",
-                "needs a `stream` to check against",
-            ));
+            None if self.expected_version.is_some() => {
+                return Err(InvalidEvent::new(
+                    "expected_version",
+                    "needs a `stream` to check against",
+                ));
+            }
+            _ => {}
         }
         if self
             .data
@@ -116,23 +52,16 @@ impl NewEvent {
                 "must not nest deeper than 64 levels",
             ));
         }
-        for (field, value) in [
-            ("source", &self.source),
-            ("correlation_id", &self.correlation_id),
-            ("causation_id", &self.causation_id),
-        ] {
-            if let Some(v) = value {
-                check_name(field, v)?;
-            }
-        }
-        Ok(())
+        check_optional_text("source", self.source.as_deref())?;
+        check_optional_text("correlation_id", self.correlation_id.as_deref())?;
+        check_optional_text("causation_id", self.causation_id.as_deref())
     }
 }
 
 /// Why an event was refused; maps to `400 invalid_event`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidEvent {
-    /// The offending field.
+    /// The field that breaks a rule, as named in JSON (`type`, `stream`…).
     pub field: &'static str,
     /// What is wrong with it.
     pub reason: &'static str,
@@ -152,20 +81,30 @@ impl std::fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-fn check_name(field: &'static str, value: &str) -> Result<(), InvalidEvent> {
+/// Whether `ty` may be an event's type: [`EVENT_TYPE_RULE`].
+pub fn is_valid_event_type(ty: &str) -> bool {
+    check_text(ty).is_ok()
+}
+
+/// Checks [`EVENT_TYPE_RULE`], which `id`, `source`, `correlation_id` and `causation_id`
+/// follow too; the error says what is wrong.
+fn check_text(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
-        return Err(InvalidEvent::new(field, "must not be empty"));
+        return Err("must not be empty");
     }
     if value.chars().count() > MAX_NAME_CHARS {
-        return Err(InvalidEvent::new(field, "must be at most 200 characters"));
+        return Err("must be at most 200 characters");
     }
     if value.chars().any(char::is_control) {
-        return Err(InvalidEvent::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err("must not contain control characters");
     }
     Ok(())
+}
+
+fn check_optional_text(field: &'static str, value: Option<&str>) -> Result<(), InvalidEvent> {
+    value.map_or(Ok(()), |v| {
+        check_text(v).map_err(|reason| InvalidEvent::new(field, reason))
+    })
 }
 
 /// How deeply arrays and objects nest in a JSON text (brackets inside strings do not count).
@@ -189,7 +128,7 @@ fn json_depth(json: &str) -> usize {
     deepest
 }
 
-/// Stream and subscription names: `[A-Za-z0-9._:-]{1,200}`.
+/// Whether `name` may name a stream or a subscription: [`NAME_RULE`].
 pub fn is_valid_stream_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_CHARS
@@ -270,5 +209,14 @@ mod tests {
                 .field,
             "id"
         );
+    }
+
+    #[test]
+    fn the_type_rule() {
+        assert!(is_valid_event_type("PostCreated"));
+        assert!(is_valid_event_type(&"é".repeat(200)));
+        assert!(!is_valid_event_type(&"é".repeat(201)));
+        assert!(!is_valid_event_type(""));
+        assert!(!is_valid_event_type("a\u{7}b"));
     }
 }

@@ -1,0 +1,213 @@
+//! The writer's tests: group commit over a real sled log, and what a failed flush answers.
+
+use super::*;
+use crate::daemon::store::{Filter, NewRecord, Scan, SledLog, StoredEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The real sled log, whose flush can be made to fail (a full or failing disk).
+struct FailingFlush {
+    log: SledLog,
+    fail: AtomicBool,
+}
+
+impl EventLog for FailingFlush {
+    fn log_id(&self) -> &str {
+        self.log.log_id()
+    }
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        self.log.last_seq()
+    }
+    fn get(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        self.log.get(seq)
+    }
+    fn seq_of_id(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        self.log.seq_of_id(id)
+    }
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.log.stream_version(stream)
+    }
+    fn scan(
+        &self,
+        after: u64,
+        up_to: u64,
+        filter: &Filter,
+        max_matches: usize,
+        max_examined: usize,
+    ) -> Result<Scan, StoreError> {
+        self.log
+            .scan(after, up_to, filter, max_matches, max_examined)
+    }
+    fn stream_events(
+        &self,
+        stream: &str,
+        after_version: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.log.stream_events(stream, after_version, up_to, limit)
+    }
+    fn append(&self, records: &[NewRecord], atomic: bool) -> Result<(), StoreError> {
+        self.log.append(records, atomic)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Corrupt("injected flush failure".into()));
+        }
+        self.log.flush()
+    }
+}
+
+/// A writer over a real log whose flushes fail while `fail` is set.
+fn writer_over_failing_flush(
+    fail: bool,
+) -> (
+    tempfile::TempDir,
+    Arc<FailingFlush>,
+    CancellationToken,
+    Writer,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+    let log = Arc::new(FailingFlush {
+        log,
+        fail: AtomicBool::new(fail),
+    });
+    let fatal = CancellationToken::new();
+    let writer = Writer::start(
+        log.clone(),
+        Durability::Fsync,
+        Metrics::new(),
+        fatal.clone(),
+    )
+    .expect("start");
+    (dir, log, fatal, writer)
+}
+
+fn event(id: &str) -> NewEvent {
+    serde_json::from_str(&format!(r#"{{"id":"{id}","type":"T","data":{{}}}}"#)).expect("event")
+}
+
+#[tokio::test]
+async fn concurrent_publishes_get_distinct_seqs_and_raise_the_durable_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, _) = SledLog::open(dir.path(), 8).expect("open");
+    let fatal = CancellationToken::new();
+    let writer = Writer::start(
+        Arc::new(log),
+        Durability::Fsync,
+        Metrics::new(),
+        fatal.clone(),
+    )
+    .expect("start");
+    let handle = writer.handle();
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let handle = handle.clone();
+            tokio::spawn(async move { handle.publish(vec![event(&format!("e{i}"))]).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            PublishOutcome::Appended(replies) => seqs.extend(replies.iter().map(|r| r.seq)),
+            other => panic!("not appended: {other:?}"),
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=100).collect::<Vec<u64>>());
+    assert_eq!(*handle.durable().borrow(), 100);
+    assert!(!fatal.is_cancelled());
+    writer.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer() {
+    let (_dir, log, fatal, writer) = writer_over_failing_flush(false);
+    let handle = writer.handle();
+    assert!(matches!(
+        handle.publish(vec![event("a")]).await,
+        PublishOutcome::Appended(_)
+    ));
+    assert_eq!(*handle.durable().borrow(), 1);
+
+    log.fail.store(true, Ordering::SeqCst);
+    let outcome = handle.publish(vec![event("b")]).await;
+    assert!(
+        matches!(
+            outcome,
+            PublishOutcome::Rejected(Rejection::StorageUnavailable)
+        ),
+        "{outcome:?}"
+    );
+    assert!(fatal.is_cancelled(), "the daemon is told to stop");
+    assert_eq!(
+        *handle.durable().borrow(),
+        1,
+        "nothing unflushed is visible"
+    );
+    // Nothing is acknowledged after the failure, even once the disk is back, and the
+    // writer has stopped: "c" is not even applied ("b" was, as seq 2, never durable).
+    log.fail.store(false, Ordering::SeqCst);
+    let outcome = handle.publish(vec![event("c")]).await;
+    assert!(
+        matches!(
+            outcome,
+            PublishOutcome::Rejected(Rejection::StorageUnavailable)
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(*handle.durable().borrow(), 1);
+    assert_eq!(log.last_seq().expect("head"), 2, "the writer stopped");
+    writer.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_behind_a_failed_flush_are_answered_503_too() {
+    let (_dir, _log, fatal, writer) = writer_over_failing_flush(true);
+    let handle = writer.handle();
+    // "a" and its duplicate under another type go in one group or in two; either way the
+    // refusal of the second rests on "a", which never becomes durable.
+    let first = handle.publish(vec![event("a")]);
+    let conflicting: NewEvent =
+        serde_json::from_str(r#"{"id":"a","type":"Other","data":{}}"#).expect("event");
+    let second = handle.publish(vec![conflicting]);
+    let (first, second) = tokio::join!(first, second);
+    for outcome in [first, second] {
+        assert!(
+            matches!(
+                outcome,
+                PublishOutcome::Rejected(Rejection::StorageUnavailable)
+            ),
+            "{outcome:?}"
+        );
+    }
+    assert!(fatal.is_cancelled());
+    writer.stop().await;
+}
+
+#[tokio::test]
+async fn dropping_the_writer_stops_its_threads_even_while_handles_live_on() {
+    let (_dir, log, _fatal, writer) = writer_over_failing_flush(false);
+    let handle = writer.handle();
+    assert!(matches!(
+        handle.publish(vec![event("a")]).await,
+        PublishOutcome::Appended(_)
+    ));
+
+    drop(writer);
+
+    assert_eq!(
+        Arc::strong_count(&log),
+        1,
+        "both threads ended and let go of the log"
+    );
+    let outcome = handle.publish(vec![event("b")]).await;
+    assert!(
+        matches!(
+            outcome,
+            PublishOutcome::Rejected(Rejection::StorageUnavailable)
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(log.last_seq().expect("head"), 1, "nothing applied after");
+}

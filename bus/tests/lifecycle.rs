@@ -1,0 +1,124 @@
+//! The daemon's lifecycle: however `run` returns, an early error included, it leaves none
+//! of its threads behind and the store's lock free, so the same data dir opens again at
+//! once.
+//!
+//! A test binary of its own: it counts the process's threads by name, which the API tests,
+//! running daemons side by side, would disturb. Its own tests take turns for the same
+//! reason.
+
+#![cfg(feature = "daemon")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bus::daemon::{run, BusConfig, DaemonError};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The daemon's threads.
+const DAEMON_THREADS: [&str; 3] = ["minibus-writer", "minibus-flusher", "minibus-delivery"];
+
+/// Linux keeps the first 15 bytes of a thread's name (`minibus-deliver`).
+const COMM_BYTES: usize = 15;
+
+/// How long anything may take before the test fails (a bound against hangs, not a timing).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// One test at a time: each counts every thread of the process.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The names of this process's threads that belong to a daemon.
+fn daemon_threads() -> Vec<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|comm| comm.trim_end().to_string())
+        .filter(|comm| {
+            DAEMON_THREADS
+                .iter()
+                .any(|name| name.as_bytes()[..name.len().min(COMM_BYTES)] == *comm.as_bytes())
+        })
+        .collect()
+}
+
+/// Waits (at most [`PATIENCE`]) until no daemon thread is left; the ones left otherwise.
+async fn daemon_threads_gone() -> Result<(), Vec<String>> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = daemon_threads();
+        if left.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(left);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Opens the store in `dir` with sled itself, at once: fails while anyone holds its lock.
+fn open_again(dir: &Path) {
+    let db = sled::Config::new()
+        .path(dir)
+        .open()
+        .expect("the store opens again at once: its lock is free");
+    drop(db);
+}
+
+async fn loopback() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    (listener, addr)
+}
+
+#[tokio::test]
+async fn a_refused_static_subscription_stops_everything_run_started() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data_dir = dir.path().join("bus");
+    let (listener, addr) = loopback().await;
+    let mut config = BusConfig::new(addr, data_dir.clone());
+    // Well formed (NAME=URL), so `check` lets it through; refused when it is created.
+    config.subscribe = vec!["query=ftp://127.0.0.1/events".into()];
+
+    let ran = tokio::time::timeout(PATIENCE, run(listener, config, CancellationToken::new()))
+        .await
+        .expect("run returns");
+
+    assert!(matches!(ran, Err(DaemonError::Config(_))), "{ran:?}");
+    open_again(&data_dir);
+    assert_eq!(daemon_threads_gone().await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_daemon_that_served_stops_its_threads_and_frees_the_store() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data_dir = dir.path().join("bus");
+    let (listener, addr) = loopback().await;
+    let shutdown = CancellationToken::new();
+    let daemon = tokio::spawn(run(
+        listener,
+        BusConfig::new(addr, data_dir.clone()),
+        shutdown.clone(),
+    ));
+
+    let published = reqwest::Client::new()
+        .post(format!("http://{addr}/events"))
+        .json(&serde_json::json!({"id": "e1", "type": "PostCreated", "data": {}}))
+        .send()
+        .await
+        .expect("the bus answers");
+    assert_eq!(published.status(), reqwest::StatusCode::CREATED);
+    assert!(!daemon_threads().is_empty(), "the daemon's threads run");
+    shutdown.cancel();
+    let ran = tokio::time::timeout(PATIENCE, daemon)
+        .await
+        .expect("run returns")
+        .expect("run does not panic");
+
+    assert!(ran.is_ok(), "{ran:?}");
+    open_again(&data_dir);
+    assert_eq!(daemon_threads_gone().await, Ok(()));
+}
