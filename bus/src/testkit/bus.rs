@@ -149,3 +149,37 @@ impl Drop for TestBus {
         self.shutdown.cancel();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn head(bus: &TestBus) -> u64 {
+        let info: serde_json::Value = reqwest::get(bus.at("/info"))
+            .await
+            .expect("GET /info")
+            .json()
+            .await
+            .expect("JSON");
+        info["head_seq"].as_u64().expect("a head")
+    }
+
+    #[tokio::test]
+    async fn a_restarted_bus_keeps_its_log_on_a_new_port() {
+        let bus = spawn_bus().await;
+        let published = reqwest::Client::new()
+            .post(bus.at("/events"))
+            .json(&serde_json::json!({"type": "Kept"}))
+            .send()
+            .await
+            .expect("POST /events");
+        assert_eq!(published.status(), 201);
+        let (dir, old_url) = (bus.data_dir().to_path_buf(), bus.url().to_string());
+        assert!(dir.exists(), "the log is in {}", dir.display());
+        let bus = bus.restart_with(|config| config.cache_mb = 8).await;
+        assert_eq!(bus.data_dir(), dir);
+        assert_ne!(bus.url(), old_url, "a fresh port");
+        assert_eq!(bus.config().cache_mb, 8);
+        assert_eq!(head(&bus).await, 1);
+    }
+}

@@ -275,3 +275,44 @@ async fn respond(answer: Answer, gate: &Semaphore) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(url: &str, body: &str) -> u16 {
+        let request = reqwest::Client::new().post(url).body(body.to_string());
+        request.send().await.expect("an answer").status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn forwards_each_request_and_answers_as_switched() {
+        let subscriber = FakeSubscriber::start().await;
+        assert_eq!(
+            post(&subscriber.url, r#"[{"seq": 1}, {"seq": 2}]"#).await,
+            200
+        );
+        let first = subscriber.next_request().await;
+        assert_eq!((first.seqs.clone(), first.answer), (vec![1, 2], Some(200)));
+        assert_eq!(first.peer.ip(), std::net::Ipv4Addr::LOCALHOST);
+
+        subscriber.answer_default(Answer::Status(503));
+        assert_eq!(post(&subscriber.url, r#"{"seq": 3}"#).await, 503);
+        let second = subscriber.next_request().await;
+        assert_eq!((second.seqs, second.answer), (vec![3], Some(503)));
+        assert_eq!(subscriber.seqs(), [1, 2, 3]);
+        assert_eq!(subscriber.acked(), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_held_answer_waits_for_release() {
+        let subscriber = FakeSubscriber::start().await;
+        subscriber.answer_next([Answer::Hold(201)]);
+        let url = subscriber.url.clone();
+        let held = tokio::spawn(async move { post(&url, r#"{"seq": 1}"#).await });
+        subscriber.next_request().await;
+        assert!(!held.is_finished(), "answered before the release");
+        subscriber.release();
+        assert_eq!(held.await.expect("joined"), 201);
+    }
+}
