@@ -37,7 +37,8 @@ struct Notes {
 
 /// Writes a note.
 #[utoipa::path(post, path = "/notes", request_body = NewNote, responses(
-    (status = CREATED, body = Note), (status = BAD_REQUEST, body = ApiError)))]
+    (status = CREATED, description = "stored", body = Note),
+    (status = BAD_REQUEST, description = "not 1–20 characters, or not a note", body = ApiError)))]
 async fn create(
     State(notes): State<Notes>,
     Json(new): Json<NewNote>,
@@ -60,7 +61,8 @@ async fn create(
 
 /// One note.
 #[utoipa::path(get, path = "/notes/{id}", params(("id" = u64, Path, description = "its number")),
-    responses((status = OK, body = Note), (status = NOT_FOUND, body = ApiError)))]
+    responses((status = OK, description = "the note", body = Note),
+        (status = NOT_FOUND, description = "no such note", body = ApiError)))]
 async fn one(State(notes): State<Notes>, Path(id): Path<u64>) -> Result<Json<Note>, ApiError> {
     let stored = notes
         .notes
@@ -131,6 +133,17 @@ async fn the_document_lists_exactly_the_annotated_routes_and_health() {
     assert!(document["openapi"]
         .as_str()
         .is_some_and(|v| v.starts_with("3.")));
+    // OpenAPI requires a description on every response.
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                let described = response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty());
+                assert!(described, "{method} {path} {status} has no description");
+            }
+        }
+    }
     for schema in ["Note", "NewNote", "ApiError"] {
         assert!(
             document["components"]["schemas"][schema].is_object(),

@@ -11,6 +11,8 @@
 //!          serve(listener, router.with_state(state), shutdown).await?;
 //! ```
 //!
+//! A service depends on `utoipa`, `utoipa-axum` and `axum` itself: `routes!` names them.
+//!
 //! # Layout
 //!
 //! ```text

@@ -8,12 +8,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// How long open connections may go on once shutdown begins; then they are dropped.
-/// The bus daemon uses the same 5 s.
+/// How long open connections may go on once shutdown begins; then [`serve`] returns
+/// without them. The bus daemon uses the same 5 s.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops accepting and
-/// lets the requests in flight finish, for at most [`DRAIN_TIMEOUT`].
+/// lets the requests in flight finish, for at most [`DRAIN_TIMEOUT`]. Past that it returns
+/// anyway: the connections still open are no longer waited for, and end with the runtime
+/// (when the process exits), so a stuck client cannot hold a shutdown up.
 ///
 /// Every connection has `TCP_NODELAY`: the services exchange small requests and replies,
 /// which Nagle's algorithm would hold back.
@@ -124,7 +126,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hung_request_is_dropped_at_the_drain_deadline() {
+    async fn serve_returns_at_the_drain_deadline_despite_a_hung_request() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (entered, mut in_handler) = tokio::sync::mpsc::channel::<()>(1);

@@ -1,7 +1,10 @@
 //! What a [`FakeSubscriber`](super::FakeSubscriber) answers: one [`Answer`] per request,
 //! chosen by a script the test changes while it runs.
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use std::collections::{HashMap, VecDeque};
+use tokio::sync::Semaphore;
 
 /// How the fake subscriber answers one request.
 #[derive(Debug, Clone)]
@@ -94,6 +97,29 @@ impl Script {
     pub(crate) fn once_for_seq(&mut self, seq: u64, answer: Answer) {
         self.once_for_seq.entry(seq).or_default().push_back(answer);
     }
+}
+
+/// Builds the scripted answer (waiting first for a [`Answer::Hold`], forever for a
+/// [`Answer::Hang`]).
+pub(crate) async fn respond(answer: Answer, gate: &Semaphore) -> Response {
+    let (status, headers, body) = match answer {
+        Answer::Status(status) => (status, Vec::new(), None),
+        Answer::WithHeaders(status, headers) => (status, headers, None),
+        Answer::WithBody(status, text) => (status, Vec::new(), Some(text)),
+        Answer::Hang => std::future::pending().await,
+        Answer::Hold(status) => {
+            gate.acquire().await.expect("the gate stays open").forget();
+            (status, Vec::new(), None)
+        }
+    };
+    let status_code = StatusCode::from_u16(status).expect("a status");
+    let body = body.unwrap_or_else(|| format!("scripted {status}"));
+    let mut response = (status_code, body).into_response();
+    for (name, value) in headers {
+        let value = value.parse().expect("a header value");
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 #[cfg(test)]

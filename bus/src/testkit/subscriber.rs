@@ -3,12 +3,12 @@
 //! forwards each into a channel, and answers as the test scripts it, switchable while the
 //! test runs.
 
-use super::answer::{Answer, Script};
+use super::answer::{respond, Answer, Script};
 use super::poll::{eventually, PATIENCE};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -251,29 +251,6 @@ async fn record(
     lock(&recorder.received).push(received.clone());
     let _ = recorder.forward.send(received);
     respond(answer, &recorder.gate).await
-}
-
-/// Builds the scripted answer (waiting first for a [`Answer::Hold`], forever for a
-/// [`Answer::Hang`]).
-async fn respond(answer: Answer, gate: &Semaphore) -> Response {
-    let (status, headers, body) = match answer {
-        Answer::Status(status) => (status, Vec::new(), None),
-        Answer::WithHeaders(status, headers) => (status, headers, None),
-        Answer::WithBody(status, text) => (status, Vec::new(), Some(text)),
-        Answer::Hang => std::future::pending().await,
-        Answer::Hold(status) => {
-            gate.acquire().await.expect("the gate stays open").forget();
-            (status, Vec::new(), None)
-        }
-    };
-    let status_code = StatusCode::from_u16(status).expect("a status");
-    let body = body.unwrap_or_else(|| format!("scripted {status}"));
-    let mut response = (status_code, body).into_response();
-    for (name, value) in headers {
-        let value = value.parse().expect("a header value");
-        response.headers_mut().insert(name, value);
-    }
-    response
 }
 
 #[cfg(test)]
