@@ -54,4 +54,10 @@ pub mod signature;
 #[cfg(feature = "daemon")]
 pub mod daemon;
 
+#[cfg(feature = "kit")]
+pub mod kit;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
 pub use envelope::{Envelope, NewEvent};

@@ -2,7 +2,7 @@
 //! stay gapless, and the log goes on from its head.
 
 use crate::helpers::{
-    eventually, new_event, record_acks, verify_log, Acked, AckedMap, BusProcess, Load,
+    eventually_within, new_event, record_acks, verify_log, Acked, AckedMap, BusProcess, Load,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -57,7 +57,7 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
     let mut acked = AckedMap::new();
     for round in 1..=rounds() {
         let load = Load::start(&bus.api(), PUBLISHERS);
-        eventually(
+        eventually_within(
             "a first acknowledged publish",
             Duration::from_secs(20),
             || {
@@ -115,7 +115,7 @@ async fn sigterm_under_load_exits_zero_and_keeps_everything() {
     }
 
     let load = Load::start(&api, 8);
-    eventually(
+    eventually_within(
         "publishes acknowledged under load",
         Duration::from_secs(20),
         || {

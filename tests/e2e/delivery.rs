@@ -2,55 +2,15 @@
 //! seqs, duplicates removed, are exactly its matching seqs in order, and a seq repeats only
 //! across a restart (never within one connection of one bus process). Delivery continues.
 
-use crate::helpers::{eventually, BusProcess};
-use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use crate::helpers::{eventually_within, BusProcess};
+use bus::testkit::FakeSubscriber;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Every delivery a fake subscriber received: (the bus's connection, seq), in arrival order.
-type Received = Arc<Mutex<Vec<(SocketAddr, u64)>>>;
-
-async fn record(
-    State(received): State<Received>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Json(body): Json<Value>,
-) -> StatusCode {
-    let envelopes = match body {
-        Value::Array(items) => items,
-        one => vec![one],
-    };
-    let mut received = received.lock().unwrap();
-    for e in envelopes {
-        received.push((peer, e["seq"].as_u64().expect("a seq")));
-    }
-    StatusCode::OK
-}
-
-/// A subscriber on 127.0.0.1:0 that records and acknowledges everything.
-async fn subscriber() -> (String, Received) {
-    let received = Received::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/events", post(record))
-        .with_state(received.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    (url, received)
-}
 
 async fn start(dir: &Path) -> BusProcess {
     let dir = PathBuf::from(dir);
@@ -93,7 +53,7 @@ async fn subscribe(url: &str, name: &str, target: &str, types: Value, batch: u32
 /// Waits until `name`'s cursor reaches the head.
 async fn caught_up(bus: &BusProcess, name: &str) {
     let api = bus.api();
-    eventually(
+    eventually_within(
         &format!("{name} catches up"),
         Duration::from_secs(60),
         || {
@@ -109,10 +69,14 @@ async fn caught_up(bus: &BusProcess, name: &str) {
 
 /// The seqs as received with repeats removed, and a check that no connection saw a repeat
 /// or a step back.
-fn deduplicated(received: &Received) -> Vec<u64> {
-    let received = received.lock().unwrap();
+fn deduplicated(subscriber: &FakeSubscriber) -> Vec<u64> {
+    let received: Vec<(SocketAddr, u64)> = subscriber
+        .received()
+        .iter()
+        .flat_map(|r| r.seqs.iter().map(|seq| (r.peer, *seq)))
+        .collect();
     let mut last_on: BTreeMap<SocketAddr, u64> = BTreeMap::new();
-    for (peer, seq) in received.iter() {
+    for (peer, seq) in &received {
         let last = last_on.entry(*peer).or_insert(0);
         assert!(
             *seq > *last,
@@ -139,11 +103,10 @@ fn crash_rounds() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_delivering_loses_and_reorders_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (all_url, all) = subscriber().await;
-    let (b_url, only_b) = subscriber().await;
+    let (all, only_b) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     let mut bus = start(dir.path()).await;
-    subscribe(bus.url(), "all", &all_url, json!([]), 1).await;
-    subscribe(bus.url(), "only-b", &b_url, json!(["B"]), 10).await;
+    subscribe(bus.url(), "all", &all.url, json!([]), 1).await;
+    subscribe(bus.url(), "only-b", &only_b.url, json!(["B"]), 10).await;
     for _ in 0..crash_rounds() {
         let stop = Arc::new(AtomicBool::new(false));
         let load = publish_load(bus.url(), &stop);

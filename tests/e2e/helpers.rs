@@ -3,7 +3,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -191,21 +190,8 @@ pub fn run_to_exit(mut cmd: Command) -> Finished {
     }
 }
 
-/// Polls `check` until it returns `Some`, for at most `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+/// The test kit's bounded poll, shared with every crate's tests.
+pub use bus::testkit::eventually_within;
 
 /// The bus's HTTP API, as a client sees it.
 #[derive(Clone)]

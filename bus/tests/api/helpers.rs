@@ -1,21 +1,14 @@
-//! The harness: a bus daemon in-process on 127.0.0.1:0 with its own temp dir, typed calls
-//! to it, a bounded poll, and a Server-Sent Events reader.
+//! The harness: a bus daemon in-process on 127.0.0.1:0 with its own temp dir (the test
+//! kit's [`TestBus`]), typed calls to it, and a Server-Sent Events reader.
 
-use bus::daemon::{BusConfig, DaemonError};
+use bus::daemon::BusConfig;
+use bus::testkit::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
 use futures_util::stream::{BoxStream, StreamExt};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use std::future::Future;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use tempfile::TempDir;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use std::time::Duration;
 
-/// How long anything awaited may take before the test fails (never a timed assertion:
-/// only a bound so that a hang fails instead of blocking the suite).
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub use bus::testkit::{eventually, PATIENCE};
 
 /// A running bus daemon and a client for it.
 pub struct TestApp {
@@ -23,78 +16,48 @@ pub struct TestApp {
     pub url: String,
     /// A client with no default headers (the token is added by [`TestApp::request`]).
     pub client: reqwest::Client,
-    /// The configuration the daemon runs with.
-    pub config: BusConfig,
-    shutdown: CancellationToken,
-    handle: Option<JoinHandle<Result<(), DaemonError>>>,
-    dir: Option<TempDir>,
+    bus: TestBus,
 }
 
 /// A daemon with the defaults.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-/// Logs go to the test output only when `TEST_LOG` is set (its value is the filter,
-/// e.g. `TEST_LOG=debug`), so that the suite is quiet by default.
-fn init_test_log() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if let Ok(filter) = std::env::var("TEST_LOG") {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-                .with_test_writer()
-                .try_init();
-        }
-    });
+    TestApp::over(spawn_bus().await)
 }
 
 /// A daemon whose configuration `tweak` changes first (token, limits…).
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut BusConfig)) -> TestApp {
-    init_test_log();
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let mut config = BusConfig::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        dir.path().join("bus"),
-    );
-    tweak(&mut config);
-    start(dir, config).await
-}
-
-/// Starts a daemon on a fresh port over `dir` (which holds `config.data_dir`), and waits
-/// until it answers.
-async fn start(dir: TempDir, mut config: BusConfig) -> TestApp {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local addr");
-    config.listen = addr;
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(bus::daemon::run(listener, config.clone(), shutdown.clone()));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("a reqwest client");
-    let app = TestApp {
-        url: format!("http://{addr}"),
-        client,
-        config,
-        shutdown,
-        handle: Some(handle),
-        dir: Some(dir),
-    };
-    eventually("the daemon to answer /healthz", || async {
-        if app.handle.as_ref().is_some_and(JoinHandle::is_finished) {
-            panic!("the daemon stopped while starting");
-        }
-        let answer = app.client.get(app.at("/healthz")).send().await.ok()?;
-        (answer.status() == StatusCode::OK).then_some(())
-    })
-    .await;
-    app
+    TestApp::over(spawn_bus_with(tweak).await)
 }
 
 impl TestApp {
+    fn over(bus: TestBus) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("a reqwest client");
+        Self {
+            url: bus.url().to_string(),
+            client,
+            bus,
+        }
+    }
+
+    /// Stops the daemon gracefully (as on SIGTERM); its data dir and configuration.
+    pub async fn stop(self) -> StoppedBus {
+        self.bus.stop().await
+    }
+
+    /// Stops the daemon gracefully and starts a new one on the same data dir.
+    pub async fn restart(self) -> TestApp {
+        TestApp::over(self.bus.restart().await)
+    }
+
+    /// Stops the daemon gracefully and starts a new one on the same data dir, with its
+    /// configuration changed by `tweak` (e.g. other `--subscribe` entries).
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut BusConfig)) -> TestApp {
+        TestApp::over(self.bus.restart_with(tweak).await)
+    }
+
     /// The full URL of `path` (which starts with `/`).
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
@@ -103,7 +66,7 @@ impl TestApp {
     /// A request to `path`, with the bearer token when the daemon has one.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let request = self.client.request(method, self.at(path));
-        match &self.config.token {
+        match &self.bus.config().token {
             Some(token) => request.bearer_auth(token),
             None => request,
         }
@@ -228,40 +191,6 @@ impl TestApp {
         );
         head + 1
     }
-
-    /// Stops the daemon gracefully (as on SIGTERM); its data dir and configuration.
-    pub async fn stop(mut self) -> (TempDir, BusConfig) {
-        self.shutdown.cancel();
-        let handle = self.handle.take().expect("running");
-        let result = tokio::time::timeout(PATIENCE, handle)
-            .await
-            .expect("the daemon stops within the patience bound")
-            .expect("the daemon task did not panic");
-        if let Err(e) = result {
-            panic!("the daemon stopped with an error: {e}");
-        }
-        let dir = self.dir.take().expect("a data dir");
-        (dir, self.config.clone())
-    }
-
-    /// Stops the daemon gracefully and starts a new one on the same data dir.
-    pub async fn restart(self) -> TestApp {
-        self.restart_with(|_| {}).await
-    }
-
-    /// Stops the daemon gracefully and starts a new one on the same data dir, with its
-    /// configuration changed by `tweak` (e.g. other `--subscribe` entries).
-    pub async fn restart_with(self, tweak: impl FnOnce(&mut BusConfig)) -> TestApp {
-        let (dir, mut config) = self.stop().await;
-        tweak(&mut config);
-        start(dir, config).await
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 /// The status and JSON body of `answer` (panics when the body is not JSON).
@@ -281,25 +210,6 @@ pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &s
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{case}: no message in {body}"
     );
-}
-
-/// Polls `probe` every 15 ms until it returns `Some`, for at most [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {PATIENCE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(15)).await;
-    }
 }
 
 /// The seqs of a list of envelopes.

@@ -1,0 +1,265 @@
+//! The flags every service takes, each with its `MINIBUS_…` variable, and the rule for the
+//! URL at which the bus reaches a service.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where a service finds the bus unless told otherwise (`--bus-url`).
+pub const DEFAULT_BUS_URL: &str = "http://127.0.0.1:4005";
+
+/// sled's page cache, in MiB, unless told otherwise (`--cache-mb`).
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
+/// What differs between services in their common flags, written once per service on a
+/// marker type:
+///
+/// ```
+/// # use bus::kit::ServiceDefaults;
+/// #[derive(Debug, Clone, Copy)]
+/// pub struct Posts;
+/// impl ServiceDefaults for Posts {
+///     const NAME: &'static str = "posts";
+///     const LISTEN: &'static str = "127.0.0.1:4000";
+///     const DATA_DIR: &'static str = "./data/posts";
+/// }
+/// ```
+pub trait ServiceDefaults: fmt::Debug + Clone + Send + Sync + 'static {
+    /// The service's name, as in logs, errors and `minibus <name>`.
+    const NAME: &'static str;
+    /// The default of `--listen`: `127.0.0.1:<the service's port>`.
+    const LISTEN: &'static str;
+    /// The default of `--data-dir`: `./data/<name>`.
+    const DATA_DIR: &'static str;
+}
+
+/// The flags every service takes; `#[command(flatten)]` it into the service's own clap
+/// struct. `S` gives the defaults that differ between services.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs<S: ServiceDefaults> {
+    /// Address to listen on.
+    #[arg(long, env = "MINIBUS_LISTEN", default_value = S::LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Directory of the service's data. Created if missing.
+    #[arg(long, env = "MINIBUS_DATA_DIR", default_value = S::DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Base URL of the event bus.
+    #[arg(long, env = "MINIBUS_BUS_URL", default_value = DEFAULT_BUS_URL)]
+    pub bus_url: String,
+
+    /// Bearer token to send to the bus (the bus's --token).
+    #[arg(long, env = "MINIBUS_BUS_TOKEN", hide_env_values = true)]
+    pub bus_token: Option<String>,
+
+    /// Base URL at which the bus reaches this service [default: http:// + the address
+    /// bound; required when listening on 0.0.0.0 or ::].
+    #[arg(long, env = "MINIBUS_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
+    /// sled page cache, in MiB.
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = DEFAULT_CACHE_MB)]
+    pub cache_mb: u64,
+
+    #[arg(skip)]
+    defaults: PhantomData<S>,
+}
+
+impl<S: ServiceDefaults> ServiceArgs<S> {
+    /// The defaults, listening on `listen` with data in `data_dir` (for tests and for
+    /// `minibus up`, which set both).
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            bus_url: DEFAULT_BUS_URL.into(),
+            bus_token: None,
+            advertise_url: None,
+            cache_mb: DEFAULT_CACHE_MB,
+            defaults: PhantomData,
+        }
+    }
+
+    /// The base URL at which the bus reaches this service, once it has bound `bound`: see
+    /// [`advertise_url`].
+    pub fn advertise_url(&self, bound: SocketAddr) -> Result<String, ConfigError> {
+        advertise_url(self.advertise_url.as_deref(), bound)
+    }
+}
+
+/// The base URL at which the bus reaches a service (DESIGN, "Services"): `given`
+/// (`--advertise-url`) without a trailing `/`, or else `http://` + the address actually
+/// bound (so a service on port 0 advertises its real port). An address of every interface
+/// (0.0.0.0, ::) says nothing about how the bus reaches it: there `given` is required.
+pub fn advertise_url(given: Option<&str>, bound: SocketAddr) -> Result<String, ConfigError> {
+    match given {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Ok(url.trim_end_matches('/').to_string())
+        }
+        Some(url) => Err(ConfigError::AdvertiseUrlScheme(url.into())),
+        None if bound.ip().is_unspecified() => Err(ConfigError::AdvertiseUrlRequired(bound)),
+        None => Ok(format!("http://{bound}")),
+    }
+}
+
+/// A service setting that was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Listening on every interface without `--advertise-url`.
+    #[error(
+        "listening on {0} (every interface): set --advertise-url (MINIBUS_ADVERTISE_URL) to the \
+         URL at which the bus reaches this service"
+    )]
+    AdvertiseUrlRequired(SocketAddr),
+    /// An `--advertise-url` that is not `http://…` or `https://…`.
+    #[error("--advertise-url must start with http:// or https://, not {0:?}")]
+    AdvertiseUrlScheme(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command, FromArgMatches};
+
+    #[derive(Debug, Clone, Copy)]
+    struct Posts;
+    impl ServiceDefaults for Posts {
+        const NAME: &'static str = "posts";
+        const LISTEN: &'static str = "127.0.0.1:4000";
+        const DATA_DIR: &'static str = "./data/posts";
+    }
+
+    fn command() -> Command {
+        ServiceArgs::<Posts>::augment_args(Command::new("posts"))
+    }
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn the_flags_are_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_reads_its_minibus_variable() {
+        let command = command();
+        let env_of = |long: &str| {
+            let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
+            let arg = arg.unwrap_or_else(|| panic!("no --{long}"));
+            arg.get_env().and_then(|v| v.to_str()).map(String::from)
+        };
+        for (long, var) in [
+            ("listen", "MINIBUS_LISTEN"),
+            ("data-dir", "MINIBUS_DATA_DIR"),
+            ("bus-url", "MINIBUS_BUS_URL"),
+            ("bus-token", "MINIBUS_BUS_TOKEN"),
+            ("advertise-url", "MINIBUS_ADVERTISE_URL"),
+            ("cache-mb", "MINIBUS_CACHE_MB"),
+        ] {
+            assert_eq!(env_of(long).as_deref(), Some(var), "--{long}");
+        }
+        let token = command.get_arguments().find(|a| a.get_id() == "bus_token");
+        assert!(
+            token.is_some_and(clap::Arg::is_hide_env_values_set),
+            "the token stays out of --help"
+        );
+    }
+
+    #[test]
+    fn the_defaults_are_the_services() {
+        let command = command();
+        let default_of = |id: &str| {
+            let arg = command.get_arguments().find(|a| a.get_id() == id);
+            let values = arg.map(clap::Arg::get_default_values).unwrap_or_default();
+            values
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(default_of("listen"), ["127.0.0.1:4000"]);
+        assert_eq!(default_of("data_dir"), ["./data/posts"]);
+        assert_eq!(default_of("bus_url"), [DEFAULT_BUS_URL]);
+        assert_eq!(default_of("cache_mb"), [DEFAULT_CACHE_MB.to_string()]);
+    }
+
+    #[test]
+    fn flags_parse_into_the_struct() {
+        let matches = command()
+            .try_get_matches_from([
+                "posts",
+                "--listen",
+                "0.0.0.0:4100",
+                "--data-dir",
+                "/tmp/p",
+                "--bus-url",
+                "http://bus:4005",
+                "--bus-token",
+                "t",
+                "--advertise-url",
+                "http://posts:4100/",
+                "--cache-mb",
+                "8",
+            ])
+            .expect("valid flags");
+        let args = ServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
+        assert_eq!(args.listen, addr("0.0.0.0:4100"));
+        assert_eq!(args.data_dir, PathBuf::from("/tmp/p"));
+        assert_eq!(args.bus_url, "http://bus:4005");
+        assert_eq!(args.bus_token.as_deref(), Some("t"));
+        assert_eq!(args.cache_mb, 8);
+        assert_eq!(
+            args.advertise_url(args.listen).expect("given"),
+            "http://posts:4100"
+        );
+    }
+
+    #[test]
+    fn the_advertise_url_defaults_to_the_address_bound() {
+        let bound = addr("127.0.0.1:41234");
+        assert_eq!(
+            advertise_url(None, bound).expect("loopback"),
+            "http://127.0.0.1:41234"
+        );
+        let v6 = addr("[::1]:4000");
+        assert_eq!(
+            advertise_url(None, v6).expect("loopback"),
+            "http://[::1]:4000"
+        );
+    }
+
+    #[test]
+    fn every_interface_needs_an_advertise_url() {
+        for bound in ["0.0.0.0:4000", "[::]:4000"] {
+            let error = advertise_url(None, addr(bound)).expect_err(bound);
+            assert!(
+                matches!(error, ConfigError::AdvertiseUrlRequired(_)),
+                "{error}"
+            );
+            assert!(error.to_string().contains("--advertise-url"), "{error}");
+            let given = advertise_url(Some("https://posts.example"), addr(bound));
+            assert_eq!(given.expect("given"), "https://posts.example");
+        }
+    }
+
+    #[test]
+    fn an_advertise_url_without_http_is_refused() {
+        let error = advertise_url(Some("posts:4000"), addr("0.0.0.0:4000")).expect_err("no scheme");
+        assert!(
+            matches!(error, ConfigError::AdvertiseUrlScheme(_)),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn new_takes_the_defaults_clap_takes() {
+        let args = ServiceArgs::<Posts>::new(addr("127.0.0.1:0"), PathBuf::from("d"));
+        assert_eq!(args.bus_url, DEFAULT_BUS_URL);
+        assert_eq!(args.cache_mb, DEFAULT_CACHE_MB);
+        assert_eq!(args.bus_token, None);
+        assert_eq!(Posts::NAME, "posts");
+    }
+}

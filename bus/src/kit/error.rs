@@ -1,0 +1,218 @@
+//! `ApiError`: the one error type of a service's HTTP API, answered as the bus answers its
+//! errors: `{"error": "<code>", "message": "<sentence>", …}`.
+
+use crate::wire::ErrorBody;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use std::error::Error;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+
+/// What a handler answers when it cannot do what was asked.
+///
+/// - 4xx: the code and message as given, for the client to act on.
+/// - `500 internal` ([`ApiError::internal`]): a generic message; the cause, with its whole
+///   chain of sources, goes to the log and never to the client.
+/// - `503` ([`ApiError::unavailable`]): the code and message as given, with
+///   `Retry-After: 1`: the client should try again.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Map<String, Value>,
+    cause: Option<Box<dyn Error + Send + Sync>>,
+}
+
+impl ApiError {
+    /// An error with this status, code and message (a 4xx; see [`ApiError::internal`] and
+    /// [`ApiError::unavailable`] for the 5xx).
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            extra: Map::new(),
+            cause: None,
+        }
+    }
+
+    /// `400` with this code: the request is malformed or breaks a rule.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// `404 not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// `413` with this code: the body (or a part of it) is larger than allowed.
+    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+    }
+
+    /// `503` with this code and `Retry-After: 1`: something the service needs (the bus, its
+    /// store) cannot be reached now; the same request may succeed later.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
+    /// `500 internal`: a failure of the service itself. The client gets a generic message;
+    /// `cause` is logged with its sources when the error is answered.
+    pub fn internal(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the service failed; the cause is in its log",
+            )
+        }
+    }
+
+    /// Adds a field to the body (`{"error", "message", "<key>": value}`).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+
+    /// The status answered.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The machine-readable code (`"error"` in the body).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(code = self.code, cause = %chain(cause.as_ref()), "internal error");
+        } else if self.status.is_server_error() {
+            tracing::warn!(code = self.code, message = %self.message, "answering a server error");
+        }
+        let body = ErrorBody {
+            error: self.code.into(),
+            message: self.message,
+            extra: self.extra,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// In a service's document, `body = ApiError` is the JSON every error has.
+impl utoipa::PartialSchema for ApiError {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .property("error", text("machine-readable code, e.g. `invalid_json`"))
+            .required("error")
+            .property("message", text("a sentence for people"))
+            .required("message")
+            .description(Some("An error; some codes add fields of their own."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ApiError {}
+
+/// `error: source: source…`, as one line for the log.
+fn chain(error: &(dyn Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        line.push_str(": ");
+        line.push_str(&next.to_string());
+        source = next.source();
+    }
+    line
+}
+
+/// How the message of the router's own 404 starts (a handler's 404 says something else).
+pub(crate) const NO_ROUTE: &str = "no route";
+
+/// The fallback of a service's router: `404 not_found` naming the path.
+pub(crate) async fn no_route(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("{NO_ROUTE} {}", uri.path()))
+}
+
+/// A known path asked with a method it does not take: `405 method_not_allowed`.
+pub(crate) async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, Value, Option<String>) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().expect("ascii").to_string());
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("a body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"), retry)
+    }
+
+    #[tokio::test]
+    async fn a_client_error_answers_its_code_and_message_and_extra_fields() {
+        let error = ApiError::bad_request("invalid_title", "the title is empty").with("max", 200);
+        let (status, body, retry) = body_of(error).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_title");
+        assert_eq!(body["message"], "the title is empty");
+        assert_eq!(body["max"], 200);
+        assert_eq!(retry, None);
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_hides_its_cause() {
+        let cause = std::io::Error::other("disk on fire at /var/secret");
+        let (status, body, _) = body_of(ApiError::internal(cause)).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "internal");
+        let message = body["message"].as_str().expect("a message");
+        assert!(!message.contains("secret"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn unavailable_asks_to_retry() {
+        let error = ApiError::unavailable("post_unverified", "the bus cannot be reached");
+        let (status, body, retry) = body_of(error).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"], "post_unverified");
+        assert_eq!(retry.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn the_logged_cause_holds_every_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot store the post")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("no space left"));
+        assert_eq!(chain(&error), "cannot store the post: no space left");
+    }
+}

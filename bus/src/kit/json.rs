@@ -1,0 +1,154 @@
+//! `Json`: axum's JSON extractor, with its rejections answered as [`ApiError`] instead of
+//! axum's plain-text default, with the bus's codes.
+
+use super::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A JSON body in (as an extractor) or out (as a response). A body that cannot be taken
+/// answers:
+///
+/// - `400 invalid_json`: not JSON, or JSON of the wrong shape for `T`;
+/// - `415 unsupported_media_type`: no `Content-Type: application/json`;
+/// - `413 body_too_large`: larger than the router's body limit;
+/// - `400 unreadable_body`: the body could not be read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn rejected(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {text}"),
+        ),
+        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_json", text),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be sent with Content-Type: application/json",
+        ),
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(
+            "body_too_large",
+            "the body is larger than this service accepts",
+        ),
+        _ => ApiError::bad_request("unreadable_body", text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::post;
+    use axum::Router;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    #[derive(serde::Deserialize, Serialize)]
+    struct NewPost {
+        title: String,
+    }
+
+    async fn echo(Json(post): Json<NewPost>) -> Json<NewPost> {
+        Json(post)
+    }
+
+    /// POSTs `body` with `content_type` to a router taking at most 64 bytes.
+    async fn post_json(content_type: Option<&str>, body: &str) -> (StatusCode, Value) {
+        let router = Router::new()
+            .route("/posts", post(echo))
+            .layer(DefaultBodyLimit::max(64));
+        let mut request = Request::post("/posts");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let request = request
+            .body(Body::from(body.to_string()))
+            .expect("a request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("a body");
+        (
+            status,
+            serde_json::from_slice(&bytes).expect("a JSON answer"),
+        )
+    }
+
+    const JSON: Option<&str> = Some("application/json");
+
+    #[tokio::test]
+    async fn a_good_body_goes_through() {
+        let (status, body) = post_json(JSON, r#"{"title": "hello"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["title"], "hello");
+    }
+
+    #[tokio::test]
+    async fn every_rejection_is_a_json_error_with_the_bus_codes() {
+        let long = format!(r#"{{"title": "{}"}}"#, "x".repeat(100));
+        for (content_type, body, status, code) in [
+            (JSON, "{not json", StatusCode::BAD_REQUEST, "invalid_json"),
+            (
+                JSON,
+                r#"{"name": 1}"#,
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+            ),
+            (
+                None,
+                r#"{"title": "x"}"#,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                Some("text/plain"),
+                r#"{"title": "x"}"#,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                JSON,
+                long.as_str(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+        ] {
+            let (got, answer) = post_json(content_type, body).await;
+            assert_eq!(got, status, "{body}: {answer}");
+            assert_eq!(answer["error"], code, "{body}: {answer}");
+            assert!(
+                answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{answer}"
+            );
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The service kit (feature `kit`): what every minibus HTTP service shares, so that a
+//! service's own code reads as its domain. It needs no sled and no daemon.
+//!
+//! A service built on it:
+//!
+//! ```text
+//! config:  #[command(flatten)] service: ServiceArgs<Posts>      --listen, --data-dir, --bus-url…
+//! routes:  service_router(api_router("posts", VERSION).routes(routes!(create)), readiness)
+//! main:    init_tracing(); let shutdown = shutdown_on_signal();
+//!          let listener = bind("posts", args.listen).await?;
+//!          serve(listener, router.with_state(state), shutdown).await?;
+//! ```
+//!
+//! A service depends on `utoipa`, `utoipa-axum` and `axum` itself: `routes!` names them.
+//!
+//! # Layout
+//!
+//! ```text
+//! serve.rs      serve(listener, router, shutdown): TCP_NODELAY, graceful drain with a deadline; bind
+//! signal.rs     shutdown_on_signal(): a CancellationToken cancelled by SIGINT or SIGTERM
+//! telemetry.rs  init_tracing() (MINIBUS_LOG, stderr), init_test_tracing() (TEST_LOG)
+//! error.rs      ApiError: {"error", "message"} for 4xx, a generic 500 with its cause logged
+//! json.rs       Json: axum's extractor with its rejections answered as ApiError (400/413/415)
+//! health.rs     Readiness (a flag the service raises), GET /healthz and GET /readyz
+//! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source
+//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
+//! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
+//! ```
+
+mod config;
+mod error;
+#[cfg(all(test, feature = "testkit"))]
+mod example;
+mod health;
+mod json;
+mod openapi;
+mod serve;
+mod signal;
+mod telemetry;
+
+pub use config::{
+    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
+};
+pub use error::ApiError;
+#[cfg(feature = "testkit")]
+pub(crate) use error::NO_ROUTE;
+pub use health::Readiness;
+pub use json::Json;
+pub use openapi::{api_router, service_router};
+pub use serve::{bind, serve, serve_with_drain, BindError, DRAIN_TIMEOUT};
+pub use signal::shutdown_on_signal;
+pub use telemetry::{init_test_tracing, init_tracing};

@@ -1,0 +1,34 @@
+//! The test kit (feature `testkit`): what every crate's tests share, so that each crate's
+//! `tests/api/helpers.rs` only adds typed calls to its own API.
+//!
+//! - [`spawn_bus`]: a real bus daemon in this process, on 127.0.0.1:0 over a fresh temp
+//!   data dir (real sled, real HTTP), stopped gracefully or restarted over the same dir;
+//! - [`FakeSubscriber`]: an HTTP server on 127.0.0.1:0 that records what the bus delivers,
+//!   forwards it into a channel, and answers as the test scripts it ([`Answer`]);
+//! - [`eventually`]: a bounded poll, never a fixed sleep;
+//! - [`documented_operations`]: what a service's `/openapi.json` lists, to compare with
+//!   what it serves.
+//!
+//! Logs stay quiet unless `TEST_LOG` is set (its value is the filter).
+//!
+//! # Layout
+//!
+//! ```text
+//! bus.rs         TestBus, StoppedBus, spawn_bus(), spawn_bus_with(tweak)
+//! subscriber.rs  FakeSubscriber, Received
+//! answer.rs      Answer: what the fake subscriber answers, scripted per request or per seq
+//! poll.rs        eventually(), eventually_within(), PATIENCE
+//! openapi.rs     documented_operations(), assert_documented_routes_are_served()
+//! ```
+
+mod answer;
+mod bus;
+mod openapi;
+mod poll;
+mod subscriber;
+
+pub use answer::Answer;
+pub use bus::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
+pub use openapi::{assert_documented_routes_are_served, documented_operations};
+pub use poll::{eventually, eventually_within, PATIENCE};
+pub use subscriber::{FakeSubscriber, Received};
