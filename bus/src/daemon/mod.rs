@@ -290,3 +290,6 @@ fn delivery_spin(micros: u64) -> std::time::Duration {
     }
     std::time::Duration::from_micros(micros)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,77 +1,17 @@
 //! The writer's tests: group commit over a real sled log, and what a failed flush answers.
 
 use super::*;
-use crate::daemon::store::{Filter, NewRecord, Scan, SledLog, StoredEvent};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::daemon::store::SledLog;
 
-/// The real sled log, whose flush can be made to fail (a full or failing disk).
-struct FailingFlush {
-    log: SledLog,
-    fail: AtomicBool,
-}
-
-impl EventLog for FailingFlush {
-    fn log_id(&self) -> &str {
-        self.log.log_id()
-    }
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        self.log.last_seq()
-    }
-    fn get(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
-        self.log.get(seq)
-    }
-    fn seq_of_id(&self, id: &str) -> Result<Option<u64>, StoreError> {
-        self.log.seq_of_id(id)
-    }
-    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        self.log.stream_version(stream)
-    }
-    fn scan(
-        &self,
-        after: u64,
-        up_to: u64,
-        filter: &Filter,
-        max_matches: usize,
-        max_examined: usize,
-    ) -> Result<Scan, StoreError> {
-        self.log
-            .scan(after, up_to, filter, max_matches, max_examined)
-    }
-    fn stream_events(
-        &self,
-        stream: &str,
-        after_version: u64,
-        up_to: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.log.stream_events(stream, after_version, up_to, limit)
-    }
-    fn append(&self, records: &[NewRecord], atomic: bool) -> Result<(), StoreError> {
-        self.log.append(records, atomic)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(StoreError::Corrupt("injected flush failure".into()));
-        }
-        self.log.flush()
-    }
-}
-
-/// A writer over a real log whose flushes fail while `fail` is set.
-fn writer_over_failing_flush(
+/// A writer over the real sled log, whose syncs fail from the start when `fail` is set
+/// (`SledLog::fail_syncs`: a full or failing disk).
+fn writer_over_failing_sync(
     fail: bool,
-) -> (
-    tempfile::TempDir,
-    Arc<FailingFlush>,
-    CancellationToken,
-    Writer,
-) {
+) -> (tempfile::TempDir, Arc<SledLog>, CancellationToken, Writer) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, _) = SledLog::open(dir.path(), 8).expect("open");
-    let log = Arc::new(FailingFlush {
-        log,
-        fail: AtomicBool::new(fail),
-    });
+    log.fail_syncs(fail);
+    let log = Arc::new(log);
     let fatal = CancellationToken::new();
     let writer = Writer::start(
         log.clone(),
@@ -122,7 +62,7 @@ async fn concurrent_publishes_get_distinct_seqs_and_raise_the_durable_head() {
 
 #[tokio::test]
 async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer() {
-    let (_dir, log, fatal, writer) = writer_over_failing_flush(false);
+    let (_dir, log, fatal, writer) = writer_over_failing_sync(false);
     let handle = writer.handle();
     assert!(matches!(
         handle.publish(vec![event("a")]).await,
@@ -130,7 +70,7 @@ async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer(
     ));
     assert_eq!(*handle.durable().borrow(), 1);
 
-    log.fail.store(true, Ordering::SeqCst);
+    log.fail_syncs(true);
     let outcome = handle.publish(vec![event("b")]).await;
     assert!(
         matches!(
@@ -147,7 +87,7 @@ async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer(
     );
     // Nothing is acknowledged after the failure, even once the disk is back, and the
     // writer has stopped: "c" is not even applied ("b" was, as seq 2, never durable).
-    log.fail.store(false, Ordering::SeqCst);
+    log.fail_syncs(false);
     let outcome = handle.publish(vec![event("c")]).await;
     assert!(
         matches!(
@@ -163,7 +103,7 @@ async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer(
 
 #[tokio::test]
 async fn refusals_behind_a_failed_flush_are_answered_503_too() {
-    let (_dir, _log, fatal, writer) = writer_over_failing_flush(true);
+    let (_dir, _log, fatal, writer) = writer_over_failing_sync(true);
     let handle = writer.handle();
     // "a" and its duplicate under another type go in one group or in two; either way the
     // refusal of the second rests on "a", which never becomes durable.
@@ -187,7 +127,7 @@ async fn refusals_behind_a_failed_flush_are_answered_503_too() {
 
 #[tokio::test]
 async fn dropping_the_writer_stops_its_threads_even_while_handles_live_on() {
-    let (_dir, log, _fatal, writer) = writer_over_failing_flush(false);
+    let (_dir, log, _fatal, writer) = writer_over_failing_sync(false);
     let handle = writer.handle();
     assert!(matches!(
         handle.publish(vec![event("a")]).await,
