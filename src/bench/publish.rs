@@ -8,7 +8,7 @@
 use super::stats::{Percentiles, Tally};
 use super::{progress_bar, Target};
 use anyhow::Context;
-use bus::daemon::subs::client;
+use bus::daemon::bench::{CallError, Connection, Destination};
 use indicatif::ProgressBar;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use std::collections::BTreeMap;
@@ -168,14 +168,14 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
 /// delivery client. (reqwest's pooled client spent ~21 µs of CPU per request here, a third
 /// of what the bus itself spends, and that showed in the bus's figures.)
 struct Endpoint {
-    target: client::Destination,
+    target: Destination,
     headers: HeaderMap,
 }
 
 impl Endpoint {
     fn new(target: &Target) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(&target.events_url()).context("--bus-url is not a URL")?;
-        let endpoint = client::Destination::from_url(&url)
+        let endpoint = Destination::from_url(&url)
             .map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -195,7 +195,7 @@ impl Endpoint {
 /// keep-alive connection (opened again after a transport failure).
 async fn publisher(shared: Arc<Shared>) -> Tally {
     let mut tally = Tally::default();
-    let mut connection = client::Connection::default();
+    let mut connection = Connection::default();
     while let Some(range) = shared.plan.take() {
         let events = range.end - range.start;
         let body = shared.events.body(range, shared.plan.batch);
@@ -206,8 +206,8 @@ async fn publisher(shared: Arc<Shared>) -> Tally {
             .await
             .map(|reply| reply.status.as_u16())
             .map_err(|e| match e {
-                client::CallError::Connect(_) => "connect".to_string(),
-                client::CallError::Request(_) => "transport".to_string(),
+                CallError::Connect(_) => "connect".to_string(),
+                CallError::Request(_) => "transport".to_string(),
             });
         tally.record(started.elapsed(), outcome, events);
         shared.bar.inc(events);

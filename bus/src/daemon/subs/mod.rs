@@ -25,7 +25,7 @@
 //! ```
 
 mod backend;
-pub mod client;
+pub(crate) mod client;
 mod deliverer;
 mod delivery_thread;
 mod operations;
