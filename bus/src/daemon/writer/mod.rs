@@ -34,8 +34,6 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use crate::envelope::format_time;
-
 /// Most events one group commit takes (it takes at least one whole publish).
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// Publishes waiting for the writer before publishers wait to hand theirs over.
