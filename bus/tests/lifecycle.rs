@@ -92,6 +92,39 @@ async fn a_refused_static_subscription_stops_everything_run_started() {
 }
 
 #[tokio::test]
+async fn unreadable_stored_subscriptions_are_a_subscriptions_error_and_stop_everything() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data_dir = dir.path().join("bus");
+    let db = sled::Config::new().path(&data_dir).open().expect("sled");
+    db.open_tree("subscriptions")
+        .and_then(|tree| tree.insert("query", "not json"))
+        .expect("a damaged subscription");
+    db.flush().expect("flush");
+    drop(db);
+    open_again(&data_dir);
+    let (listener, addr) = loopback().await;
+
+    let ran = tokio::time::timeout(
+        PATIENCE,
+        run(
+            listener,
+            BusConfig::new(addr, data_dir.clone()),
+            CancellationToken::new(),
+        ),
+    )
+    .await
+    .expect("run returns");
+
+    assert!(
+        matches!(ran, Err(DaemonError::Subscriptions { .. })),
+        "{ran:?}"
+    );
+    open_again(&data_dir);
+    assert_eq!(daemon_threads_gone().await, Ok(()));
+}
+
+#[tokio::test]
 async fn a_daemon_that_served_stops_its_threads_and_frees_the_store() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("a temp dir");

@@ -175,8 +175,8 @@ struct Endpoint {
 impl Endpoint {
     fn new(target: &Target) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(&target.events_url()).context("--bus-url is not a URL")?;
-        let endpoint = Destination::from_url(&url)
-            .map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
+        let endpoint =
+            Destination::from_url(&url).map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(token) = &target.token {

@@ -9,8 +9,8 @@ mod durable;
 mod record;
 mod sled_log;
 
-pub use record::{encode, RecordFields};
 pub(crate) use record::StoredEvent;
+pub use record::{encode, RecordFields};
 pub use sled_log::{Recovery, SledLog};
 
 /// What a store can fail with.

@@ -41,6 +41,7 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use delivery_thread::LOOP_THREAD as DELIVERY_THREAD;
 pub(crate) use registry::Subscriptions;
 pub(crate) use store::SubStoreError;
 

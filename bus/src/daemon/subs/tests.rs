@@ -5,7 +5,7 @@ use super::backend::Backend;
 use super::deliverer::{Deliverer, Step};
 use super::delivery_thread::DeliveryThread;
 use super::store::{StoredCursor, StoredSub, SubStore};
-use super::{Subscription, Subscriptions};
+use super::{SubError, Subscription, Subscriptions};
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::{
     encode, EventLog, Filter, NewRecord, RecordFields, Scan, SledLog, StoreError, StoredEvent,
@@ -151,6 +151,38 @@ async fn dropping_the_registry_without_stop_ends_the_delivery_thread() {
     .await;
     eventually("the read threads ended", || {
         threads_named("t-drop-read") == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_fails_to_load_ends_its_delivery_thread() {
+    let (_dir, log) = open_log();
+    let db = log.db().clone();
+    let (backend, _durable) = backend(Arc::new(log), &db, 0);
+    let good = StoredSub {
+        spec: spec("http://127.0.0.1:9/", &[]),
+        paused: None,
+        blocked: None,
+    };
+    let cursor = StoredCursor {
+        generation: 1,
+        after: 0,
+        delivered: 0,
+    };
+    backend.store.save("a", &good, Some(cursor)).expect("save");
+    // Stored after `a`: loading fails partway, with the thread already running.
+    db.open_tree("subscriptions")
+        .and_then(|tree| tree.insert("b", "not json"))
+        .expect("a damaged setting");
+    let delivery = DeliveryThread::start("t-fail-loop", "t-fail-read").expect("thread");
+    assert_eq!(threads_named("t-fail-loop"), 1);
+
+    let refused = Subscriptions::open(backend, Vec::new(), delivery).err();
+
+    assert!(matches!(refused, Some(SubError::Store(_))), "{refused:?}");
+    eventually("the loops' thread ended", || {
+        threads_named("t-fail-loop") == 0
     })
     .await;
 }
