@@ -1,9 +1,8 @@
 //! Dead letters: `422` parks at once, `max_attempts` with `dead_letter` or `block`, skip,
 //! resume, retry (one, all), delete.
 
-use crate::helpers::assert_error;
-use crate::helpers::spawn_app;
-use crate::subscriber::{publish_n, spec, Reply, Subscriber};
+use crate::helpers::{assert_error, publish_n, spawn_app, spec};
+use bus::testkit::{Answer, FakeSubscriber};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -17,9 +16,9 @@ fn seqs_of(letters: &[Value]) -> Vec<u64> {
 #[tokio::test]
 async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_deleted() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     for seq in [2, 3, 4] {
-        sub.answer_for_seq(seq, Some(Reply::Status(422)));
+        sub.answer_for_seq(seq, Some(Answer::Status(422)));
     }
     app.create_sub("dl", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 6).await;
@@ -126,8 +125,8 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
 async fn a_422_inside_a_batch_parks_only_that_event() {
     let app = spawn_app().await;
     publish_n(&app, "A", 8).await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(3, Some(Reply::Status(422)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(3, Some(Answer::Status(422)));
     app.create_sub("batched", spec(&sub.url, json!({"batch": 4})))
         .await;
     app.until_cursor("batched", 8).await;
@@ -140,8 +139,8 @@ async fn a_422_inside_a_batch_parks_only_that_event() {
 #[tokio::test]
 async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry =
         json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 3, "on_exhausted": "dead_letter"});
     app.create_sub("dl", spec(&sub.url, json!({"retry": retry})))
@@ -162,8 +161,8 @@ async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() 
 #[tokio::test]
 async fn max_attempts_with_block_stops_until_skip_or_resume() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
     app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
         .await;
@@ -196,7 +195,7 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     );
 
     // Blocked again on 5; resume once the subscriber takes it.
-    sub.answer_for_seq(5, Some(Reply::Status(500)));
+    sub.answer_for_seq(5, Some(Answer::Status(500)));
     publish_n(&app, "A", 2).await;
     app.until_sub("blocked", "blocked on 5", |s| s["state"] == "blocked")
         .await;
@@ -227,8 +226,8 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
 #[tokio::test]
 async fn a_rewind_unblocks_a_blocked_subscription() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 1});
     app.create_sub("b", spec(&sub.url, json!({"retry": retry})))
         .await;
@@ -249,13 +248,13 @@ async fn a_rewind_unblocks_a_blocked_subscription() {
 #[tokio::test]
 async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(422)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(422)));
     app.create_sub("gone-on-retry", spec(&sub.url, json!({})))
         .await;
     publish_n(&app, "A", 3).await;
     app.until_cursor("gone-on-retry", 3).await;
-    sub.answer_for_seq(2, Some(Reply::Status(410)));
+    sub.answer_for_seq(2, Some(Answer::Status(410)));
     let (code, body) = app
         .sub_action("gone-on-retry", "dead-letters/2/retry", None)
         .await;
@@ -275,9 +274,9 @@ async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
 #[tokio::test]
 async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    let clock = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    let clock = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
     app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
         .await;

@@ -91,7 +91,7 @@ async fn a_subscriber_without_state_gets_the_history_then_live_events_and_report
     assert_eq!(registration.head_seq, 5);
     assert!(!registration.started_over);
     let mut caught_up = sub.caught_up();
-    tokio::time::timeout(crate::helpers::PATIENCE, caught_up.wait_for(|c| *c))
+    tokio::time::timeout(bus::testkit::PATIENCE, caught_up.wait_for(|c| *c))
         .await
         .unwrap()
         .unwrap();
@@ -263,7 +263,7 @@ async fn caught_up_even_when_the_newest_events_are_not_its_types() {
     tokio::spawn(async move { axum::serve(listener, router).await });
     assert_eq!(sub.register().await.unwrap().head_seq, 2);
     let mut caught_up = sub.caught_up();
-    tokio::time::timeout(crate::helpers::PATIENCE, caught_up.wait_for(|c| *c))
+    tokio::time::timeout(bus::testkit::PATIENCE, caught_up.wait_for(|c| *c))
         .await
         .expect("caught up although the last event is not an A")
         .unwrap();
