@@ -120,8 +120,9 @@ impl Plan {
     }
 }
 
-/// Everything a task needs, shared.
-struct Shared {
+/// What every publishing task works from: where to send, what is left to send, how to
+/// build it, and the progress bar.
+struct Workload {
     endpoint: Endpoint,
     plan: Plan,
     events: Events,
@@ -130,7 +131,7 @@ struct Shared {
 
 /// Runs the benchmark and prints its summary; fails if any request failed.
 pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared {
+    let workload = Arc::new(Workload {
         endpoint: Endpoint::new(&args.target)?,
         plan: Plan {
             events: args.events,
@@ -142,15 +143,15 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     });
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(publisher(shared.clone())))
+        .map(|_| tokio::spawn(publisher(workload.clone())))
         .collect();
     let mut total = Tally::default();
     for task in tasks {
         total.merge(task.await?);
     }
     let elapsed = started.elapsed();
-    shared.bar.finish_and_clear();
-    let summary = Summary::new(&args, shared.events.event_bytes(), total, elapsed);
+    workload.bar.finish_and_clear();
+    let summary = PublishSummary::new(&args, workload.events.event_bytes(), total, elapsed);
     summary.print()?;
     let failed: u64 = summary.errors.values().sum();
     anyhow::ensure!(
@@ -193,14 +194,14 @@ impl Endpoint {
 
 /// One publishing task: takes requests from the plan until none are left, over one
 /// keep-alive connection (opened again after a transport failure).
-async fn publisher(shared: Arc<Shared>) -> Tally {
+async fn publisher(workload: Arc<Workload>) -> Tally {
     let mut tally = Tally::default();
     let mut connection = Connection::default();
-    while let Some(range) = shared.plan.take() {
+    while let Some(range) = workload.plan.take() {
         let events = range.end - range.start;
-        let body = shared.events.body(range, shared.plan.batch);
+        let body = workload.events.body(range, workload.plan.batch);
         let started = Instant::now();
-        let endpoint = &shared.endpoint;
+        let endpoint = &workload.endpoint;
         let outcome = connection
             .post(&endpoint.target, endpoint.headers.clone(), body.into())
             .await
@@ -210,14 +211,14 @@ async fn publisher(shared: Arc<Shared>) -> Tally {
                 CallError::Request(_) => "transport".to_string(),
             });
         tally.record(started.elapsed(), outcome, events);
-        shared.bar.inc(events);
+        workload.bar.inc(events);
     }
     tally
 }
 
 /// The figures of one run; also printed as one JSON line.
 #[derive(Debug, serde::Serialize)]
-struct Summary {
+struct PublishSummary {
     bench: &'static str,
     concurrency: u32,
     batch: u64,
@@ -232,7 +233,7 @@ struct Summary {
     errors: BTreeMap<String, u64>,
 }
 
-impl Summary {
+impl PublishSummary {
     fn new(args: &PublishArgs, event_bytes: usize, mut total: Tally, elapsed: Duration) -> Self {
         let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
         Self {
