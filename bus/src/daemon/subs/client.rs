@@ -88,7 +88,7 @@ pub struct Response {
     pub status: StatusCode,
     /// Its `Retry-After` header, if any (honoured on a 429 or 503).
     pub retry_after: Option<HeaderValue>,
-    /// The first [`MAX_ANSWER_BYTES`] of the body.
+    /// The first 64 KiB of the body (`MAX_ANSWER_BYTES`).
     pub body: Vec<u8>,
 }
 
