@@ -306,7 +306,7 @@ pub struct SubscriptionStatus {
 /// One parked event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
-    /// The event's seq.
+    /// The seq of the parked event (a subscription has one dead letter per seq).
     pub seq: u64,
     /// Why it was parked.
     pub reason: String,

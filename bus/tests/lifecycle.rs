@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The daemon's threads.
+/// The names the daemon gives its threads.
 const DAEMON_THREADS: [&str; 3] = ["minibus-writer", "minibus-flusher", "minibus-delivery"];
 
 /// Linux keeps the first 15 bytes of a thread's name (`minibus-deliver`).

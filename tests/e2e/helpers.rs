@@ -160,7 +160,7 @@ fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 
 /// What a command that is expected to stop by itself did.
 pub(crate) struct Finished {
-    /// Its exit status.
+    /// How it exited (a code, or the signal that killed it).
     pub(crate) status: ExitStatus,
     /// Everything it printed on stdout.
     pub(crate) stdout: String,

@@ -64,9 +64,9 @@ pub enum DaemonError {
     /// The system would not start one of the daemon's threads (out of threads or memory).
     #[error("cannot start the {name} thread: {source}")]
     Thread {
-        /// The thread's name.
+        /// The thread's name (`minibus-writer`, `minibus-flusher`, `minibus-delivery`).
         name: &'static str,
-        /// What the system said.
+        /// Why spawning it failed.
         source: std::io::Error,
     },
     /// The log could not be written (disk full, I/O error) and the daemon stopped so that

@@ -84,7 +84,7 @@ fn basic_auth(url: &reqwest::Url) -> Result<Option<HeaderValue>, String> {
 /// what it means).
 #[derive(Debug)]
 pub struct Response {
-    /// The HTTP status.
+    /// The status code (for a delivery, what `verdict` judges first).
     pub status: StatusCode,
     /// Its `Retry-After` header, if any (honoured on a 429 or 503).
     pub retry_after: Option<HeaderValue>,

@@ -88,9 +88,9 @@ pub(crate) enum StartError {
     /// The system would not start one of the threads (out of threads or memory).
     #[error("cannot start the {name} thread: {source}")]
     Thread {
-        /// The thread's name.
+        /// The thread's name (`minibus-writer` or `minibus-flusher`).
         name: &'static str,
-        /// What the system said.
+        /// Why spawning it failed.
         source: std::io::Error,
     },
 }
