@@ -160,23 +160,17 @@ async fn a_registry_that_fails_to_load_ends_its_delivery_thread() {
     let (_dir, log) = open_log();
     let db = log.db().clone();
     let (backend, _durable) = backend(Arc::new(log), &db, 0);
-    let good = StoredSub {
-        spec: spec("http://127.0.0.1:9/", &[]),
-        paused: None,
-        blocked: None,
-    };
-    let cursor = StoredCursor {
-        generation: 1,
-        after: 0,
-        delivered: 0,
-    };
-    backend.store.save("a", &good, Some(cursor)).expect("save");
+    store_subscription(&backend.store, "a", "http://127.0.0.1:9/", &[]);
     // Stored after `a`: loading fails partway, with the thread already running.
     db.open_tree("subscriptions")
         .and_then(|tree| tree.insert("b", "not json"))
         .expect("a damaged setting");
     let delivery = DeliveryThread::start("t-fail-loop", "t-fail-read").expect("thread");
-    assert_eq!(threads_named("t-fail-loop"), 1);
+    // The thread names itself once it runs.
+    eventually("the loops' thread started", || {
+        threads_named("t-fail-loop") == 1
+    })
+    .await;
 
     let refused = Subscriptions::open(backend, Vec::new(), delivery).err();
 
@@ -300,8 +294,9 @@ async fn a_loop_stuck_reading_the_store_does_not_stall_the_others() {
     subs.stop().await;
 }
 
-/// A loop of its own, not started, over a subscription to `types` stored at cursor 0.
-fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
+/// Stores a subscription `name` to `types` at `url`, at cursor 0 of generation 1; its
+/// settings as stored.
+fn store_subscription(store: &SubStore, name: &str, url: &str, types: &[&str]) -> StoredSub {
     let stored = StoredSub {
         spec: spec(url, types),
         paused: None,
@@ -312,7 +307,13 @@ fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
         after: 0,
         delivered: 0,
     };
-    backend.store.save("s", &stored, Some(start)).expect("save");
+    store.save(name, &stored, Some(start)).expect("save");
+    stored
+}
+
+/// A loop of its own, not started, over a subscription to `types` stored at cursor 0.
+fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
+    let stored = store_subscription(&backend.store, "s", url, types);
     let subscription = Subscription::new(
         "s".into(),
         stored,
