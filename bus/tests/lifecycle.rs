@@ -72,6 +72,13 @@ async fn loopback() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// Runs a daemon that is expected to stop by itself (an error at start); what it returned.
+async fn run_until_it_returns(listener: TcpListener, config: BusConfig) -> Result<(), DaemonError> {
+    tokio::time::timeout(PATIENCE, run(listener, config, CancellationToken::new()))
+        .await
+        .expect("run returns")
+}
+
 #[tokio::test]
 async fn a_refused_static_subscription_stops_everything_run_started() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -82,9 +89,7 @@ async fn a_refused_static_subscription_stops_everything_run_started() {
     // Well formed (NAME=URL), so `check` lets it through; refused when it is created.
     config.subscribe = vec!["query=ftp://127.0.0.1/events".into()];
 
-    let ran = tokio::time::timeout(PATIENCE, run(listener, config, CancellationToken::new()))
-        .await
-        .expect("run returns");
+    let ran = run_until_it_returns(listener, config).await;
 
     assert!(matches!(ran, Err(DaemonError::Config(_))), "{ran:?}");
     open_again(&data_dir);
@@ -105,16 +110,7 @@ async fn unreadable_stored_subscriptions_are_a_subscriptions_error_and_stop_ever
     open_again(&data_dir);
     let (listener, addr) = loopback().await;
 
-    let ran = tokio::time::timeout(
-        PATIENCE,
-        run(
-            listener,
-            BusConfig::new(addr, data_dir.clone()),
-            CancellationToken::new(),
-        ),
-    )
-    .await
-    .expect("run returns");
+    let ran = run_until_it_returns(listener, BusConfig::new(addr, data_dir.clone())).await;
 
     assert!(
         matches!(ran, Err(DaemonError::Subscriptions { .. })),

@@ -1,17 +1,10 @@
 //! Dead letters: `422` parks at once, `max_attempts` with `dead_letter` or `block`, skip,
 //! resume, retry (one, all), delete.
 
-use crate::helpers::{assert_error, publish_n, spawn_app, spec};
+use crate::helpers::{assert_error, publish_n, seqs, spawn_app, spec};
 use bus::testkit::{Answer, FakeSubscriber};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-fn seqs_of(letters: &[Value]) -> Vec<u64> {
-    letters
-        .iter()
-        .map(|l| l["seq"].as_u64().expect("a seq"))
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_deleted() {
@@ -34,7 +27,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
     );
     assert_eq!(sub.acked(), [1, 5, 6]);
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [2, 3, 4]);
+    assert_eq!(seqs(&letters), [2, 3, 4]);
     for letter in &letters {
         assert_eq!(letter["attempts"], 1, "{letter}");
         assert_eq!(letter["last_status"], 422, "{letter}");
@@ -64,7 +57,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
         .until_sub("dl", "2 no longer parked", |s| s["dead_letters"] == 2)
         .await;
     assert_eq!(status["cursor"], 6, "a retry does not move the cursor");
-    assert_eq!(seqs_of(&app.dead_letters("dl").await), [3, 4]);
+    assert_eq!(seqs(&app.dead_letters("dl").await), [3, 4]);
 
     // Retry all: 3 is refused again (kept, with one more attempt), 4 is taken (removed).
     sub.answer_for_seq(4, None);
@@ -77,7 +70,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
     app.until_sub("dl", "4 no longer parked", |s| s["dead_letters"] == 1)
         .await;
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [3]);
+    assert_eq!(seqs(&letters), [3]);
     assert_eq!(letters[0]["attempts"], 2, "{}", letters[0]);
     assert_eq!(letters[0]["last_status"], 422);
     // Later deliveries are not marked as redeliveries.
@@ -130,7 +123,7 @@ async fn a_422_inside_a_batch_parks_only_that_event() {
     app.create_sub("batched", spec(&sub.url, json!({"batch": 4})))
         .await;
     app.until_cursor("batched", 8).await;
-    assert_eq!(seqs_of(&app.dead_letters("batched").await), [3]);
+    assert_eq!(seqs(&app.dead_letters("batched").await), [3]);
     assert_eq!(sub.acked(), [1, 2, 4, 5, 6, 7, 8]);
     let bodies: Vec<Vec<u64>> = sub.received().iter().map(|r| r.seqs.clone()).collect();
     assert_eq!(bodies[..4], [vec![1, 2, 3, 4], vec![1], vec![2], vec![3]]);
@@ -153,7 +146,7 @@ async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() 
     assert_eq!(sub.seqs(), [1, 2, 2, 2, 3, 4]);
     assert_eq!(sub.acked(), [1, 3, 4]);
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [2]);
+    assert_eq!(seqs(&letters), [2]);
     assert_eq!(letters[0]["attempts"], 3);
     assert_eq!(letters[0]["last_status"], 500);
 }
@@ -184,7 +177,7 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     assert_eq!(status["state"], "active");
     assert_eq!(status["dead_letters"], 1);
     assert_eq!(sub.seqs(), [1, 2, 2, 3, 4], "2 was not tried again");
-    assert_eq!(seqs_of(&app.dead_letters("blocked").await), [2]);
+    assert_eq!(seqs(&app.dead_letters("blocked").await), [2]);
     let (code, body) = app.sub_action("blocked", "skip", None).await;
     assert_error(
         code,

@@ -8,12 +8,12 @@ mod subscriptions;
 use bus::daemon::BusConfig;
 use bus::testkit::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
 use reqwest::{Method, RequestBuilder, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 pub(crate) use bus::testkit::eventually;
 pub(crate) use sse::{SseClient, SseMessage};
-pub(crate) use subscriptions::{publish_n, publish_types, spec};
+pub(crate) use subscriptions::spec;
 
 /// A running bus daemon and a client for it.
 pub(crate) struct TestApp {
@@ -196,6 +196,27 @@ impl TestApp {
         );
         head + 1
     }
+}
+
+/// Publishes one event of each type, as one array; their seqs.
+pub(crate) async fn publish_types(app: &TestApp, types: &[&str]) -> Vec<u64> {
+    let events: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| json!({"type": ty, "data": {"i": i}}))
+        .collect();
+    let reply = app.publish_ok(json!(events)).await;
+    reply
+        .as_array()
+        .expect("an array reply")
+        .iter()
+        .map(|r| r["seq"].as_u64().expect("a seq"))
+        .collect()
+}
+
+/// Publishes `n` events of type `ty` as one array; their seqs.
+pub(crate) async fn publish_n(app: &TestApp, ty: &str, n: usize) -> Vec<u64> {
+    publish_types(app, &vec![ty; n]).await
 }
 
 /// The status and JSON body of `answer` (panics when the body is not JSON).

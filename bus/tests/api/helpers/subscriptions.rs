@@ -1,5 +1,5 @@
-//! The subscription calls of the bus API, and publishing helpers, for the subscription
-//! tests (which take the fake subscriber from the test kit).
+//! The subscription calls of the bus API, and the settings the subscription tests start
+//! from (they take the fake subscriber from the test kit).
 
 use super::{eventually, TestApp};
 use reqwest::{Method, StatusCode};
@@ -18,27 +18,6 @@ pub(crate) fn spec(url: &str, extra: Value) -> Value {
     };
     base.extend(extra);
     spec
-}
-
-/// Publishes one event of each type, as one array; their seqs.
-pub(crate) async fn publish_types(app: &TestApp, types: &[&str]) -> Vec<u64> {
-    let events: Vec<Value> = types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| json!({"type": ty, "data": {"i": i}}))
-        .collect();
-    let reply = app.publish_ok(json!(events)).await;
-    reply
-        .as_array()
-        .expect("an array reply")
-        .iter()
-        .map(|r| r["seq"].as_u64().expect("a seq"))
-        .collect()
-}
-
-/// Publishes `n` events of type `ty` as one array; their seqs.
-pub(crate) async fn publish_n(app: &TestApp, ty: &str, n: usize) -> Vec<u64> {
-    publish_types(app, &vec![ty; n]).await
 }
 
 impl TestApp {
