@@ -48,7 +48,7 @@
 //!     flusher.rs         the flusher thread: group commit, durable head, answers
 //!   subs/              Subscriptions: settings and cursors in sled, one delivery loop each
 //!     registry.rs        the map of subscriptions: loading at start, create, update, delete
-//!     operations.rs      pause, resume, rewind, skip, dead-letter retry
+//!     operations.rs      pause, resume, rewind, skip; list, retry and delete dead letters
 //!     status.rs          a subscription's status, and the lag metrics
 //!     subscription.rs    one subscription as its loop and the API share it
 //!     backend.rs         the log, the subscription trees and the durable head, for every loop

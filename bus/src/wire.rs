@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The names of the headers of the bus protocol (DESIGN "Delivery", "Read"), in lowercase,
+/// The names of the headers of the bus protocol (DESIGN "Subscriptions", "Read"), in lowercase,
 /// as `http::HeaderName::from_static` takes them (HTTP/1 compares names without case).
 pub mod headers {
     /// On reads: the durable head when the read started.
