@@ -19,7 +19,7 @@ mod writer;
 /// it changes with the daemon.
 #[doc(hidden)]
 pub mod bench {
-    pub use super::store::{encode, EventLog, NewRecord, RecordFields, Recovery, SledLog};
+    pub use super::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
     pub use super::subs::client::{CallError, Connection, Destination, Response};
 }
 

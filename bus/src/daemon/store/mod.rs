@@ -11,7 +11,7 @@ mod sled_log;
 
 pub(crate) use record::StoredEvent;
 pub use record::{encode, RecordFields};
-pub use sled_log::{Recovery, SledLog};
+pub use sled_log::SledLog;
 
 /// What a store can fail with.
 #[derive(Debug, thiserror::Error)]
