@@ -11,6 +11,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo doc"
+# Every crate's docs, warnings as errors: broken or private intra-doc links fail the run.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
+
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use std::io::IsTerminal;
 
-/// The benchmarks.
+/// `minibus bench …`: one subcommand per benchmark, each against a running bus.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BenchCommand {
     /// Publish N events from C concurrent publishers and report throughput and latency.

@@ -2,11 +2,10 @@
 //! subcommand shares (binding, the shutdown signal, logging) is in `bus::kit`.
 
 use bus::daemon::BusConfig;
-// `up` takes these from here too, until it is rewritten to start every service.
-pub use bus::kit::{bind, shutdown_on_signal};
+use bus::kit::{bind, shutdown_on_signal};
 
 /// `minibus bus`: the daemon until SIGINT/SIGTERM.
-pub async fn bus(config: BusConfig) -> anyhow::Result<()> {
+pub(crate) async fn bus(config: BusConfig) -> anyhow::Result<()> {
     let listener = bind("bus", config.listen).await?;
     let addr = listener.local_addr()?;
     // Refused settings fail before the line below: a bus that refuses to start must not

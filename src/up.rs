@@ -1,8 +1,8 @@
 //! `minibus up`: the whole stack in one command. For now that is the bus alone; the
 //! services and the page join it as they are built.
 
-use crate::serve;
 use bus::daemon::BusConfig;
+use bus::kit::{bind, shutdown_on_signal};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -15,8 +15,8 @@ pub(crate) struct UpArgs {
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let bus_addr = BusConfig::DEFAULT_LISTEN;
     let config = BusConfig::new(bus_addr, args.data_dir.join("bus"));
-    let listener = serve::bind("bus", bus_addr).await?;
-    let shutdown = serve::shutdown_on_signal();
+    let listener = bind("bus", bus_addr).await?;
+    let shutdown = shutdown_on_signal();
     println!(
         "\nminibus is up (data in {}):\n  bus   http://{bus_addr}   (try: curl http://{bus_addr}/info)\nCtrl-C stops everything.\n",
         args.data_dir.display()

@@ -14,7 +14,7 @@
 //! (records per pass, default 1,000,000), `MINIBUS_STORE_BENCH_REOPEN` (default
 //! 1,000,000; 0 skips). Each result is also printed as one JSON line.
 
-use bus::daemon::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
+use bus::daemon::bench::{encode, EventLog, NewRecord, RecordFields, SledLog};
 
 // The allocator of the `minibus` binary, so that the ceiling is the daemon's.
 #[global_allocator]

@@ -12,14 +12,22 @@
 //!   in order, checking their signatures (`signature`);
 //! - the **daemon** (`daemon`, feature `daemon`): the sled-backed event log, the
 //!   group-commit writer, the subscriptions' delivery loops and the HTTP API that
-//!   `minibus bus` runs. Other crates use `daemon::run` and `daemon::BusConfig`.
+//!   `minibus bus` runs. Other crates use `daemon::{run, BusConfig, DaemonError, router}`;
+//!   the rest is private to the daemon;
+//! - the **service kit** (`kit`, feature `kit`): what every minibus HTTP service shares
+//!   (serving with a drain, `/healthz` and `/readyz`, the JSON `ApiError`, config flags,
+//!   tracing, `/openapi.json`), without sled or the daemon;
+//! - the **test kit** (`testkit`, feature `testkit`): what every crate's tests share (a bus
+//!   on port 0, a fake subscriber, a bounded `eventually`).
 //!
 //! # Layout
 //!
 //! ```text
-//! envelope/          Envelope (stored, delivered), EnvelopeRef (writes its JSON), NewEvent (published)
-//!   rules.rs           the rules of types and names, each once; NewEvent::validate
-//! wire.rs              request/response bodies, error bodies, /info, subscriptions; `headers`: header names
+//! envelope/            Envelope (stored, delivered), EnvelopeRef (writes its JSON),
+//!                      NewEvent (published), format_time
+//!   rules.rs             the rules of types and names, each once; NewEvent::validate
+//! wire.rs              request/response bodies, error bodies, /info, subscriptions;
+//!                      `headers`: the protocol's header names
 //! signature.rs         Standard Webhooks signatures (sign, verify)
 //! sdk/
 //!   error.rs           sdk::Error: unreachable, or refused with the bus's error body
@@ -30,13 +38,38 @@
 //!   mod.rs             run(): open the store, start the writer and the subscriptions, serve, stop
 //!   config.rs          BusConfig: every flag of `minibus bus`, with its default
 //!   metrics.rs         the Prometheus metrics
-//!   store/             EventLog trait, the record format, the sled engine, start-up recovery
+//!   store/             the EventLog trait: append, read after a seq, get, by id, stream, head
+//!     record.rs          the record format: a small binary header, then the envelope JSON
+//!     sled_log.rs        SledLog, the sled engine, and its start-up recovery of the tail
+//!     durable.rs         fdatasync of sled's files after each flush
 //!   writer/            the one writer: the Writer guard owning its threads, WriterHandle
 //!     applier.rs         the writer thread: takes waiting publishes as a group, applies it
 //!     admission.rs       idempotency and expected_version checks, seqs, times, records
 //!     flusher.rs         the flusher thread: group commit, durable head, answers
-//!   subs/              subscriptions: settings and cursors in sled, one delivery loop each
-//!   api/               the axum router: publish, read, SSE, subscriptions, info, health, metrics, auth
+//!   subs/              Subscriptions: settings and cursors in sled, one delivery loop each
+//!     registry.rs        the map of subscriptions: loading at start, create, update, delete
+//!     operations.rs      pause, resume, rewind, skip; list, retry and delete dead letters
+//!     status.rs          a subscription's status, and the lag metrics
+//!     subscription.rs    one subscription as its loop and the API share it
+//!     backend.rs         the log, the subscription trees and the durable head, for every loop
+//!     delivery_thread.rs the loops' thread, and the pool their store reads go to
+//!     deliverer/         one loop per subscription, one step at a time (send.rs, settle.rs)
+//!     read_ahead.rs      the matching events a loop read past its cursor
+//!     request.rs         what one delivery sends (body, headers)
+//!     client.rs          one keep-alive HTTP/1.1 connection per loop
+//!     verdict.rs         what the subscriber's answer means, and the backoff
+//!     spec.rs            the limits of a subscription's settings
+//!     store.rs           the sled trees: settings, cursors, dead letters
+//!   api/               the axum router: publish, read, SSE, subscriptions, info, health,
+//!                      metrics, auth
+//! kit/                 the service kit: serving, health, ApiError, Json, config, tracing,
+//!                      /openapi.json (its files in its own `# Layout`)
+//! testkit/             the test kit
+//!   bus.rs             TestBus, StoppedBus, spawn_bus(), spawn_bus_with(tweak)
+//!   subscriber.rs      FakeSubscriber, Received
+//!   answer.rs          Answer: what the fake subscriber answers, scripted per request or per seq
+//!   poll.rs            eventually(), eventually_within(), PATIENCE
+//!   openapi.rs         a service's documented operations, compared with what it serves
 //! ```
 //!
 //! The daemon's central invariant: one writer owns the log. It assigns every `seq`, applies a

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The names of the headers of the bus protocol (DESIGN "Delivery", "Read"), in lowercase,
+/// The names of the headers of the bus protocol (DESIGN "Subscriptions", "Read"), in lowercase,
 /// as `http::HeaderName::from_static` takes them (HTTP/1 compares names without case).
 pub mod headers {
     /// On reads: the durable head when the read started.
@@ -306,7 +306,7 @@ pub struct SubscriptionStatus {
 /// One parked event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
-    /// The event's seq.
+    /// The seq of the parked event (a subscription has one dead letter per seq).
     pub seq: u64,
     /// Why it was parked.
     pub reason: String,

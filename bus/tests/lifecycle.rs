@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The daemon's threads.
+/// The names the daemon gives its threads.
 const DAEMON_THREADS: [&str; 3] = ["minibus-writer", "minibus-flusher", "minibus-delivery"];
 
 /// Linux keeps the first 15 bytes of a thread's name (`minibus-deliver`).
@@ -72,6 +72,13 @@ async fn loopback() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// Runs a daemon that is expected to stop by itself (an error at start); what it returned.
+async fn run_until_it_returns(listener: TcpListener, config: BusConfig) -> Result<(), DaemonError> {
+    tokio::time::timeout(PATIENCE, run(listener, config, CancellationToken::new()))
+        .await
+        .expect("run returns")
+}
+
 #[tokio::test]
 async fn a_refused_static_subscription_stops_everything_run_started() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -82,11 +89,33 @@ async fn a_refused_static_subscription_stops_everything_run_started() {
     // Well formed (NAME=URL), so `check` lets it through; refused when it is created.
     config.subscribe = vec!["query=ftp://127.0.0.1/events".into()];
 
-    let ran = tokio::time::timeout(PATIENCE, run(listener, config, CancellationToken::new()))
-        .await
-        .expect("run returns");
+    let ran = run_until_it_returns(listener, config).await;
 
     assert!(matches!(ran, Err(DaemonError::Config(_))), "{ran:?}");
+    open_again(&data_dir);
+    assert_eq!(daemon_threads_gone().await, Ok(()));
+}
+
+#[tokio::test]
+async fn unreadable_stored_subscriptions_are_a_subscriptions_error_and_stop_everything() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data_dir = dir.path().join("bus");
+    let db = sled::Config::new().path(&data_dir).open().expect("sled");
+    db.open_tree("subscriptions")
+        .and_then(|tree| tree.insert("query", "not json"))
+        .expect("a damaged subscription");
+    db.flush().expect("flush");
+    drop(db);
+    open_again(&data_dir);
+    let (listener, addr) = loopback().await;
+
+    let ran = run_until_it_returns(listener, BusConfig::new(addr, data_dir.clone())).await;
+
+    assert!(
+        matches!(ran, Err(DaemonError::Subscriptions { .. })),
+        "{ran:?}"
+    );
     open_again(&data_dir);
     assert_eq!(daemon_threads_gone().await, Ok(()));
 }

@@ -36,7 +36,7 @@ pub(crate) struct FanoutArgs {
     /// Events to publish and deliver.
     #[arg(long, env = "MINIBUS_BENCH_EVENTS", default_value_t = 100_000)]
     events: u64,
-    /// The subscriptions' `batch`.
+    /// Events per delivery request (every subscription's `batch`).
     #[arg(long, env = "MINIBUS_BENCH_BATCH", default_value_t = 1)]
     batch: u32,
     /// Approximate bytes of each published event's JSON.

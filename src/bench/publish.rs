@@ -8,7 +8,7 @@
 use super::stats::{Percentiles, Tally};
 use super::{progress_bar, Target};
 use anyhow::Context;
-use bus::daemon::subs::client;
+use bus::daemon::bench::{CallError, Connection, Destination};
 use indicatif::ProgressBar;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use std::collections::BTreeMap;
@@ -120,8 +120,9 @@ impl Plan {
     }
 }
 
-/// Everything a task needs, shared.
-struct Shared {
+/// What every publishing task works from: where to send, what is left to send, how to
+/// build it, and the progress bar.
+struct Workload {
     endpoint: Endpoint,
     plan: Plan,
     events: Events,
@@ -130,7 +131,7 @@ struct Shared {
 
 /// Runs the benchmark and prints its summary; fails if any request failed.
 pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared {
+    let workload = Arc::new(Workload {
         endpoint: Endpoint::new(&args.target)?,
         plan: Plan {
             events: args.events,
@@ -142,15 +143,15 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     });
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(publisher(shared.clone())))
+        .map(|_| tokio::spawn(publisher(workload.clone())))
         .collect();
     let mut total = Tally::default();
     for task in tasks {
         total.merge(task.await?);
     }
     let elapsed = started.elapsed();
-    shared.bar.finish_and_clear();
-    let summary = Summary::new(&args, shared.events.event_bytes(), total, elapsed);
+    workload.bar.finish_and_clear();
+    let summary = PublishSummary::new(&args, workload.events.event_bytes(), total, elapsed);
     summary.print()?;
     let failed: u64 = summary.errors.values().sum();
     anyhow::ensure!(
@@ -168,15 +169,15 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
 /// delivery client. (reqwest's pooled client spent ~21 µs of CPU per request here, a third
 /// of what the bus itself spends, and that showed in the bus's figures.)
 struct Endpoint {
-    target: client::Destination,
+    target: Destination,
     headers: HeaderMap,
 }
 
 impl Endpoint {
     fn new(target: &Target) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(&target.events_url()).context("--bus-url is not a URL")?;
-        let endpoint = client::Destination::from_url(&url)
-            .map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
+        let endpoint =
+            Destination::from_url(&url).map_err(|e| anyhow::anyhow!("--bus-url {url}: {e}"))?;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(token) = &target.token {
@@ -193,31 +194,31 @@ impl Endpoint {
 
 /// One publishing task: takes requests from the plan until none are left, over one
 /// keep-alive connection (opened again after a transport failure).
-async fn publisher(shared: Arc<Shared>) -> Tally {
+async fn publisher(workload: Arc<Workload>) -> Tally {
     let mut tally = Tally::default();
-    let mut connection = client::Connection::default();
-    while let Some(range) = shared.plan.take() {
+    let mut connection = Connection::default();
+    while let Some(range) = workload.plan.take() {
         let events = range.end - range.start;
-        let body = shared.events.body(range, shared.plan.batch);
+        let body = workload.events.body(range, workload.plan.batch);
         let started = Instant::now();
-        let endpoint = &shared.endpoint;
+        let endpoint = &workload.endpoint;
         let outcome = connection
             .post(&endpoint.target, endpoint.headers.clone(), body.into())
             .await
             .map(|reply| reply.status.as_u16())
             .map_err(|e| match e {
-                client::CallError::Connect(_) => "connect".to_string(),
-                client::CallError::Request(_) => "transport".to_string(),
+                CallError::Connect(_) => "connect".to_string(),
+                CallError::Request(_) => "transport".to_string(),
             });
         tally.record(started.elapsed(), outcome, events);
-        shared.bar.inc(events);
+        workload.bar.inc(events);
     }
     tally
 }
 
 /// The figures of one run; also printed as one JSON line.
 #[derive(Debug, serde::Serialize)]
-struct Summary {
+struct PublishSummary {
     bench: &'static str,
     concurrency: u32,
     batch: u64,
@@ -232,7 +233,7 @@ struct Summary {
     errors: BTreeMap<String, u64>,
 }
 
-impl Summary {
+impl PublishSummary {
     fn new(args: &PublishArgs, event_bytes: usize, mut total: Tally, elapsed: Duration) -> Self {
         let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
         Self {

@@ -15,7 +15,7 @@ pub(crate) struct ReadArgs {
 
 /// The figures of one read; also printed as one JSON line.
 #[derive(Debug, Default, serde::Serialize)]
-struct Summary {
+struct ReadSummary {
     bench: &'static str,
     head_seq: u64,
     events: u64,
@@ -58,7 +58,7 @@ pub(crate) async fn run(args: ReadArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
-    let summary = Summary {
+    let summary = ReadSummary {
         bench: "read",
         head_seq,
         events: counter.events,
@@ -77,7 +77,7 @@ pub(crate) async fn run(args: ReadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print(s: &Summary) -> anyhow::Result<()> {
+fn print(s: &ReadSummary) -> anyhow::Result<()> {
     println!(
         "read {} events ({} bytes) in {:.2} s (first byte after {:.1} ms)",
         s.events, s.bytes, s.seconds, s.first_byte_ms

@@ -3,9 +3,9 @@
 //!
 //! # Layout
 //! - `helpers`: [`helpers::BusProcess`] (start on port 0, SIGKILL, SIGTERM, killed on drop),
-//!   [`helpers::Api`] (HTTP calls), [`helpers::Load`] (concurrent publishers that record
-//!   every acknowledged event), [`helpers::verify_log`] (the log's invariants after a
-//!   restart), and bounded waits.
+//!   [`helpers::Api`] (HTTP calls), and bounded waits; `helpers/load.rs`:
+//!   [`helpers::Load`] (concurrent publishers that record every acknowledged event) and
+//!   [`helpers::verify_log`] (the log's invariants after a restart).
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.

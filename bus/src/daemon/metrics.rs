@@ -15,9 +15,8 @@ fn labels(subscription: &str) -> Labels {
 }
 
 /// The daemon's metrics. Cheap to clone (each metric is an `Arc` inside).
-// `pub`, not `pub(crate)`: `subs::Subscriptions::start` (public for now) takes one.
 #[derive(Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Events appended since start.
     pub(crate) events_appended: Counter,
     /// Time from a publish request's arrival to its answer, in seconds.

@@ -10,13 +10,18 @@
 mod api;
 mod config;
 mod metrics;
-// Public only for the benchmarks (`benches/store.rs` and `minibus bench publish` drive them
-// directly), until their owners make them private behind a small `bench` re-export.
-#[doc(hidden)]
-pub mod store;
-#[doc(hidden)]
-pub mod subs;
+mod store;
+mod subs;
 mod writer;
+
+/// What the benchmarks drive below the HTTP API: the store (`benches/store.rs`) and the
+/// delivery loops' HTTP client (`minibus bench publish` loads the bus with it). Not an API:
+/// it changes with the daemon.
+#[doc(hidden)]
+pub mod bench {
+    pub use super::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
+    pub use super::subs::client::{CallError, Connection, Destination, Response};
+}
 
 pub use api::{router, AppState};
 pub use config::{BusConfig, Durability};
@@ -32,23 +37,36 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// A setting was refused; the message says which and why.
+    /// A setting was refused (a flag, or a `--subscribe` subscription's settings); the
+    /// message says which and why.
     #[error("{0}")]
     Config(String),
-    /// The store could not be opened or recovered.
+    /// The event log could not be opened or recovered: the data dir is not usable, another
+    /// process holds its lock, its data is damaged, or opening it panicked.
     #[error("cannot open the event log in {dir}: {source}")]
     Store {
         /// The data dir the store is in.
         dir: String,
         /// What the store reported.
-        source: StoreError,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The subscriptions could not be started: their trees failed or hold what this
+    /// version cannot read, or a `--subscribe` subscription could not be stored.
+    #[error("{doing}: {source}")]
+    Subscriptions {
+        /// What failed (`cannot load the subscriptions`, `cannot store --subscribe …`).
+        doing: String,
+        /// What the subscriptions reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The system would not start one of the daemon's threads (out of threads or memory).
     #[error("cannot start the {name} thread: {source}")]
     Thread {
-        /// The thread's name.
+        /// The thread's name (`minibus-writer`, `minibus-flusher`, `minibus-delivery`).
         name: &'static str,
-        /// What the system said.
+        /// Why spawning it failed.
         source: std::io::Error,
     },
     /// The log could not be written (disk full, I/O error) and the daemon stopped so that
@@ -230,7 +248,13 @@ async fn start_subscriptions(
         config.allow_subscriber_hosts.clone(),
         delivery_spin(config.delivery_spin_us),
     )
-    .map_err(|e| DaemonError::Config(format!("cannot load the subscriptions: {e}")))?;
+    .map_err(|e| match e {
+        subs::SubError::Thread(source) => DaemonError::Thread {
+            name: subs::DELIVERY_THREAD,
+            source,
+        },
+        other => subscriptions_error("cannot load the subscriptions".into(), other),
+    })?;
     if let Err(refused) = put_static_subscriptions(config, &subs) {
         subs.stop().await;
         return Err(refused);
@@ -238,7 +262,8 @@ async fn start_subscriptions(
     Ok(subs)
 }
 
-/// Creates or updates each `--subscribe NAME=URL`.
+/// Creates or updates each `--subscribe NAME=URL`: refused settings are a config error,
+/// a failure to store them is not.
 fn put_static_subscriptions(
     config: &BusConfig,
     subs: &subs::Subscriptions,
@@ -246,9 +271,21 @@ fn put_static_subscriptions(
     for entry in &config.subscribe {
         let (name, url) = BusConfig::static_subscription(entry).map_err(DaemonError::Config)?;
         subs.put(name, crate::wire::SubscriptionSpec::new(url))
-            .map_err(|e| DaemonError::Config(format!("--subscribe {entry}: {e}")))?;
+            .map_err(|e| match e {
+                subs::SubError::Invalid(why) => {
+                    DaemonError::Config(format!("--subscribe {entry}: {why}"))
+                }
+                other => subscriptions_error(format!("cannot store --subscribe {entry}"), other),
+            })?;
     }
     Ok(())
+}
+
+fn subscriptions_error(doing: String, source: subs::SubError) -> DaemonError {
+    DaemonError::Subscriptions {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), DaemonError> {
@@ -259,7 +296,7 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
         SledLog::open(&dir, cache_mb)
     })
     .await
-    .map_err(|e| DaemonError::Config(format!("opening the store panicked: {e}")))?;
+    .map_err(|panicked| store_error(config, panicked))?;
     let (log, recovery) = opened.map_err(|source| store_error(config, source))?;
     tracing::info!(
         dir = %config.data_dir.display(),
@@ -274,10 +311,14 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     Ok((Arc::new(log), db))
 }
 
-fn store_error(config: &BusConfig, source: StoreError) -> DaemonError {
+/// The store in `config`'s data dir could not be opened: `source` says why.
+fn store_error(
+    config: &BusConfig,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> DaemonError {
     DaemonError::Store {
         dir: config.data_dir.display().to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 

@@ -14,7 +14,7 @@ pub enum Error {
     /// (`storage_unavailable`) that the same request may be retried later.
     #[error("bus answered {status}: {} ({})", body.message, body.error)]
     Rejected {
-        /// The HTTP status.
+        /// The HTTP status of the answer (4xx or 5xx).
         status: u16,
         /// The JSON error body, whose `error` is the machine-readable code.
         body: ErrorBody,

@@ -25,7 +25,7 @@ pub struct Received {
     pub path: String,
     /// Every header.
     pub headers: HeaderMap,
-    /// The raw body.
+    /// The body, byte for byte as it arrived.
     pub body: Bytes,
     /// The seqs the body carries (envelopes' `seq`, CloudEvents' `sequence`, or the
     /// `ce-sequence` header in binary mode).

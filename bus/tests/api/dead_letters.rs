@@ -1,25 +1,17 @@
 //! Dead letters: `422` parks at once, `max_attempts` with `dead_letter` or `block`, skip,
 //! resume, retry (one, all), delete.
 
-use crate::helpers::assert_error;
-use crate::helpers::spawn_app;
-use crate::subscriber::{publish_n, spec, Reply, Subscriber};
+use crate::helpers::{assert_error, publish_n, seqs, spawn_app, spec};
+use bus::testkit::{Answer, FakeSubscriber};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-fn seqs_of(letters: &[Value]) -> Vec<u64> {
-    letters
-        .iter()
-        .map(|l| l["seq"].as_u64().expect("a seq"))
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_deleted() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     for seq in [2, 3, 4] {
-        sub.answer_for_seq(seq, Some(Reply::Status(422)));
+        sub.answer_for_seq(seq, Some(Answer::Status(422)));
     }
     app.create_sub("dl", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 6).await;
@@ -35,7 +27,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
     );
     assert_eq!(sub.acked(), [1, 5, 6]);
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [2, 3, 4]);
+    assert_eq!(seqs(&letters), [2, 3, 4]);
     for letter in &letters {
         assert_eq!(letter["attempts"], 1, "{letter}");
         assert_eq!(letter["last_status"], 422, "{letter}");
@@ -65,7 +57,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
         .until_sub("dl", "2 no longer parked", |s| s["dead_letters"] == 2)
         .await;
     assert_eq!(status["cursor"], 6, "a retry does not move the cursor");
-    assert_eq!(seqs_of(&app.dead_letters("dl").await), [3, 4]);
+    assert_eq!(seqs(&app.dead_letters("dl").await), [3, 4]);
 
     // Retry all: 3 is refused again (kept, with one more attempt), 4 is taken (removed).
     sub.answer_for_seq(4, None);
@@ -78,7 +70,7 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
     app.until_sub("dl", "4 no longer parked", |s| s["dead_letters"] == 1)
         .await;
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [3]);
+    assert_eq!(seqs(&letters), [3]);
     assert_eq!(letters[0]["attempts"], 2, "{}", letters[0]);
     assert_eq!(letters[0]["last_status"], 422);
     // Later deliveries are not marked as redeliveries.
@@ -126,12 +118,12 @@ async fn a_422_parks_the_event_at_once_and_dead_letters_can_be_retried_and_delet
 async fn a_422_inside_a_batch_parks_only_that_event() {
     let app = spawn_app().await;
     publish_n(&app, "A", 8).await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(3, Some(Reply::Status(422)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(3, Some(Answer::Status(422)));
     app.create_sub("batched", spec(&sub.url, json!({"batch": 4})))
         .await;
     app.until_cursor("batched", 8).await;
-    assert_eq!(seqs_of(&app.dead_letters("batched").await), [3]);
+    assert_eq!(seqs(&app.dead_letters("batched").await), [3]);
     assert_eq!(sub.acked(), [1, 2, 4, 5, 6, 7, 8]);
     let bodies: Vec<Vec<u64>> = sub.received().iter().map(|r| r.seqs.clone()).collect();
     assert_eq!(bodies[..4], [vec![1, 2, 3, 4], vec![1], vec![2], vec![3]]);
@@ -140,8 +132,8 @@ async fn a_422_inside_a_batch_parks_only_that_event() {
 #[tokio::test]
 async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry =
         json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 3, "on_exhausted": "dead_letter"});
     app.create_sub("dl", spec(&sub.url, json!({"retry": retry})))
@@ -154,7 +146,7 @@ async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() 
     assert_eq!(sub.seqs(), [1, 2, 2, 2, 3, 4]);
     assert_eq!(sub.acked(), [1, 3, 4]);
     let letters = app.dead_letters("dl").await;
-    assert_eq!(seqs_of(&letters), [2]);
+    assert_eq!(seqs(&letters), [2]);
     assert_eq!(letters[0]["attempts"], 3);
     assert_eq!(letters[0]["last_status"], 500);
 }
@@ -162,8 +154,8 @@ async fn max_attempts_with_dead_letter_parks_after_exactly_that_many_attempts() 
 #[tokio::test]
 async fn max_attempts_with_block_stops_until_skip_or_resume() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
     app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
         .await;
@@ -185,7 +177,7 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     assert_eq!(status["state"], "active");
     assert_eq!(status["dead_letters"], 1);
     assert_eq!(sub.seqs(), [1, 2, 2, 3, 4], "2 was not tried again");
-    assert_eq!(seqs_of(&app.dead_letters("blocked").await), [2]);
+    assert_eq!(seqs(&app.dead_letters("blocked").await), [2]);
     let (code, body) = app.sub_action("blocked", "skip", None).await;
     assert_error(
         code,
@@ -196,7 +188,7 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     );
 
     // Blocked again on 5; resume once the subscriber takes it.
-    sub.answer_for_seq(5, Some(Reply::Status(500)));
+    sub.answer_for_seq(5, Some(Answer::Status(500)));
     publish_n(&app, "A", 2).await;
     app.until_sub("blocked", "blocked on 5", |s| s["state"] == "blocked")
         .await;
@@ -227,8 +219,8 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
 #[tokio::test]
 async fn a_rewind_unblocks_a_blocked_subscription() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 1});
     app.create_sub("b", spec(&sub.url, json!({"retry": retry})))
         .await;
@@ -249,13 +241,13 @@ async fn a_rewind_unblocks_a_blocked_subscription() {
 #[tokio::test]
 async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(422)));
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(422)));
     app.create_sub("gone-on-retry", spec(&sub.url, json!({})))
         .await;
     publish_n(&app, "A", 3).await;
     app.until_cursor("gone-on-retry", 3).await;
-    sub.answer_for_seq(2, Some(Reply::Status(410)));
+    sub.answer_for_seq(2, Some(Answer::Status(410)));
     let (code, body) = app
         .sub_action("gone-on-retry", "dead-letters/2/retry", None)
         .await;
@@ -275,9 +267,9 @@ async fn a_410_to_a_dead_letter_retry_pauses_the_subscription() {
 #[tokio::test]
 async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    let clock = Subscriber::start().await;
-    sub.answer_for_seq(2, Some(Reply::Status(500)));
+    let sub = FakeSubscriber::start().await;
+    let clock = FakeSubscriber::start().await;
+    sub.answer_for_seq(2, Some(Answer::Status(500)));
     let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
     app.create_sub("blocked", spec(&sub.url, json!({"retry": retry})))
         .await;

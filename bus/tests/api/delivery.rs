@@ -2,8 +2,8 @@
 //! pause and `410`, reset and rewind (also while a delivery is in flight), late
 //! subscriptions over a long log.
 
-use crate::helpers::{eventually, spawn_app, spawn_app_with};
-use crate::subscriber::{publish_n, publish_types, spec, Received, Reply, Subscriber};
+use crate::helpers::{eventually, publish_n, publish_types, spawn_app, spawn_app_with, spec};
+use bus::testkit::{Answer, FakeSubscriber, Received};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -19,11 +19,11 @@ fn acked_in(received: &[Received], generation: u64) -> Vec<u64> {
 #[tokio::test]
 async fn a_subscriber_failing_five_times_gets_everything_in_order_and_shows_retrying() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     // Four quick failures, then a fifth held, so that the status can be read while the
     // subscription is certainly retrying.
-    sub.answer_next(vec![Reply::Status(500); 4]);
-    sub.answer_next([Reply::Hold(500)]);
+    sub.answer_next(vec![Answer::Status(500); 4]);
+    sub.answer_next([Answer::Hold(500)]);
     app.create_sub("flaky", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 5).await;
 
@@ -62,8 +62,8 @@ async fn a_subscriber_that_closes_every_connection_gets_each_event_once_in_order
     // Each answer ends its connection, so every delivery needs a new one: none may fail
     // or be sent twice because the kept-alive connection went away.
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_default(Reply::WithHeaders(
+    let sub = FakeSubscriber::start().await;
+    sub.answer_default(Answer::WithHeaders(
         200,
         vec![("connection", "close".into())],
     ));
@@ -86,7 +86,7 @@ async fn a_subscriber_that_closes_every_connection_gets_each_event_once_in_order
 #[tokio::test]
 async fn credentials_in_a_subscription_url_are_sent_as_basic_auth() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     let url = sub.url.replacen("http://", "http://reader:s%3Acret@", 1);
     app.create_sub("basic", spec(&url, json!({}))).await;
     publish_n(&app, "A", 1).await;
@@ -108,8 +108,8 @@ async fn credentials_in_a_subscription_url_are_sent_as_basic_auth() {
 async fn without_answer_polling_every_event_still_arrives_once_in_order_with_retries() {
     // `--delivery-spin-us 0`: the loop sleeps until every answer wakes it.
     let app = spawn_app_with(|c| c.delivery_spin_us = 0).await;
-    let sub = Subscriber::start().await;
-    sub.answer_next([Reply::Status(500)]);
+    let sub = FakeSubscriber::start().await;
+    sub.answer_next([Answer::Status(500)]);
     let retry = json!({"initial_ms": 5, "max_ms": 20});
     app.create_sub("sleepy", spec(&sub.url, json!({"retry": retry})))
         .await;
@@ -122,12 +122,12 @@ async fn without_answer_polling_every_event_still_arrives_once_in_order_with_ret
 #[tokio::test]
 async fn an_answer_over_64_kib_is_cut_and_delivery_goes_on() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     // 100 KiB: past what the bus reads of an answer, so that connection is not reused. The
     // retry is held, so that the status still shows the first error.
     sub.answer_next([
-        Reply::WithBody(500, "x".repeat(100 * 1024)),
-        Reply::Hold(200),
+        Answer::WithBody(500, "x".repeat(100 * 1024)),
+        Answer::Hold(200),
     ]);
     app.create_sub(
         "chatty",
@@ -155,8 +155,8 @@ async fn an_answer_over_64_kib_is_cut_and_delivery_goes_on() {
 #[tokio::test]
 async fn a_hung_subscriber_delays_neither_publishing_nor_another_subscription() {
     let app = spawn_app().await;
-    let (hung, fine) = (Subscriber::start().await, Subscriber::start().await);
-    hung.answer_default(Reply::Hang);
+    let (hung, fine) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
+    hung.answer_default(Answer::Hang);
     app.create_sub("hung", spec(&hung.url, json!({"timeout_ms": 60_000})))
         .await;
     app.create_sub("fine", spec(&fine.url, json!({}))).await;
@@ -181,7 +181,7 @@ async fn a_hung_subscriber_delays_neither_publishing_nor_another_subscription() 
 #[tokio::test]
 async fn a_subscriber_that_was_down_gets_everything_it_missed_when_it_comes_back() {
     let app = spawn_app().await;
-    let mut sub = Subscriber::down();
+    let mut sub = FakeSubscriber::down();
     app.create_sub("late", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 5).await;
     let status = app
@@ -209,8 +209,8 @@ async fn a_subscriber_that_was_down_gets_everything_it_missed_when_it_comes_back
 #[tokio::test]
 async fn a_timeout_is_a_failure_and_the_event_is_sent_again() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_next([Reply::Hang]);
+    let sub = FakeSubscriber::start().await;
+    sub.answer_next([Answer::Hang]);
     app.create_sub("slow", spec(&sub.url, json!({"timeout_ms": 200})))
         .await;
     publish_n(&app, "A", 2).await;
@@ -222,9 +222,9 @@ async fn a_timeout_is_a_failure_and_the_event_is_sent_again() {
 #[tokio::test]
 async fn redirects_are_never_followed_a_302_is_retried() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     let elsewhere = format!("http://{}/elsewhere", sub.addr);
-    sub.answer_next([Reply::WithHeaders(302, vec![("location", elsewhere)])]);
+    sub.answer_next([Answer::WithHeaders(302, vec![("location", elsewhere)])]);
     app.create_sub("redirected", spec(&sub.url, json!({})))
         .await;
     publish_n(&app, "A", 1).await;
@@ -239,12 +239,12 @@ async fn redirects_are_never_followed_a_302_is_retried() {
 #[tokio::test]
 async fn retry_after_on_429_and_503_is_capped_at_max_ms() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     // An hour, and a date far away: honoured but capped at `max_ms` (50 ms here), so the
     // delivery goes through within the patience bound.
     sub.answer_next([
-        Reply::WithHeaders(503, vec![("retry-after", "3600".into())]),
-        Reply::WithHeaders(
+        Answer::WithHeaders(503, vec![("retry-after", "3600".into())]),
+        Answer::WithHeaders(
             429,
             vec![("retry-after", "Fri, 31 Dec 2099 23:59:59 GMT".into())],
         ),
@@ -271,9 +271,9 @@ async fn batches_are_arrays_in_order_cut_at_batch_and_batch_max_bytes() {
     let one_size = app.get_text("/events/1").await.len() as u64;
 
     let (by_count, by_bytes, tiny) = (
-        Subscriber::start().await,
-        Subscriber::start().await,
-        Subscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
     );
     app.create_sub("by-count", spec(&by_count.url, json!({"batch": 4})))
         .await;
@@ -344,10 +344,10 @@ async fn batches_are_arrays_in_order_cut_at_batch_and_batch_max_bytes() {
 async fn after_a_failed_batch_events_are_sent_one_per_request_until_past_the_failing_one() {
     let app = spawn_app().await;
     publish_n(&app, "A", 10).await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     // Seq 3 fails twice: in the batch, then alone.
-    sub.answer_once_for_seq(3, Reply::Status(500));
-    sub.answer_once_for_seq(3, Reply::Status(500));
+    sub.answer_once_for_seq(3, Answer::Status(500));
+    sub.answer_once_for_seq(3, Answer::Status(500));
     app.create_sub("batched", spec(&sub.url, json!({"batch": 5})))
         .await;
     app.until_cursor("batched", 10).await;
@@ -372,8 +372,8 @@ async fn after_a_failed_batch_events_are_sent_one_per_request_until_past_the_fai
 #[tokio::test]
 async fn a_410_pauses_and_resume_resumes() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_next([Reply::Status(410)]);
+    let sub = FakeSubscriber::start().await;
+    sub.answer_next([Answer::Status(410)]);
     app.create_sub("gone", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 3).await;
     let status = app
@@ -393,8 +393,8 @@ async fn a_410_pauses_and_resume_resumes() {
 #[tokio::test]
 async fn pause_lets_the_delivery_in_flight_finish_and_stops_further_ones() {
     let app = spawn_app().await;
-    let (sub, witness) = (Subscriber::start().await, Subscriber::start().await);
-    sub.answer_next([Reply::Hold(200)]);
+    let (sub, witness) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
+    sub.answer_next([Answer::Hold(200)]);
     app.create_sub("paused", spec(&sub.url, json!({}))).await;
     app.create_sub("witness", spec(&witness.url, json!({})))
         .await;
@@ -455,7 +455,7 @@ async fn pause_lets_the_delivery_in_flight_finish_and_stops_further_ones() {
 #[tokio::test]
 async fn reset_and_rewind_redeliver_in_a_new_generation() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     app.create_sub("r", spec(&sub.url, json!({"types": ["A"]})))
         .await;
     publish_types(&app, &["A", "C", "A", "A", "C"]).await;
@@ -563,12 +563,12 @@ async fn reset_and_rewind_redeliver_in_a_new_generation() {
 #[tokio::test]
 async fn a_rewind_while_a_delivery_is_in_flight_is_not_undone_by_its_answer() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     app.create_sub("r", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 3).await;
     app.until_cursor("r", 3).await;
 
-    sub.answer_once_for_seq(4, Reply::Hold(200));
+    sub.answer_once_for_seq(4, Answer::Hold(200));
     publish_n(&app, "A", 2).await;
     let held = sub
         .until("seq 4 in flight", |r| r.iter().any(|r| r.seqs == [4]))
@@ -598,9 +598,9 @@ async fn a_subscription_added_after_10_000_events_starts_where_it_is_told() {
     }
     assert_eq!(app.head().await, 10_000);
     let (beginning, end, after) = (
-        Subscriber::start().await,
-        Subscriber::start().await,
-        Subscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
     );
     let status = app
         .create_sub(

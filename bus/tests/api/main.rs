@@ -19,5 +19,4 @@ mod sdk_subscriber;
 mod signatures;
 mod sse;
 mod sub_bad_input;
-mod subscriber;
 mod subscriptions;

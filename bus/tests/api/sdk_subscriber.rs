@@ -1,7 +1,7 @@
 //! The SDK's `Subscriber` against a real bus: registration from a checkpoint, signature
 //! checks, duplicates skipped, rewinds, a replaced log.
 
-use crate::helpers::{eventually, spawn_app, TestApp};
+use crate::helpers::{eventually, publish_n, spawn_app, TestApp};
 use bus::sdk::{Handler, HandlerError, Subscriber, SubscriberConfig};
 use bus::Envelope;
 use serde_json::json;
@@ -66,12 +66,6 @@ async fn serve(
     (subscriber, url)
 }
 
-async fn publish_n(app: &TestApp, n: usize) {
-    for i in 0..n {
-        app.publish_ok(json!({"type": "T", "data": {"i": i}})).await;
-    }
-}
-
 async fn until_applied(handler: &Recorder, want: Vec<u64>) {
     eventually(&format!("applied {want:?}"), || {
         let got = handler.applied();
@@ -84,26 +78,26 @@ async fn until_applied(handler: &Recorder, want: Vec<u64>) {
 #[tokio::test]
 async fn a_subscriber_without_state_gets_the_history_then_live_events_and_reports_catching_up() {
     let app = spawn_app().await;
-    publish_n(&app, 5).await;
+    publish_n(&app, "T", 5).await;
     let handler = Recorder::default();
     let (sub, _) = serve(&app, "sdk", None, None, handler.clone()).await;
     let registration = sub.register().await.unwrap();
     assert_eq!(registration.head_seq, 5);
     assert!(!registration.started_over);
     let mut caught_up = sub.caught_up();
-    tokio::time::timeout(crate::helpers::PATIENCE, caught_up.wait_for(|c| *c))
+    tokio::time::timeout(bus::testkit::PATIENCE, caught_up.wait_for(|c| *c))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(handler.applied(), vec![1, 2, 3, 4, 5]);
-    publish_n(&app, 3).await;
+    publish_n(&app, "T", 3).await;
     until_applied(&handler, (1..=8).collect()).await;
 }
 
 #[tokio::test]
 async fn a_restarted_subscriber_resumes_from_its_checkpoint() {
     let app = spawn_app().await;
-    publish_n(&app, 4).await;
+    publish_n(&app, "T", 4).await;
     let first = Recorder::default();
     let (sub, _) = serve(&app, "sdk", None, None, first.clone()).await;
     let log_id = sub.register().await.unwrap().log_id;
@@ -113,14 +107,14 @@ async fn a_restarted_subscriber_resumes_from_its_checkpoint() {
     let (sub, _) = serve(&app, "sdk", Some(3), Some(log_id), second.clone()).await;
     let registration = sub.register().await.unwrap();
     assert_eq!(registration.after, 3);
-    publish_n(&app, 1).await;
+    publish_n(&app, "T", 1).await;
     until_applied(&second, vec![4, 5]).await;
 }
 
 #[tokio::test]
 async fn a_checkpoint_beyond_the_head_or_another_log_starts_over() {
     let app = spawn_app().await;
-    publish_n(&app, 3).await;
+    publish_n(&app, "T", 3).await;
     let handler = Recorder::default();
     let (sub, _) = serve(&app, "beyond", Some(99), None, handler.clone()).await;
     let registration = sub.register().await.unwrap();
@@ -144,7 +138,7 @@ async fn a_checkpoint_beyond_the_head_or_another_log_starts_over() {
 #[tokio::test]
 async fn an_operators_rewind_calls_on_rewind_and_redelivers() {
     let app = spawn_app().await;
-    publish_n(&app, 5).await;
+    publish_n(&app, "T", 5).await;
     let handler = Recorder::default();
     let (sub, _) = serve(&app, "sdk", None, None, handler.clone()).await;
     sub.register().await.unwrap();
@@ -168,7 +162,7 @@ async fn an_operators_rewind_calls_on_rewind_and_redelivers() {
 #[tokio::test]
 async fn a_rejected_event_is_parked_and_the_rest_applied() {
     let app = spawn_app().await;
-    publish_n(&app, 4).await;
+    publish_n(&app, "T", 4).await;
     let handler = Recorder::default();
     handler
         .reject
@@ -263,7 +257,7 @@ async fn caught_up_even_when_the_newest_events_are_not_its_types() {
     tokio::spawn(async move { axum::serve(listener, router).await });
     assert_eq!(sub.register().await.unwrap().head_seq, 2);
     let mut caught_up = sub.caught_up();
-    tokio::time::timeout(crate::helpers::PATIENCE, caught_up.wait_for(|c| *c))
+    tokio::time::timeout(bus::testkit::PATIENCE, caught_up.wait_for(|c| *c))
         .await
         .expect("caught up although the last event is not an A")
         .unwrap();

@@ -1,8 +1,8 @@
 //! Standard Webhooks signatures and CloudEvents formats of deliveries.
 
-use crate::helpers::spawn_app;
-use crate::subscriber::{publish_n, spec, Received, Subscriber};
+use crate::helpers::{publish_n, spawn_app, spec};
 use bus::signature::Signer;
+use bus::testkit::{FakeSubscriber, Received};
 use serde_json::{json, Value};
 
 fn verify(signer: &Signer, r: &Received) -> bool {
@@ -21,7 +21,7 @@ async fn signed_deliveries_verify_over_the_raw_body_and_the_secret_is_never_retu
     let app = spawn_app().await;
     publish_n(&app, "A", 5).await;
     let secret = Signer::random_secret();
-    let (single, batched) = (Subscriber::start().await, Subscriber::start().await);
+    let (single, batched) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     let created = app
         .create_sub("signed", spec(&single.url, json!({"secret": secret})))
         .await;
@@ -96,7 +96,7 @@ async fn cloudevents_binary_mode_sends_data_as_the_body_and_attributes_as_header
         .await,
     );
     envelopes.push(publish_text(&app, r#"{"type":"Nothing"}"#).await);
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     app.create_sub("ce", spec(&sub.url, json!({"format": "cloudevents"})))
         .await;
     app.until_cursor("ce", 3).await;
@@ -113,6 +113,8 @@ async fn cloudevents_binary_mode_sends_data_as_the_body_and_attributes_as_header
             r.number("ce-sequence"),
             envelope["seq"].as_u64().expect("seq")
         );
+        let padded = format!("{:020}", envelope["seq"].as_u64().expect("seq"));
+        assert_eq!(r.header("ce-sequence"), Some(padded.as_str()), "20 digits");
         let source = envelope["source"].as_str().unwrap_or("minibus");
         assert_eq!(r.header("ce-source"), Some(source));
         assert_eq!(
@@ -134,7 +136,7 @@ async fn cloudevents_structured_mode_single_and_batch() {
         envelopes
             .push(publish_text(&app, &format!(r#"{{"type":"T{i}"{source},"data":{data}}}"#)).await);
     }
-    let (single, batched) = (Subscriber::start().await, Subscriber::start().await);
+    let (single, batched) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     app.create_sub(
         "structured",
         spec(&single.url, json!({"format": "cloudevents-structured"})),

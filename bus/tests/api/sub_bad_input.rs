@@ -1,8 +1,7 @@
 //! Bad input on the subscription API: each a JSON 4xx with an error code, and nothing
 //! created or changed.
 
-use crate::helpers::{assert_error, spawn_app, TestApp};
-use crate::subscriber::publish_n;
+use crate::helpers::{assert_error, publish_n, spawn_app, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Subscriptions: filters, headers, delete, counts and metrics, restart, static ones.
 
-use crate::helpers::{spawn_app, spawn_app_with};
-use crate::subscriber::{publish_n, publish_types, spec, Reply, Subscriber};
+use crate::helpers::{publish_n, publish_types, spawn_app, spawn_app_with, spec};
+use bus::testkit::{Answer, FakeSubscriber};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -9,9 +9,9 @@ use serde_json::json;
 async fn three_subscribers_get_exactly_their_types_in_seq_order_and_reach_the_head() {
     let app = spawn_app().await;
     let (a, bc, all) = (
-        Subscriber::start().await,
-        Subscriber::start().await,
-        Subscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
+        FakeSubscriber::start().await,
     );
     app.create_sub("only-a", spec(&a.url, json!({"types": ["A"]})))
         .await;
@@ -76,7 +76,7 @@ async fn every_delivery_carries_the_minibus_headers() {
         .as_str()
         .expect("a log_id")
         .to_string();
-    let (single, batched) = (Subscriber::start().await, Subscriber::start().await);
+    let (single, batched) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     app.create_sub("single", spec(&single.url, json!({}))).await;
     app.create_sub("batched", spec(&batched.url, json!({"batch": 3})))
         .await;
@@ -109,7 +109,7 @@ async fn every_delivery_carries_the_minibus_headers() {
 #[tokio::test]
 async fn delete_stops_delivery_and_info_and_metrics_count_subscriptions() {
     let app = spawn_app().await;
-    let (gone, stays) = (Subscriber::start().await, Subscriber::start().await);
+    let (gone, stays) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     assert_eq!(app.info().await["subscriptions"], 0);
     app.create_sub("gone", spec(&gone.url, json!({}))).await;
     app.create_sub("stays", spec(&stays.url, json!({}))).await;
@@ -171,7 +171,7 @@ async fn delete_stops_delivery_and_info_and_metrics_count_subscriptions() {
 #[tokio::test]
 async fn put_replaces_the_settings_without_moving_the_cursor() {
     let app = spawn_app().await;
-    let (first, second) = (Subscriber::start().await, Subscriber::start().await);
+    let (first, second) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
     app.create_sub("s", spec(&first.url, json!({"types": ["A"]})))
         .await;
     publish_types(&app, &["A", "B", "A"]).await;
@@ -199,8 +199,8 @@ async fn put_replaces_the_settings_without_moving_the_cursor() {
 
 #[tokio::test]
 async fn subscriptions_survive_a_restart_and_static_ones_are_upserted_at_each_start() {
-    let (st1, st2) = (Subscriber::start().await, Subscriber::start().await);
-    let dynamic = Subscriber::start().await;
+    let (st1, st2) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
+    let dynamic = FakeSubscriber::start().await;
     let first_url = st1.url.clone();
     let app = spawn_app_with(|c| c.subscribe = vec![format!("static={first_url}")]).await;
     // Created at start: all types, from the beginning.
@@ -224,7 +224,7 @@ async fn subscriptions_survive_a_restart_and_static_ones_are_upserted_at_each_st
     .await;
 
     // `dyn` now fails, so its cursor stays at 3 while more events come.
-    dynamic.answer_default(Reply::Status(500));
+    dynamic.answer_default(Answer::Status(500));
     publish_types(&app, &["A", "A", "C"]).await;
     app.until_sub("dyn", "retrying", |s| s["state"] == "retrying")
         .await;
@@ -249,7 +249,7 @@ async fn subscriptions_survive_a_restart_and_static_ones_are_upserted_at_each_st
 
     // Delivery resumes from the stored cursor.
     let before = dynamic.received().len();
-    dynamic.answer_default(Reply::Status(200));
+    dynamic.answer_default(Answer::Status(200));
     app.until_cursor("dyn", 6).await;
     let after: Vec<_> = dynamic.received()[before..].to_vec();
     let acked: Vec<u64> = after
@@ -270,8 +270,8 @@ async fn subscriptions_survive_a_restart_and_static_ones_are_upserted_at_each_st
 #[tokio::test]
 async fn a_verdict_arriving_after_delete_does_not_bring_the_subscription_back() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_next([Reply::Hold(410)]);
+    let sub = FakeSubscriber::start().await;
+    sub.answer_next([Answer::Hold(410)]);
     app.create_sub("doomed", spec(&sub.url, json!({}))).await;
     publish_n(&app, "A", 1).await;
     sub.until("the delivery in flight", |r| r.len() == 1).await;
@@ -292,8 +292,8 @@ async fn a_verdict_arriving_after_delete_does_not_bring_the_subscription_back() 
 #[tokio::test]
 async fn a_delivery_in_flight_at_shutdown_is_abandoned_and_sent_again_after_restart() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
-    sub.answer_once_for_seq(2, Reply::Hang);
+    let sub = FakeSubscriber::start().await;
+    sub.answer_once_for_seq(2, Answer::Hang);
     app.create_sub("s", spec(&sub.url, json!({"timeout_ms": 60_000})))
         .await;
     publish_n(&app, "A", 3).await;
@@ -309,7 +309,7 @@ async fn a_delivery_in_flight_at_shutdown_is_abandoned_and_sent_again_after_rest
 #[tokio::test]
 async fn concurrent_puts_creating_one_subscription_start_one_loop() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     let body = spec(&sub.url, json!({}));
     let puts = (0..8).map(|_| app.put_sub("racy", body.clone()));
     let statuses: Vec<StatusCode> = futures_util::future::join_all(puts)
@@ -335,7 +335,7 @@ async fn concurrent_puts_creating_one_subscription_start_one_loop() {
 #[tokio::test]
 async fn a_subscription_created_again_after_delete_starts_above_the_old_generation() {
     let app = spawn_app().await;
-    let sub = Subscriber::start().await;
+    let sub = FakeSubscriber::start().await;
     let first = app.create_sub("again", spec(&sub.url, json!({}))).await;
     assert_eq!(first["generation"], 1);
     let (code, _) = app

@@ -9,8 +9,9 @@ mod durable;
 mod record;
 mod sled_log;
 
-pub use record::{encode, RecordFields, StoredEvent};
-pub use sled_log::{Recovery, SledLog};
+pub(crate) use record::StoredEvent;
+pub use record::{encode, RecordFields};
+pub use sled_log::SledLog;
 
 /// What a store can fail with.
 #[derive(Debug, thiserror::Error)]

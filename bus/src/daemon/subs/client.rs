@@ -15,7 +15,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
 /// Most bytes of a subscriber's answer read; a longer answer closes the connection.
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Where a subscription's deliveries go, derived from its URL once per settings change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,14 +80,15 @@ fn basic_auth(url: &reqwest::Url) -> Result<Option<HeaderValue>, String> {
     Ok(Some(value))
 }
 
-/// What the subscriber answered, as read off the connection (`verdict` says what it means).
+/// The response to one POST, as read off the connection (for a delivery, `verdict` says
+/// what it means).
 #[derive(Debug)]
-pub struct Answer {
-    /// The HTTP status.
+pub struct Response {
+    /// The status code (for a delivery, what `verdict` judges first).
     pub status: StatusCode,
     /// Its `Retry-After` header, if any (honoured on a 429 or 503).
     pub retry_after: Option<HeaderValue>,
-    /// The first [`MAX_ANSWER_BYTES`] of the body.
+    /// The first 64 KiB of the body (`MAX_ANSWER_BYTES`).
     pub body: Vec<u8>,
 }
 
@@ -115,7 +116,7 @@ impl Connection {
         destination: &Destination,
         headers: HeaderMap,
         body: Bytes,
-    ) -> Result<Answer, CallError> {
+    ) -> Result<Response, CallError> {
         if self
             .open
             .as_ref()
@@ -176,7 +177,7 @@ impl Connection {
         if whole {
             self.open = Some((destination.clone(), sender));
         }
-        Ok(Answer {
+        Ok(Response {
             status,
             retry_after,
             body: answer,

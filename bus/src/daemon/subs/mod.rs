@@ -25,7 +25,7 @@
 //! ```
 
 mod backend;
-pub mod client;
+pub(crate) mod client;
 mod deliverer;
 mod delivery_thread;
 mod operations;
@@ -41,6 +41,7 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use delivery_thread::LOOP_THREAD as DELIVERY_THREAD;
 pub(crate) use registry::Subscriptions;
 pub(crate) use store::SubStoreError;
 

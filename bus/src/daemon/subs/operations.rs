@@ -5,7 +5,7 @@
 use super::store::StoredCursor;
 use super::{SubError, Subscription, Subscriptions};
 use crate::daemon::store::Filter;
-use crate::daemon::writer::format_time;
+use crate::envelope::format_time;
 use crate::wire::{DeadLetter, RewindReply, RewindRequest, SubscriptionStatus};
 
 /// Events examined per read when counting what a rewind redelivers.

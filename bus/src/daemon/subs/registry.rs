@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// A subscription in the registry, with its loop.
-struct Registration {
+struct RegistryEntry {
     subscription: Arc<Subscription>,
     task: JoinHandle<()>,
 }
@@ -28,7 +28,7 @@ pub(crate) struct Subscriptions {
     pub(super) backend: Arc<Backend>,
     /// Name → subscription. Held from check to insert by a create and by a delete, so
     /// that there is one loop per name.
-    registry: Arc<Mutex<HashMap<String, Registration>>>,
+    registry: Arc<Mutex<HashMap<String, RegistryEntry>>>,
     /// `--allow-subscriber-hosts`.
     allow_hosts: Arc<Vec<String>>,
     delivery: Arc<DeliveryThread>,
@@ -93,12 +93,17 @@ impl Subscriptions {
         Ok(())
     }
 
-    fn registry(&self) -> MutexGuard<'_, HashMap<String, Registration>> {
+    fn registry(&self) -> MutexGuard<'_, HashMap<String, RegistryEntry>> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Starts the loop of `name` and registers it (the caller holds the registry's lock).
-    fn spawn(&self, registry: &mut HashMap<String, Registration>, name: String, stored: StoredSub) {
+    fn spawn(
+        &self,
+        registry: &mut HashMap<String, RegistryEntry>,
+        name: String,
+        stored: StoredSub,
+    ) {
         let subscription = Arc::new(Subscription::new(
             name.clone(),
             stored,
@@ -107,7 +112,7 @@ impl Subscriptions {
         ));
         let deliverer = Deliverer::new(subscription.clone(), self.backend.clone());
         let task = self.delivery.spawn(deliverer.run());
-        registry.insert(name, Registration { subscription, task });
+        registry.insert(name, RegistryEntry { subscription, task });
     }
 
     /// The subscription called `name`.
@@ -175,7 +180,7 @@ impl Subscriptions {
     /// Stores a new subscription and starts its loop (the caller holds the registry's lock).
     fn create(
         &self,
-        registry: &mut HashMap<String, Registration>,
+        registry: &mut HashMap<String, RegistryEntry>,
         name: &str,
         spec: SubscriptionSpec,
     ) -> Result<(), SubError> {

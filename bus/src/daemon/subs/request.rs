@@ -3,9 +3,14 @@
 use crate::daemon::store::StoredEvent;
 use crate::envelope::Envelope;
 use crate::signature::Signer;
+use crate::wire::headers::{
+    CE_ID, CE_SEQUENCE, CE_SOURCE, CE_SPECVERSION, CE_SUBJECT, CE_TIME, CE_TYPE, MINIBUS_FIRST_SEQ,
+    MINIBUS_GENERATION, MINIBUS_LOG_ID, MINIBUS_REDELIVERY, MINIBUS_SEQ, MINIBUS_SUBSCRIPTION,
+    REDELIVERY_DEAD_LETTER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
 use crate::wire::Format;
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderValue, IntoHeaderName, CONTENT_TYPE};
 
 /// Who is delivering, for the `Minibus-*` headers.
 pub(crate) struct Context<'a> {
@@ -25,9 +30,11 @@ pub(crate) struct Delivery {
     pub(crate) headers: HeaderMap,
 }
 
-fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
+/// Sets `name` (one of `wire::headers`, lowercase) to `value`; a value that is not a valid
+/// header value (never the case for what `build` sends) is left out.
+fn put(headers: &mut HeaderMap, name: impl IntoHeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(HeaderName::from_static(name), value);
+        headers.insert(name, value);
     }
 }
 
@@ -44,7 +51,7 @@ pub(crate) fn build(
 ) -> Delivery {
     let array = array || events.len() > 1;
     let (body, content_type, mut headers) = body(events, format, array);
-    put(&mut headers, "content-type", content_type);
+    put(&mut headers, CONTENT_TYPE, content_type);
     put_minibus_headers(&mut headers, events, ctx, redelivery);
     if let Some(signer) = signer {
         let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
@@ -54,11 +61,11 @@ pub(crate) fn build(
             format!("batch-{first}-{last}")
         };
         let timestamp = chrono::Utc::now().timestamp();
-        put(&mut headers, "webhook-id", &id);
-        put(&mut headers, "webhook-timestamp", &timestamp.to_string());
+        put(&mut headers, WEBHOOK_ID, &id);
+        put(&mut headers, WEBHOOK_TIMESTAMP, &timestamp.to_string());
         put(
             &mut headers,
-            "webhook-signature",
+            WEBHOOK_SIGNATURE,
             &signer.sign(&id, timestamp, &body),
         );
     }
@@ -98,13 +105,13 @@ fn put_minibus_headers(
     redelivery: bool,
 ) {
     let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
-    put(headers, "minibus-seq", &last.to_string());
-    put(headers, "minibus-first-seq", &first.to_string());
-    put(headers, "minibus-subscription", ctx.name);
-    put(headers, "minibus-generation", &ctx.generation.to_string());
-    put(headers, "minibus-log-id", ctx.log_id);
+    put(headers, MINIBUS_SEQ, &last.to_string());
+    put(headers, MINIBUS_FIRST_SEQ, &first.to_string());
+    put(headers, MINIBUS_SUBSCRIPTION, ctx.name);
+    put(headers, MINIBUS_GENERATION, &ctx.generation.to_string());
+    put(headers, MINIBUS_LOG_ID, ctx.log_id);
     if redelivery {
-        put(headers, "minibus-redelivery", "dead-letter");
+        put(headers, MINIBUS_REDELIVERY, REDELIVERY_DEAD_LETTER);
     }
 }
 
@@ -132,20 +139,27 @@ fn binary(event: &StoredEvent) -> (Bytes, &'static str, HeaderMap) {
     let Some(e) = parse(event) else {
         return (event.json(), "application/json", headers);
     };
-    put(&mut headers, "ce-specversion", "1.0");
-    put(&mut headers, "ce-id", &percent_encode(&e.id));
-    put(&mut headers, "ce-source", &percent_encode(source(&e)));
-    put(&mut headers, "ce-type", &percent_encode(&e.ty));
-    put(&mut headers, "ce-time", &e.time);
-    put(&mut headers, "ce-sequence", &e.seq.to_string());
+    put(&mut headers, CE_SPECVERSION, "1.0");
+    put(&mut headers, CE_ID, &percent_encode(&e.id));
+    put(&mut headers, CE_SOURCE, &percent_encode(source(&e)));
+    put(&mut headers, CE_TYPE, &percent_encode(&e.ty));
+    put(&mut headers, CE_TIME, &e.time);
+    put(&mut headers, CE_SEQUENCE, &ce_sequence(e.seq));
     if let Some(stream) = &e.stream {
-        put(&mut headers, "ce-subject", stream);
+        put(&mut headers, CE_SUBJECT, stream);
     }
     (
         Bytes::from(e.data.get().to_owned()),
         "application/json",
         headers,
     )
+}
+
+/// The seq as CloudEvents' `sequence` extension in binary mode: zero-padded to 20 digits
+/// (the widest `u64`), so that sequences compare as strings in seq order, as the extension
+/// requires.
+fn ce_sequence(seq: u64) -> String {
+    format!("{seq:020}")
 }
 
 /// CloudEvents structured mode: the whole event as JSON, `data` kept as sent.
@@ -190,7 +204,75 @@ fn percent_encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_encode;
+    use super::*;
+    use crate::daemon::store::{encode, RecordFields};
+
+    /// A stored event of type `T` at `seq`, as the writer stores it.
+    fn event(seq: u64) -> StoredEvent {
+        let id = format!("id-{seq}");
+        let json = format!(
+            r#"{{"seq":{seq},"id":"{id}","type":"T","data":{{"n":1}},"time":"2026-01-02T03:04:05.678Z"}}"#
+        );
+        let fields = RecordFields {
+            time_ms: 0,
+            version: 0,
+            ty: "T",
+            stream: "",
+            id: &id,
+            source: "",
+        };
+        let raw = encode(&fields, json.as_bytes());
+        StoredEvent::parse(seq, raw.into()).expect("a record")
+    }
+
+    fn binary_headers(seq: u64) -> HeaderMap {
+        let ctx = Context {
+            name: "s",
+            generation: 1,
+            log_id: "log",
+        };
+        build(&[event(seq)], Format::Cloudevents, false, &ctx, None, false).headers
+    }
+
+    fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn ce_sequence_is_zero_padded_to_20_digits_and_sorts_as_a_string() {
+        let (nine, ten) = (binary_headers(9), binary_headers(10));
+        assert_eq!(header(&nine, CE_SEQUENCE), Some("00000000000000000009"));
+        assert_eq!(header(&ten, CE_SEQUENCE), Some("00000000000000000010"));
+        assert!(header(&nine, CE_SEQUENCE) < header(&ten, CE_SEQUENCE));
+        assert_eq!(ce_sequence(u64::MAX), u64::MAX.to_string());
+        // The bus's own header stays a plain number.
+        assert_eq!(header(&nine, MINIBUS_SEQ), Some("9"));
+    }
+
+    #[test]
+    fn binary_mode_sends_the_data_and_the_protocol_headers() {
+        let ctx = Context {
+            name: "s",
+            generation: 3,
+            log_id: "log",
+        };
+        let delivery = build(&[event(5)], Format::Cloudevents, false, &ctx, None, true);
+        assert_eq!(&delivery.body[..], br#"{"n":1}"#);
+        let headers = &delivery.headers;
+        assert_eq!(header(headers, CE_SPECVERSION), Some("1.0"));
+        assert_eq!(header(headers, CE_ID), Some("id-5"));
+        assert_eq!(header(headers, CE_SOURCE), Some("minibus"));
+        assert_eq!(header(headers, CE_TYPE), Some("T"));
+        assert_eq!(header(headers, MINIBUS_FIRST_SEQ), Some("5"));
+        assert_eq!(header(headers, MINIBUS_SUBSCRIPTION), Some("s"));
+        assert_eq!(header(headers, MINIBUS_GENERATION), Some("3"));
+        assert_eq!(header(headers, MINIBUS_LOG_ID), Some("log"));
+        assert_eq!(
+            header(headers, MINIBUS_REDELIVERY),
+            Some(REDELIVERY_DEAD_LETTER)
+        );
+        assert_eq!(header(headers, "content-type"), Some("application/json"));
+    }
 
     #[test]
     fn header_values_are_percent_encoded() {

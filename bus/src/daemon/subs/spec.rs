@@ -1,6 +1,6 @@
 //! The limits of a subscription's settings, checked on every PUT.
 
-use crate::envelope::{is_valid_stream_name, MAX_NAME_CHARS};
+use crate::envelope::{is_valid_event_type, is_valid_stream_name, EVENT_TYPE_RULE, NAME_RULE};
 use crate::signature::Signer;
 use crate::wire::{Format, SubscriptionSpec};
 
@@ -22,7 +22,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if is_valid_stream_name(name) {
         Ok(())
     } else {
-        Err("a subscription name matches [A-Za-z0-9._:-]{1,200}".into())
+        Err(format!("a subscription name matches {NAME_RULE}"))
     }
 }
 
@@ -32,11 +32,10 @@ pub(crate) fn check(spec: &SubscriptionSpec, allow_hosts: &[String]) -> Result<(
     if spec.types.len() > MAX_TYPES {
         return Err(format!("`types` holds at most {MAX_TYPES} entries"));
     }
-    for ty in &spec.types {
-        if ty.is_empty() || ty.chars().count() > MAX_NAME_CHARS || ty.chars().any(char::is_control)
-        {
-            return Err(format!("`types` entry {ty:?} is not a valid type (1–200 characters, no control characters)"));
-        }
+    if let Some(ty) = spec.types.iter().find(|ty| !is_valid_event_type(ty)) {
+        return Err(format!(
+            "`types` entry {ty:?} is not a valid type ({EVENT_TYPE_RULE})"
+        ));
     }
     in_range("batch", u64::from(spec.batch), 1, u64::from(MAX_BATCH))?;
     in_range("batch_max_bytes", spec.batch_max_bytes, 1, MAX_BATCH_BYTES)?;
@@ -111,6 +110,7 @@ mod tests {
             r#"{"url":"http://x/","format":"cloudevents","batch":2}"#,
             r#"{"url":"http://x/","secret":"nope"}"#,
             r#"{"url":"http://x/","types":[""]}"#,
+            r#"{"url":"http://x/","types":["a\u0007b"]}"#,
         ] {
             assert!(check(&spec(bad), &[]).is_err(), "{bad}");
         }

@@ -3,7 +3,7 @@
 
 use super::subscription::{DeliveryState, Settings};
 use super::{SubError, Subscriptions};
-use crate::daemon::writer::format_time;
+use crate::envelope::format_time;
 use crate::wire::{SubscriptionState, SubscriptionStatus};
 
 impl Subscriptions {

@@ -62,7 +62,8 @@ impl Settings {
 pub(crate) struct DeliveryState {
     /// Failed attempts of the event at the cursor.
     pub(crate) attempts: u32,
-    /// The last failure.
+    /// What the last failed attempt got (a status and the start of the answer, or the
+    /// transport error): the status's `last_error`.
     pub(crate) last_error: Option<String>,
     /// `max_attempts` reached with `on_exhausted: "block"`.
     pub(crate) blocked: bool,
@@ -127,7 +128,8 @@ impl Subscription {
         }
     }
 
-    /// The settings now.
+    /// The settings as they are now: a snapshot that a PUT replaces whole, so a delivery
+    /// in flight keeps the ones it started with.
     pub(crate) fn settings(&self) -> Arc<Settings> {
         self.settings
             .read()

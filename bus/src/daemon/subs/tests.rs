@@ -5,7 +5,7 @@ use super::backend::Backend;
 use super::deliverer::{Deliverer, Step};
 use super::delivery_thread::DeliveryThread;
 use super::store::{StoredCursor, StoredSub, SubStore};
-use super::{Subscription, Subscriptions};
+use super::{SubError, Subscription, Subscriptions};
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::{
     encode, EventLog, Filter, NewRecord, RecordFields, Scan, SledLog, StoreError, StoredEvent,
@@ -155,6 +155,32 @@ async fn dropping_the_registry_without_stop_ends_the_delivery_thread() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_fails_to_load_ends_its_delivery_thread() {
+    let (_dir, log) = open_log();
+    let db = log.db().clone();
+    let (backend, _durable) = backend(Arc::new(log), &db, 0);
+    store_subscription(&backend.store, "a", "http://127.0.0.1:9/", &[]);
+    // Stored after `a`: loading fails partway, with the thread already running.
+    db.open_tree("subscriptions")
+        .and_then(|tree| tree.insert("b", "not json"))
+        .expect("a damaged setting");
+    let delivery = DeliveryThread::start("t-fail-loop", "t-fail-read").expect("thread");
+    // The thread names itself once it runs.
+    eventually("the loops' thread started", || {
+        threads_named("t-fail-loop") == 1
+    })
+    .await;
+
+    let refused = Subscriptions::open(backend, Vec::new(), delivery).err();
+
+    assert!(matches!(refused, Some(SubError::Store(_))), "{refused:?}");
+    eventually("the loops' thread ended", || {
+        threads_named("t-fail-loop") == 0
+    })
+    .await;
+}
+
 /// The real log, with the scans of one event type stuck until the gate opens.
 struct SlowScans {
     log: SledLog,
@@ -268,8 +294,9 @@ async fn a_loop_stuck_reading_the_store_does_not_stall_the_others() {
     subs.stop().await;
 }
 
-/// A loop of its own, not started, over a subscription to `types` stored at cursor 0.
-fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
+/// Stores a subscription `name` to `types` at `url`, at cursor 0 of generation 1; its
+/// settings as stored.
+fn store_subscription(store: &SubStore, name: &str, url: &str, types: &[&str]) -> StoredSub {
     let stored = StoredSub {
         spec: spec(url, types),
         paused: None,
@@ -280,7 +307,13 @@ fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
         after: 0,
         delivered: 0,
     };
-    backend.store.save("s", &stored, Some(start)).expect("save");
+    store.save(name, &stored, Some(start)).expect("save");
+    stored
+}
+
+/// A loop of its own, not started, over a subscription to `types` stored at cursor 0.
+fn deliverer(backend: Backend, url: &str, types: &[&str]) -> Deliverer {
+    let stored = store_subscription(&backend.store, "s", url, types);
     let subscription = Subscription::new(
         "s".into(),
         stored,

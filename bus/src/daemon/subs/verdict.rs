@@ -1,6 +1,6 @@
 //! The subscriber's answer as a verdict, and the backoff before the next attempt.
 
-use super::client::{Answer, CallError, Connection, Destination};
+use super::client::{CallError, Connection, Destination, Response};
 use super::request::Delivery;
 use crate::wire::RetryPolicy;
 use http::StatusCode;
@@ -48,7 +48,7 @@ pub(crate) async fn call(
 }
 
 /// What `answer` means.
-fn verdict_of(answer: &Answer) -> Verdict {
+fn verdict_of(answer: &Response) -> Verdict {
     let status = answer.status;
     let retry_after = matches!(
         status,

@@ -34,8 +34,6 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use crate::envelope::format_time;
-
 /// Most events one group commit takes (it takes at least one whole publish).
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// Publishes waiting for the writer before publishers wait to hand theirs over.
@@ -90,9 +88,9 @@ pub(crate) enum StartError {
     /// The system would not start one of the threads (out of threads or memory).
     #[error("cannot start the {name} thread: {source}")]
     Thread {
-        /// The thread's name.
+        /// The thread's name (`minibus-writer` or `minibus-flusher`).
         name: &'static str,
-        /// What the system said.
+        /// Why spawning it failed.
         source: std::io::Error,
     },
 }

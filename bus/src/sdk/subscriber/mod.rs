@@ -85,7 +85,8 @@ pub struct Registration {
     pub head_seq: u64,
     /// Delivery resumes after this seq.
     pub after: u64,
-    /// The subscription's generation.
+    /// The generation the bus gave this registration (each reset raises it): a delivery
+    /// with an older one is stale.
     pub generation: u64,
     /// Whether the service must drop its state (the log was replaced, or its checkpoint
     /// is beyond the head): `on_rewind(0)` has been called.

@@ -48,7 +48,7 @@ pub(crate) enum Step {
     /// The event `seq` was parked in the dead letters (a 422, or retries exhausted) and
     /// the cursor moved past it.
     Parked {
-        /// The parked event.
+        /// The seq of the parked event, now a dead letter.
         seq: u64,
     },
     /// A batch was rejected (422): its events go again, one per request.

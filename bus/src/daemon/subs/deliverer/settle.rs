@@ -8,7 +8,7 @@ use crate::daemon::subs::store::StoredCursor;
 use crate::daemon::subs::subscription::Settings;
 use crate::daemon::subs::verdict::{self, Verdict};
 use crate::daemon::subs::SubError;
-use crate::daemon::writer::format_time;
+use crate::envelope::format_time;
 use crate::wire::{DeadLetter, OnExhausted};
 use std::time::Duration;
 use tokio::time::Instant;

@@ -1,17 +1,13 @@
-//! The subscription calls of the bus API used by the subscription tests, and the test
-//! kit's fake subscriber under the names these tests use.
+//! The subscription calls of the bus API, and the settings the subscription tests start
+//! from (they take the fake subscriber from the test kit).
 
-use crate::helpers::{eventually, TestApp};
-use reqwest::Method as ClientMethod;
-use reqwest::StatusCode;
+use super::{eventually, TestApp};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-// Local names kept so the tests read as before: `Subscriber::start()`, `Reply::Status(500)`.
-pub use bus::testkit::{Answer as Reply, FakeSubscriber as Subscriber, Received};
 
 /// A subscription spec for `url` with fast retries and a short timeout, plus `extra`'s
 /// fields (which win).
-pub fn spec(url: &str, extra: Value) -> Value {
+pub(crate) fn spec(url: &str, extra: Value) -> Value {
     let mut spec = json!({
         "url": url,
         "timeout_ms": 5_000,
@@ -24,40 +20,15 @@ pub fn spec(url: &str, extra: Value) -> Value {
     spec
 }
 
-/// Publishes one event of each type, as one array; their seqs.
-pub async fn publish_types(app: &TestApp, types: &[&str]) -> Vec<u64> {
-    let events: Vec<Value> = types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| json!({"type": ty, "data": {"i": i}}))
-        .collect();
-    let reply = app.publish_ok(json!(events)).await;
-    reply
-        .as_array()
-        .expect("an array reply")
-        .iter()
-        .map(|r| r["seq"].as_u64().expect("a seq"))
-        .collect()
-}
-
-/// Publishes `n` events of type `ty` as one array; their seqs.
-pub async fn publish_n(app: &TestApp, ty: &str, n: usize) -> Vec<u64> {
-    publish_types(app, &vec![ty; n]).await
-}
-
 impl TestApp {
     /// `PUT /subscriptions/NAME`.
-    pub async fn put_sub(&self, name: &str, spec: Value) -> (StatusCode, Value) {
-        self.call(
-            ClientMethod::PUT,
-            &format!("/subscriptions/{name}"),
-            Some(spec),
-        )
-        .await
+    pub(crate) async fn put_sub(&self, name: &str, spec: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, &format!("/subscriptions/{name}"), Some(spec))
+            .await
     }
 
     /// Creates a subscription, asserting `201`; its status.
-    pub async fn create_sub(&self, name: &str, spec: Value) -> Value {
+    pub(crate) async fn create_sub(&self, name: &str, spec: Value) -> Value {
         let (status, body) = self.put_sub(name, spec).await;
         assert_eq!(
             status,
@@ -68,21 +39,21 @@ impl TestApp {
     }
 
     /// `GET /subscriptions/NAME`, asserting `200`.
-    pub async fn sub(&self, name: &str) -> Value {
+    pub(crate) async fn sub(&self, name: &str) -> Value {
         let (status, body) = self.get_json(&format!("/subscriptions/{name}")).await;
         assert_eq!(status, StatusCode::OK, "GET /subscriptions/{name}: {body}");
         body
     }
 
     /// `POST /subscriptions/NAME/ACTION` with `body`.
-    pub async fn sub_action(
+    pub(crate) async fn sub_action(
         &self,
         name: &str,
         action: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         self.call(
-            ClientMethod::POST,
+            Method::POST,
             &format!("/subscriptions/{name}/{action}"),
             body,
         )
@@ -90,13 +61,18 @@ impl TestApp {
     }
 
     /// `GET …/dead-letters`, asserting `200`.
-    pub async fn dead_letters(&self, name: &str) -> Vec<Value> {
+    pub(crate) async fn dead_letters(&self, name: &str) -> Vec<Value> {
         self.get_array(&format!("/subscriptions/{name}/dead-letters"))
             .await
     }
 
     /// Waits until the subscription's status satisfies `probe`; that status.
-    pub async fn until_sub(&self, name: &str, what: &str, probe: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn until_sub(
+        &self,
+        name: &str,
+        what: &str,
+        probe: impl Fn(&Value) -> bool,
+    ) -> Value {
         eventually(&format!("{name}: {what}"), || async {
             let status = self.sub(name).await;
             probe(&status).then_some(status)
@@ -105,7 +81,7 @@ impl TestApp {
     }
 
     /// Waits until the subscription's cursor is `cursor`; its status.
-    pub async fn until_cursor(&self, name: &str, cursor: u64) -> Value {
+    pub(crate) async fn until_cursor(&self, name: &str, cursor: u64) -> Value {
         self.until_sub(name, &format!("cursor {cursor}"), |s| s["cursor"] == cursor)
             .await
     }
