@@ -76,16 +76,34 @@ for run in 1 2 3 4 5; do
   echo "restart-1m $(echo "$t1 - $t0" | bc) s"
   stop_bus
 done
-for run in $(seq "$RUNS"); do
-  start_bus "$BIG"
+read_rss() { # LABEL DATA_DIR: RSS after opening, then `bench read` and its peak RSS
+  start_bus "$2"
+  # Let the start settle before reading the RSS after opening.
+  sleep 0.5
+  local before json peak
   before=$(awk '/VmRSS/ {print $2}' "/proc/$BUS_PID/status")
   json=$("$BIN" bench read --bus-url "$URL" 2>/dev/null | grep '^{')
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$BUS_PID/status")
-  echo "read-1m $json rss_before_kb=$before rss_peak_kb=$peak"
+  echo "$1 $json rss_before_kb=$before rss_peak_kb=$peak"
   stop_bus
+}
+for run in $(seq "$RUNS"); do
+  read_rss read-1m "$BIG"
 done
 for run in $(seq "$RUNS"); do
   start_bus "$BIG"
   echo "replay-1m $("$BIN" bench fanout --existing --batch 100 --bus-url "$URL" 2>/dev/null | grep '^{')"
   stop_bus
+done
+
+# The same size of log with every event on a stream of 3 (as the blog's comments): one
+# more index entry per event, so more of sled's per-page metadata in memory.
+STREAMS=$WORK/streams
+start_bus "$STREAMS"
+echo "build-1m-streams $("$BIN" bench publish --concurrency 4 --batch 100 --events 1000000 --size 200 \
+  --stream-events 3 --bus-url "$URL" 2>/dev/null | grep '^{')"
+stop_bus
+echo "size-1m-streams $(du -sm "$STREAMS" | cut -f1) MiB"
+for run in $(seq "$RUNS"); do
+  read_rss read-1m-streams "$STREAMS"
 done

@@ -42,16 +42,24 @@ pub(crate) struct PublishArgs {
     #[arg(long, env = "MINIBUS_BENCH_BATCH", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub(crate) batch: u64,
+
+    /// Put every event on a stream, this many consecutive events per stream (as the blog's
+    /// `comment-<id>` streams); 0 publishes without streams. Streams add an index entry
+    /// per event in the bus.
+    #[arg(long, env = "MINIBUS_BENCH_STREAM_EVENTS", default_value_t = 0)]
+    pub(crate) stream_events: u64,
 }
 
 /// Builds events of about `size` bytes with ids unique to this run.
 struct Events {
     prefix: String,
     pad: String,
+    /// Consecutive events per stream; 0: no stream.
+    stream_events: u64,
 }
 
 impl Events {
-    fn new(size: usize) -> Self {
+    fn new(size: usize, stream_events: u64) -> Self {
         let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -62,6 +70,7 @@ impl Events {
                 std::process::id()
             ),
             pad: String::new(),
+            stream_events,
         };
         let mut probe = String::new();
         events.write(0, &mut probe);
@@ -71,10 +80,14 @@ impl Events {
 
     /// Appends event `n` (fixed width, so every event has the same size) to `out`.
     fn write(&self, n: u64, out: &mut String) {
+        let _ = write!(out, r#"{{"id":"{}-{n:010}","#, self.prefix);
+        if self.stream_events > 0 {
+            let _ = write!(out, r#""stream":"s-{:010}","#, n / self.stream_events);
+        }
         let _ = write!(
             out,
-            r#"{{"id":"{}-{n:010}","type":"BenchEventPublished","data":{{"n":"{n:010}","pad":"{}"}}}}"#,
-            self.prefix, self.pad
+            r#""type":"BenchEventPublished","data":{{"n":"{n:010}","pad":"{}"}}}}"#,
+            self.pad
         );
     }
 
@@ -138,7 +151,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
             batch: args.batch,
             next_request: AtomicU64::new(0),
         },
-        events: Events::new(args.size),
+        events: Events::new(args.size, args.stream_events),
         bar: progress_bar(args.events, "events"),
     });
     let started = Instant::now();
@@ -285,7 +298,7 @@ mod tests {
 
     #[test]
     fn events_have_the_asked_size_and_unique_ids() {
-        let events = Events::new(200);
+        let events = Events::new(200, 0);
         let body = events.body(7..10, 3);
         let parsed: Vec<serde_json::Value> = serde_json::from_str(&body).expect("an array");
         assert_eq!(parsed.len(), 3);
@@ -294,6 +307,21 @@ mod tests {
         assert_eq!(ids.len(), 3);
         let one: serde_json::Value = serde_json::from_str(&events.body(3..4, 1)).expect("object");
         assert!(one.is_object());
+    }
+
+    #[test]
+    fn with_stream_events_each_stream_gets_that_many_consecutive_events() {
+        let events = Events::new(200, 3);
+        let body = events.body(0..7, 7);
+        let parsed: Vec<serde_json::Value> = serde_json::from_str(&body).expect("an array");
+        let streams: Vec<_> = parsed.iter().map(|e| e["stream"].as_str()).collect();
+        let (a, b, c) = (
+            Some("s-0000000000"),
+            Some("s-0000000001"),
+            Some("s-0000000002"),
+        );
+        assert_eq!(streams, [a, a, a, b, b, b, c]);
+        assert_eq!(events.event_bytes(), 200);
     }
 
     #[test]
