@@ -23,6 +23,18 @@ fn writer_over_failing_sync(
     (dir, log, fatal, writer)
 }
 
+/// The answer to a publish whose outcome is unknown: `503 storage_unavailable`.
+#[track_caller]
+fn assert_unavailable(outcome: &PublishOutcome) {
+    assert!(
+        matches!(
+            outcome,
+            PublishOutcome::Rejected(Rejection::StorageUnavailable)
+        ),
+        "{outcome:?}"
+    );
+}
+
 fn event(id: &str) -> NewEvent {
     serde_json::from_str(&format!(r#"{{"id":"{id}","type":"T","data":{{}}}}"#)).expect("event")
 }
@@ -72,13 +84,7 @@ async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer(
 
     log.fail_syncs(true);
     let outcome = handle.publish(vec![event("b")]).await;
-    assert!(
-        matches!(
-            outcome,
-            PublishOutcome::Rejected(Rejection::StorageUnavailable)
-        ),
-        "{outcome:?}"
-    );
+    assert_unavailable(&outcome);
     assert!(fatal.is_cancelled(), "the daemon is told to stop");
     assert_eq!(
         *handle.durable().borrow(),
@@ -89,13 +95,7 @@ async fn a_failed_flush_answers_503_keeps_the_durable_head_and_stops_the_writer(
     // writer has stopped: "c" is not even applied ("b" was, as seq 2, never durable).
     log.fail_syncs(false);
     let outcome = handle.publish(vec![event("c")]).await;
-    assert!(
-        matches!(
-            outcome,
-            PublishOutcome::Rejected(Rejection::StorageUnavailable)
-        ),
-        "{outcome:?}"
-    );
+    assert_unavailable(&outcome);
     assert_eq!(*handle.durable().borrow(), 1);
     assert_eq!(log.last_seq().expect("head"), 2, "the writer stopped");
     writer.stop().await;
@@ -113,13 +113,7 @@ async fn refusals_behind_a_failed_flush_are_answered_503_too() {
     let second = handle.publish(vec![conflicting]);
     let (first, second) = tokio::join!(first, second);
     for outcome in [first, second] {
-        assert!(
-            matches!(
-                outcome,
-                PublishOutcome::Rejected(Rejection::StorageUnavailable)
-            ),
-            "{outcome:?}"
-        );
+        assert_unavailable(&outcome);
     }
     assert!(fatal.is_cancelled());
     writer.stop().await;
@@ -142,12 +136,6 @@ async fn dropping_the_writer_stops_its_threads_even_while_handles_live_on() {
         "both threads ended and let go of the log"
     );
     let outcome = handle.publish(vec![event("b")]).await;
-    assert!(
-        matches!(
-            outcome,
-            PublishOutcome::Rejected(Rejection::StorageUnavailable)
-        ),
-        "{outcome:?}"
-    );
+    assert_unavailable(&outcome);
     assert_eq!(log.last_seq().expect("head"), 1, "nothing applied after");
 }
