@@ -23,7 +23,8 @@
 //! error.rs      ApiError: {"error", "message"} for 4xx, a generic 500 with its cause logged
 //! json.rs       Json: axum's extractor with its rejections answered as ApiError (400/413/415);
 //!               BodyBytes: the raw body, for a handler that parses it itself
-//! health.rs     Readiness (a flag the service raises), GET /healthz and GET /readyz
+//! health.rs     Readiness (a flag the service raises, a failure that ends it), GET /healthz
+//!               and GET /readyz
 //! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
 //!               service_router_with(): the same, with the document edited (security…)
 //! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule

@@ -12,8 +12,7 @@ use tokio_util::sync::CancellationToken;
 /// without them. The bus daemon uses it too.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How serving ended.
-#[must_use]
+/// How serving ended (a timed-out drain is logged too, so a service may ignore it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drain {
     /// Every connection closed within the drain deadline.
