@@ -48,6 +48,7 @@ pub mod headers {
 
 /// The answer to one published event: `201` when appended, `200` for an idempotent
 /// repeat (with the original's seq and version).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishReply {
     /// The event's seq (the original one for a repeat).
@@ -73,6 +74,7 @@ pub struct ErrorBody {
 }
 
 /// `GET /info`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Info {
     /// The durable head: the last seq readers can see.
@@ -82,19 +84,23 @@ pub struct Info {
     /// How many subscriptions exist.
     pub subscriptions: u64,
     /// A UUID made when the store was created; a new value means the log was replaced.
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub log_id: String,
     /// The version of the `bus` crate the daemon was built from.
     pub version: String,
 }
 
 /// `PUT /subscriptions/NAME`: only `url` is required; omitted fields take the defaults.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionSpec {
     /// Where events are POSTed (`http`/`https`).
+    #[cfg_attr(feature = "openapi", schema(format = "uri", max_length = 2048))]
     pub url: String,
     /// Event types delivered; empty = all.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub types: Vec<String>,
     /// Where delivery starts, on creation or with `reset`.
     #[serde(default)]
@@ -104,18 +110,22 @@ pub struct SubscriptionSpec {
     pub reset: bool,
     /// Events per request: 1 = one envelope per body; N = a JSON array of up to N.
     #[serde(default = "defaults::batch")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000, default = defaults::batch))]
     pub batch: u32,
     /// A batch is cut before it exceeds this many bytes (it always holds at least one event).
     #[serde(default = "defaults::batch_max_bytes")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 67108864, default = defaults::batch_max_bytes))]
     pub batch_max_bytes: u64,
     /// Body format.
     #[serde(default)]
     pub format: Format,
     /// `whsec_<base64 of 24–64 bytes>`: sign deliveries (Standard Webhooks). Never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^whsec_"))]
     pub secret: Option<String>,
     /// How long one delivery may take before it counts as failed.
     #[serde(default = "defaults::timeout_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 300000, default = defaults::timeout_ms))]
     pub timeout_ms: u64,
     /// Retries of a failing delivery.
     #[serde(default)]
@@ -159,6 +169,7 @@ mod defaults {
 }
 
 /// Where a subscription's delivery starts: `"beginning"`, `"end"` or `{"after": SEQ}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Start {
@@ -187,6 +198,7 @@ impl Start {
 }
 
 /// The word forms of [`Start`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StartWord {
@@ -197,6 +209,7 @@ pub enum StartWord {
 }
 
 /// The body of a delivery: `format` of a subscription.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
@@ -210,17 +223,21 @@ pub enum Format {
 }
 
 /// What happens to a failing delivery.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
     /// First backoff.
     #[serde(default = "defaults::initial_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400000, default = defaults::initial_ms))]
     pub initial_ms: u64,
     /// Longest backoff (also caps `Retry-After`).
     #[serde(default = "defaults::max_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400000, default = defaults::max_ms))]
     pub max_ms: u64,
     /// Attempts of one event before `on_exhausted`; `null` = retry forever.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_attempts: Option<u32>,
     /// What to do when `max_attempts` is reached.
     #[serde(default)]
@@ -239,6 +256,7 @@ impl Default for RetryPolicy {
 }
 
 /// See [`RetryPolicy::on_exhausted`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnExhausted {
@@ -250,6 +268,7 @@ pub enum OnExhausted {
 }
 
 /// The state of a subscription's delivery.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionState {
@@ -264,6 +283,7 @@ pub enum SubscriptionState {
 }
 
 /// `GET /subscriptions/NAME`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubscriptionStatus {
     /// The subscription's name (`[A-Za-z0-9._:-]{1,200}`).
@@ -289,6 +309,7 @@ pub struct SubscriptionStatus {
     /// The last failure, if the last attempt failed.
     pub last_error: Option<String>,
     /// When the last acknowledged delivery happened (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_delivered_at: Option<String>,
     /// Events acknowledged so far.
     pub delivered: u64,
@@ -304,6 +325,7 @@ pub struct SubscriptionStatus {
 }
 
 /// One parked event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// The seq of the parked event (a subscription has one dead letter per seq).
@@ -317,10 +339,12 @@ pub struct DeadLetter {
     /// The last attempt's failure (its start, for a long answer), if it failed.
     pub last_error: Option<String>,
     /// When it was parked or last retried (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub time: String,
 }
 
 /// `POST /subscriptions/NAME/rewind`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewindRequest {
@@ -329,6 +353,7 @@ pub struct RewindRequest {
     pub after: Option<u64>,
     /// Redeliver from the first event with time ≥ this (RFC 3339).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub time: Option<String>,
     /// Only count what would be redelivered.
     #[serde(default)]
@@ -336,6 +361,7 @@ pub struct RewindRequest {
 }
 
 /// The answer to a rewind.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RewindReply {
     /// The cursor after the rewind (delivery resumes at the next matching event after it).

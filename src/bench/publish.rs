@@ -81,8 +81,8 @@ impl Events {
     /// Appends event `n` (fixed width, so every event has the same size) to `out`.
     fn write(&self, n: u64, out: &mut String) {
         let _ = write!(out, r#"{{"id":"{}-{n:010}","#, self.prefix);
-        if self.stream_events > 0 {
-            let _ = write!(out, r#""stream":"s-{:010}","#, n / self.stream_events);
+        if let Some(stream) = n.checked_div(self.stream_events) {
+            let _ = write!(out, r#""stream":"s-{stream:010}","#);
         }
         let _ = write!(
             out,

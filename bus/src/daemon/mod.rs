@@ -31,8 +31,7 @@ use store::{EventLog, SledLog, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// How long open connections may go on after shutdown begins.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+use crate::kit::{serve_until, Drain, DRAIN_TIMEOUT};
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -151,48 +150,31 @@ async fn serve(
     writer.stop().await;
     let storage_failed = app.failed();
     Ok(Stopped {
-        drained: served?,
+        drained: served? == Drain::Complete,
         storage_failed,
     })
 }
 
-/// Serves the API until `shutdown` or `fatal`, then drains the connections for at most
-/// [`DRAIN_TIMEOUT`]; `true` when they all closed in time.
+/// Serves the API until `shutdown` or `fatal`. As shutdown begins, the event streams end
+/// and the deliveries begin to stop (those in flight get their grace period while the
+/// server drains); then the connections get [`DRAIN_TIMEOUT`] to close.
 async fn serve_http(
     listener: TcpListener,
     app: AppState,
     shutdown: CancellationToken,
     fatal: CancellationToken,
     closing: CancellationToken,
-) -> std::io::Result<bool> {
+) -> std::io::Result<Drain> {
     let subs = app.subscriptions().clone();
-    let drained = closing.clone();
     let stop = async move {
         tokio::select! {
             () = shutdown.cancelled() => tracing::info!("shutting down"),
             () = fatal.cancelled() => tracing::error!("storage failed; shutting down"),
         }
         closing.cancel();
-        // Deliveries in flight get their grace period while the server drains.
         subs.begin_stop();
     };
-    // Small request/response exchanges: never let Nagle's algorithm hold a reply back.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let serve = axum::serve(listener, router(app)).with_graceful_shutdown(stop);
-    // Connections get DRAIN_TIMEOUT after shutdown begins; then they are dropped.
-    let deadline = async move {
-        drained.cancelled().await;
-        tokio::time::sleep(DRAIN_TIMEOUT).await;
-    };
-    tokio::select! {
-        served = std::future::IntoFuture::into_future(serve) => served.map(|()| true),
-        () = deadline => {
-            tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open: no longer waiting for them");
-            Ok(false)
-        }
-    }
+    serve_until(listener, router(app), stop, DRAIN_TIMEOUT).await
 }
 
 /// Waits (at most [`DRAIN_TIMEOUT`]) until the last handle on the store is gone, so that

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// An event as the bus stores and delivers it. It serialises as [`EnvelopeRef`] writes it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct Envelope {
     /// Gapless position in the log, from 1.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub seq: u64,
     /// Unique id; the idempotency key.
     pub id: String,
@@ -26,17 +28,20 @@ pub struct Envelope {
     #[serde(rename = "type")]
     pub ty: String,
     /// The publisher's JSON, exactly as sent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub data: Box<RawValue>,
     /// The aggregate the event belongs to, if any.
     #[serde(default)]
     pub stream: Option<String>,
     /// 1-based position in `stream`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: Option<u64>,
     /// The publisher's name.
     #[serde(default)]
     pub source: Option<String>,
     /// When the bus appended it (RFC 3339 UTC, never decreasing along `seq`).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub time: String,
     /// Carried along a chain of events published in reaction to each other.
     #[serde(default)]
@@ -140,31 +145,39 @@ pub fn format_time(ms: i64) -> String {
 }
 
 /// An event as a publisher sends it: only `type` is required.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewEvent {
     /// Idempotency key; the bus assigns a UUIDv7 when absent (then the publish is not safe to retry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub id: Option<String>,
     /// The event's type, 1–200 characters.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub ty: String,
     /// Any JSON; `null` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub data: Option<Box<RawValue>>,
     /// The aggregate, `[A-Za-z0-9._:-]{1,200}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,200}$"))]
     pub stream: Option<String>,
     /// Append only if `stream` is at this version (0 = the stream must not exist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
     /// The publisher's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub source: Option<String>,
     /// See [`Envelope::correlation_id`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub correlation_id: Option<String>,
     /// See [`Envelope::causation_id`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub causation_id: Option<String>,
 }
 

@@ -1,19 +1,21 @@
-//! `ApiError`: the one error type of a service's HTTP API, answered as the bus answers its
-//! errors: `{"error": "<code>", "message": "<sentence>", …}`.
+//! `ApiError`: the one error type of a service's HTTP API, the bus's included, answered as
+//! `{"error": "<code>", "message": "<sentence>", …}`.
 
 use crate::wire::ErrorBody;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use std::error::Error;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 /// What a handler answers when it cannot do what was asked.
 ///
-/// - 4xx: the code and message as given, for the client to act on.
-/// - `500 internal` ([`ApiError::internal`]): a generic message; the cause, with its whole
-///   chain of sources, goes to the log and never to the client.
+/// - 4xx: the code and message as given, for the client to act on; a `401` carries
+///   `WWW-Authenticate: Bearer`.
+/// - `500 internal` ([`ApiError::internal`], the one place such an answer is built): a
+///   generic message; the cause, with its whole chain of sources, goes to the log and never
+///   to the client.
 /// - `503` ([`ApiError::unavailable`]): the code and message as given, with
 ///   `Retry-After: 1`: the client should try again.
 #[derive(Debug)]
@@ -22,19 +24,17 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     extra: Map<String, Value>,
-    cause: Option<Box<dyn Error + Send + Sync>>,
 }
 
 impl ApiError {
-    /// An error with this status, code and message (a 4xx; see [`ApiError::internal`] and
-    /// [`ApiError::unavailable`] for the 5xx).
+    /// An error with this status, code and message: a 4xx, or a 5xx other than 500 (a 500
+    /// is [`ApiError::internal`], which logs its cause).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
             extra: Map::new(),
-            cause: None,
         }
     }
 
@@ -43,9 +43,21 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// `401 unauthorized`, with `WWW-Authenticate: Bearer`: the bearer token is missing or
+    /// wrong.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
     /// `404 not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// `409` with this code: the request conflicts with the state (a version, a paused
+    /// subscription…).
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
     }
 
     /// `413` with this code: the body (or a part of it) is larger than allowed.
@@ -59,17 +71,18 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
 
-    /// `500 internal`: a failure of the service itself. The client gets a generic message;
-    /// `cause` is logged with its sources when the error is answered.
+    /// `500 internal`: a failure of the service itself (its store, a broken invariant, a
+    /// task that panicked). The one place such an answer is built: it logs `cause` with its
+    /// whole chain of sources now, and answers a generic message, so that nothing internal
+    /// reaches a client.
     pub fn internal(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the service failed; the cause is in its log",
-            )
-        }
+        let cause = cause.into();
+        tracing::error!(cause = %chain(cause.as_ref()), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the service failed to handle the request; its log says why",
+        )
     }
 
     /// Adds a field to the body (`{"error", "message", "<key>": value}`).
@@ -91,21 +104,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(code = self.code, cause = %chain(cause.as_ref()), "internal error");
-        } else if self.status.is_server_error() {
+        // An internal error was logged with its cause where it was built.
+        if self.status.is_server_error() && self.status != StatusCode::INTERNAL_SERVER_ERROR {
             tracing::warn!(code = self.code, message = %self.message, "answering a server error");
         }
+        let status = self.status;
         let body = ErrorBody {
             error: self.code.into(),
             message: self.message,
             extra: self.extra,
         };
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -122,8 +137,12 @@ impl utoipa::PartialSchema for ApiError {
         ObjectBuilder::new()
             .property("error", text("machine-readable code, e.g. `invalid_json`"))
             .required("error")
-            .property("message", text("a sentence for people"))
+            .property(
+                "message",
+                text("a sentence for people (its wording may change: match on `error`)"),
+            )
             .required("message")
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
             .description(Some("An error; some codes add fields of their own."))
             .into()
     }
@@ -131,13 +150,17 @@ impl utoipa::PartialSchema for ApiError {
 
 impl utoipa::ToSchema for ApiError {}
 
-/// `error: source: source…`, as one line for the log.
+/// `error: source: source…`, as one line for the log. Many errors repeat their source in
+/// their own message: each text is said once.
 fn chain(error: &(dyn Error + 'static)) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
     while let Some(next) = source {
-        line.push_str(": ");
-        line.push_str(&next.to_string());
+        let text = next.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
         source = next.source();
     }
     line
@@ -199,6 +222,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unauthorized_names_the_bearer_scheme() {
+        let response = ApiError::unauthorized("no token").into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let scheme = response.headers().get(header::WWW_AUTHENTICATE);
+        assert_eq!(scheme.and_then(|v| v.to_str().ok()), Some("Bearer"));
+        let (_, body, _) = body_of(ApiError::unauthorized("no token")).await;
+        assert_eq!(body["error"], "unauthorized");
+    }
+
+    #[tokio::test]
     async fn unavailable_asks_to_retry() {
         let error = ApiError::unavailable("post_unverified", "the bus cannot be reached");
         let (status, body, retry) = body_of(error).await;
@@ -213,6 +246,12 @@ mod tests {
         #[error("cannot store the post")]
         struct Outer(#[source] std::io::Error);
         let error = Outer(std::io::Error::other("no space left"));
+        assert_eq!(chain(&error), "cannot store the post: no space left");
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot store the post: {0}")]
+        struct Repeating(#[source] std::io::Error);
+        let error = Repeating(std::io::Error::other("no space left"));
         assert_eq!(chain(&error), "cannot store the post: no space left");
     }
 }

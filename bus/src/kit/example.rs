@@ -96,7 +96,10 @@ async fn start() -> (
     let shutdown = CancellationToken::new();
     let app = router(Notes::default(), readiness.clone());
     let stop = shutdown.clone();
-    let task = tokio::spawn(async move { serve(listener, app, stop).await.expect("served") });
+    let task = tokio::spawn(async move {
+        let drain = serve(listener, app, stop).await.expect("served");
+        assert_eq!(drain, super::Drain::Complete);
+    });
     (url, readiness, shutdown, task)
 }
 
@@ -117,6 +120,7 @@ async fn the_document_lists_exactly_the_annotated_routes_and_health() {
     let expected = [
         ("GET", "/healthz"),
         ("GET", "/notes/{id}"),
+        ("GET", "/openapi.json"),
         ("GET", "/readyz"),
         ("POST", "/notes"),
     ];

@@ -1,8 +1,10 @@
 //! `Json`: axum's JSON extractor, with its rejections answered as [`ApiError`] instead of
-//! axum's plain-text default, with the bus's codes.
+//! axum's plain-text default, with the bus's codes; `BodyBytes`: the body as bytes, for a
+//! handler that parses it itself, with the same answers for a body that cannot be read.
 
 use super::ApiError;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -40,24 +42,50 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// The body as bytes, whatever its `Content-Type`, for a handler that parses it itself (the
+/// bus's publish path reads events straight from them). A body that cannot be taken answers
+/// as [`Json`]'s does: `413 body_too_large` over the router's body limit, `400
+/// unreadable_body` if it could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) => Err(unreadable(rejection)),
+        }
+    }
+}
+
 fn rejected(rejection: JsonRejection) -> ApiError {
-    let text = rejection.body_text();
     match rejection {
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
             "invalid_json",
-            format!("the body is not valid JSON: {text}"),
+            format!("the body is not valid JSON: {}", e.body_text()),
         ),
-        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_json", text),
+        JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_json", e.body_text()),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the body must be sent with Content-Type: application/json",
         ),
-        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(
+        JsonRejection::BytesRejection(e) => unreadable(e),
+        other => ApiError::bad_request("unreadable_body", other.body_text()),
+    }
+}
+
+/// A body that could not be read: too large, or cut off.
+fn unreadable(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large(
             "body_too_large",
             "the body is larger than this service accepts",
-        ),
-        _ => ApiError::bad_request("unreadable_body", text),
+        )
+    } else {
+        ApiError::bad_request("unreadable_body", rejection.body_text())
     }
 }
 
@@ -149,6 +177,32 @@ mod tests {
                 answer["message"].as_str().is_some_and(|m| !m.is_empty()),
                 "{answer}"
             );
+        }
+    }
+
+    /// The length of the body, whatever its type; the same `413` as [`Json`] over the limit.
+    #[tokio::test]
+    async fn body_bytes_takes_any_body_up_to_the_limit() {
+        let router: Router = Router::new()
+            .route(
+                "/raw",
+                post(|BodyBytes(body): BodyBytes| async move { body.len().to_string() }),
+            )
+            .layer(DefaultBodyLimit::max(64));
+        for (body, status) in [("x".repeat(64), 200), ("x".repeat(65), 413)] {
+            let request = Request::post("/raw")
+                .header("content-type", "text/plain")
+                .body(Body::from(body))
+                .expect("a request");
+            let response = router.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status);
+            if status == 413 {
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+                    .await
+                    .expect("a body");
+                let answer: Value = serde_json::from_slice(&bytes).expect("JSON");
+                assert_eq!(answer["error"], "body_too_large");
+            }
         }
     }
 }

@@ -16,13 +16,17 @@
 //! # Layout
 //!
 //! ```text
-//! serve.rs      serve(listener, router, shutdown): TCP_NODELAY, graceful drain with a deadline; bind
+//! serve.rs      serve(listener, router, shutdown): TCP_NODELAY, graceful drain with a deadline,
+//!               serve_until(.., stop, drain): steps at the start of shutdown; bind
 //! signal.rs     shutdown_on_signal(): a CancellationToken cancelled by SIGINT or SIGTERM
 //! telemetry.rs  init_tracing() (MINIBUS_LOG, stderr), init_test_tracing() (TEST_LOG)
 //! error.rs      ApiError: {"error", "message"} for 4xx, a generic 500 with its cause logged
-//! json.rs       Json: axum's extractor with its rejections answered as ApiError (400/413/415)
-//! health.rs     Readiness (a flag the service raises), GET /healthz and GET /readyz
-//! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source
+//! json.rs       Json: axum's extractor with its rejections answered as ApiError (400/413/415);
+//!               BodyBytes: the raw body, for a handler that parses it itself
+//! health.rs     Readiness (a flag the service raises, a failure that ends it), GET /healthz
+//!               and GET /readyz
+//! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
+//!               service_router_with(): the same, with the document edited (security…)
 //! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
@@ -45,8 +49,8 @@ pub use error::ApiError;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
 pub use health::Readiness;
-pub use json::Json;
-pub use openapi::{api_router, service_router};
-pub use serve::{bind, serve, serve_with_drain, BindError, DRAIN_TIMEOUT};
+pub use json::{BodyBytes, Json};
+pub use openapi::{api_router, service_router, service_router_with};
+pub use serve::{bind, serve, serve_until, BindError, Drain, DRAIN_TIMEOUT};
 pub use signal::shutdown_on_signal;
 pub use telemetry::{init_test_tracing, init_tracing};

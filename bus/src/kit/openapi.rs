@@ -9,8 +9,15 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::{Info, OpenApi, OpenApiBuilder};
 use utoipa_axum::router::OpenApiRouter;
+
+/// Where every service serves its document.
+const DOCUMENT_PATH: &str = "/openapi.json";
 
 /// An empty router for a service's annotated routes, its document titled `title` (the
 /// service's name) at `version` (its crate's, `env!("CARGO_PKG_VERSION")`).
@@ -31,12 +38,46 @@ pub fn service_router<S>(routes: OpenApiRouter<S>, readiness: Readiness) -> Rout
 where
     S: Clone + Send + Sync + 'static,
 {
-    let (router, document) = routes.merge(health::routes(readiness)).split_for_parts();
+    service_router_with(routes, readiness, |_| {})
+}
+
+/// [`service_router`], with `edit` applied to the finished document (every operation in
+/// it) before it is served: what the annotations cannot say for each route, such as a
+/// security scheme that covers all but a few (the bus's, a `utoipa::Modify`).
+pub fn service_router_with<S>(
+    routes: OpenApiRouter<S>,
+    readiness: Readiness,
+    edit: impl FnOnce(&mut OpenApi),
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let (router, mut document) = routes.merge(health::routes(readiness)).split_for_parts();
+    describe_the_document(&mut document);
+    edit(&mut document);
     router
-        .route("/openapi.json", get(serve_document(document)))
+        .route(DOCUMENT_PATH, get(serve_document(document)))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(TraceLayer::new_for_http())
+}
+
+/// Adds `GET /openapi.json` itself to `document`.
+fn describe_the_document(document: &mut OpenApi) {
+    let json = ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new()))
+        .build();
+    let answer = ResponseBuilder::new()
+        .description("this document, OpenAPI 3.1")
+        .content("application/json", json);
+    let operation = OperationBuilder::new()
+        .tag("openapi")
+        .summary(Some("The service's API, generated from its code"))
+        .operation_id(Some("openapi"))
+        .response("200", answer);
+    document
+        .paths
+        .add_path_operation(DOCUMENT_PATH, vec![HttpMethod::Get], operation);
 }
 
 /// A handler answering `document` as JSON.

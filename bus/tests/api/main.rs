@@ -11,6 +11,7 @@ mod delivery;
 mod expected_version;
 mod helpers;
 mod idempotency;
+mod openapi;
 mod publish;
 mod read;
 mod restart;

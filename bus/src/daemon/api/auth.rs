@@ -1,15 +1,26 @@
-//! Bearer-token check: every route but `/healthz`, `/readyz` and `/metrics`.
+//! The bearer token (`--token`): its check on every route but `/healthz`, `/readyz` and
+//! `/metrics`, and the same rule in the document.
 
 use super::{ApiError, AppState};
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{OpenApi, Ref};
+use utoipa::{Modify, ToSchema};
 
+/// The routes that answer without the token: probes and metrics.
 const OPEN_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
+/// The name of the scheme in the document.
+const SCHEME: &str = "bearer";
+
 /// Answers `401` unless the request carries `Authorization: Bearer <token>`.
-pub(crate) async fn require_token(
+pub(super) async fn require_token(
     State(app): State<AppState>,
     request: Request,
     next: Next,
@@ -29,22 +40,88 @@ pub(crate) async fn require_token(
         Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => {
             next.run(request).await
         }
-        Some(_) => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong bearer token",
-        )
-        .into_response(),
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this bus requires `Authorization: Bearer <token>`",
-        )
-        .into_response(),
+        Some(_) => ApiError::unauthorized("wrong bearer token").into_response(),
+        None => ApiError::unauthorized("this bus requires `Authorization: Bearer <token>`")
+            .into_response(),
     }
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing of the token.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The bearer scheme in the document, on every operation but those of [`OPEN_PATHS`]:
+/// required, with its `401`, when the bus runs with a token; optional (`{}` or bearer)
+/// when it runs without one, as it then ignores `Authorization`.
+pub(super) struct BearerSecurity {
+    /// The bus runs with `--token`.
+    pub(super) required: bool,
+}
+
+impl Modify for BearerSecurity {
+    fn modify(&self, document: &mut OpenApi) {
+        let scheme = Http::builder()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "the bus's --token, on every route but /healthz, /readyz and /metrics",
+            ))
+            .build();
+        document
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(SCHEME, SecurityScheme::Http(scheme));
+        let bearer = SecurityRequirement::new(SCHEME, Vec::<String>::new());
+        let security = if self.required {
+            vec![bearer]
+        } else {
+            vec![SecurityRequirement::default(), bearer]
+        };
+        let guarded = document
+            .paths
+            .paths
+            .iter_mut()
+            .filter(|(path, _)| !OPEN_PATHS.contains(&path.as_str()));
+        for (_, item) in guarded {
+            for operation in operations(item) {
+                operation.security = Some(security.clone());
+                if self.required {
+                    operation
+                        .responses
+                        .responses
+                        .insert("401".into(), unauthorized().into());
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of `item`.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    let PathItem {
+        get,
+        put,
+        post,
+        delete,
+        options,
+        head,
+        patch,
+        trace,
+        query,
+        ..
+    } = item;
+    [get, put, post, delete, options, head, patch, trace, query]
+        .into_iter()
+        .filter_map(Option::as_mut)
+}
+
+/// The documented `401`.
+fn unauthorized() -> utoipa::openapi::Response {
+    let error = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(ApiError::name())))
+        .build();
+    ResponseBuilder::new()
+        .description("unauthorized: no `Authorization: Bearer <token>`, or a wrong token")
+        .content("application/json", error)
+        .build()
 }

@@ -1,8 +1,23 @@
-//! The bus HTTP API: [`router`] builds it over an [`AppState`] (testable without a socket).
+//! The bus HTTP API: [`router`] builds it over an [`AppState`] (testable without a socket),
+//! on the service kit: each handler carries its `#[utoipa::path]`, so the routes and
+//! `/openapi.json` come from one list; `/healthz`, `/readyz`, the JSON 404 and 405 and the
+//! errors ([`ApiError`]) are the kit's.
+//!
+//! # Layout
+//!
+//! ```text
+//! publish.rs  POST /events: one event or an array, parsed straight from the body
+//! read.rs     GET /events, /events/SEQ, /streams/NAME
+//! body.rs     a JSON array streamed from the store chunk by chunk
+//! query.rs    the read routes' query strings, parsed by hand
+//! sse.rs      GET /events/stream: Server-Sent Events
+//! subs.rs     /subscriptions/…
+//! ops.rs      /info, /metrics
+//! auth.rs     the bearer token: the check, and the scheme in the document
+//! ```
 
 mod auth;
 mod body;
-mod error;
 mod ops;
 mod publish;
 mod query;
@@ -10,19 +25,28 @@ mod read;
 mod sse;
 mod subs;
 
-pub(crate) use error::ApiError;
+pub(crate) use crate::kit::ApiError;
 
 use super::config::BusConfig;
 use super::metrics::Metrics;
 use super::store::EventLog;
 use super::subs::Subscriptions;
 use super::writer::WriterHandle;
+use crate::kit::{api_router, service_router_with, Readiness};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
+use utoipa::Modify;
+use utoipa_axum::routes;
+
+/// The document's title.
+const TITLE: &str = "minibus bus";
+
+/// The document's description.
+const DESCRIPTION: &str = "The event bus: a durable log with gapless seqs, and push delivery \
+    to HTTP subscribers. Every error is {\"error\", \"message\"}, with a 4xx for bad input. With \
+    --token, every route but /healthz, /readyz and /metrics needs Authorization: Bearer <token>.";
 
 /// What every handler shares: the log, the writer, the subscriptions, the metrics and the
 /// settings of the running daemon. Built by [`run`](crate::daemon::run). Cheap to clone.
@@ -41,6 +65,8 @@ struct AppParts {
     fatal: CancellationToken,
     /// Cancelled when the daemon shuts down: ends live streams.
     closing: CancellationToken,
+    /// `/readyz`: ready from the start, `503 storage_unavailable` once `fatal` is cancelled.
+    readiness: Readiness,
 }
 
 impl AppState {
@@ -55,6 +81,8 @@ impl AppState {
         fatal: CancellationToken,
         closing: CancellationToken,
     ) -> Self {
+        let readiness = Readiness::new().failed_when(fatal.clone(), "storage_unavailable");
+        readiness.set_ready();
         Self {
             parts: Arc::new(AppParts {
                 log,
@@ -64,6 +92,7 @@ impl AppState {
                 config,
                 fatal,
                 closing,
+                readiness,
             }),
         }
     }
@@ -105,47 +134,35 @@ impl AppState {
     }
 }
 
-/// The bus API over `app`.
+/// The bus API over `app`: its routes, the kit's health and `/openapi.json` (generated
+/// from the routes), and the token check when the bus has one.
 pub fn router(app: AppState) -> Router {
     let max_body = app.config().max_body_bytes;
     let with_token = app.config().token.is_some();
-    let routes = Router::new()
-        .route("/events", get(read::list).post(publish::publish))
-        .route("/events/stream", get(sse::stream))
-        .route("/events/{seq}", get(read::one))
-        .route("/streams/{name}", get(read::stream))
-        .route("/subscriptions", get(subs::list))
-        .route(
-            "/subscriptions/{name}",
-            get(subs::get).put(subs::put).delete(subs::delete),
-        )
-        .route("/subscriptions/{name}/pause", post(subs::pause))
-        .route("/subscriptions/{name}/resume", post(subs::resume))
-        .route("/subscriptions/{name}/rewind", post(subs::rewind))
-        .route("/subscriptions/{name}/skip", post(subs::skip))
-        .route(
-            "/subscriptions/{name}/dead-letters",
-            get(subs::dead_letters),
-        )
-        .route(
-            "/subscriptions/{name}/dead-letters/retry",
-            post(subs::retry_all),
-        )
-        .route(
-            "/subscriptions/{name}/dead-letters/{seq}",
-            axum::routing::delete(subs::delete_dead_letter),
-        )
-        .route(
-            "/subscriptions/{name}/dead-letters/{seq}/retry",
-            post(subs::retry_one),
-        )
-        .route("/info", get(ops::info))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed);
+    let routes = api_router(TITLE, env!("CARGO_PKG_VERSION"))
+        .routes(routes!(read::list, publish::publish))
+        .routes(routes!(sse::stream))
+        .routes(routes!(read::one))
+        .routes(routes!(read::stream))
+        .routes(routes!(subs::list))
+        .routes(routes!(subs::get, subs::put, subs::delete))
+        .routes(routes!(subs::pause))
+        .routes(routes!(subs::resume))
+        .routes(routes!(subs::rewind))
+        .routes(routes!(subs::skip))
+        .routes(routes!(subs::dead_letters))
+        .routes(routes!(subs::retry_all))
+        .routes(routes!(subs::delete_dead_letter))
+        .routes(routes!(subs::retry_one))
+        .routes(routes!(ops::info))
+        .routes(routes!(ops::metrics));
+    let bearer = auth::BearerSecurity {
+        required: with_token,
+    };
+    let routes = service_router_with(routes, app.parts.readiness.clone(), |document| {
+        document.info.description = Some(DESCRIPTION.into());
+        bearer.modify(document);
+    });
     // Without a token there is nothing to check: no layer, no cost per request.
     let routes = if with_token {
         routes.layer(axum::middleware::from_fn_with_state(
@@ -157,6 +174,5 @@ pub fn router(app: AppState) -> Router {
     };
     routes
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

@@ -3,14 +3,13 @@
 use super::{ApiError, AppState};
 use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
-use axum::extract::rejection::BytesRejection;
+use crate::kit::{BodyBytes, Json};
+use crate::wire::PublishReply;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -18,26 +17,63 @@ use std::time::Instant;
 /// Most events in one array.
 const MAX_EVENTS_PER_ARRAY: usize = 1_000;
 
-/// Publishes; answers once the events are durable.
-pub(crate) async fn publish(
+/// The body of `POST /events`: one event, or an array appended all or none.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(
+    dead_code,
+    reason = "it describes the body; the handler parses it by hand, for speed"
+)]
+enum EventOrArray {
+    /// One event.
+    One(NewEvent),
+    /// Events appended in order, all or none.
+    Array(EventArray),
+}
+
+/// 1 to [`MAX_EVENTS_PER_ARRAY`] events.
+#[derive(utoipa::ToSchema)]
+#[schema(min_items = 1, max_items = 1000)]
+#[allow(
+    dead_code,
+    reason = "it describes the body; the handler parses it by hand, for speed"
+)]
+struct EventArray(Vec<NewEvent>);
+
+/// The answer to `POST /events`: one reply for one event, one per event for an array.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum ReplyOrArray {
+    /// The reply to one event.
+    One(PublishReply),
+    /// The replies to an array, in its order.
+    Array(Vec<PublishReply>),
+}
+
+/// Publishes one event or an array; answers once the events are durable.
+#[utoipa::path(post, path = "/events", operation_id = "publish", tag = "events",
+    request_body(description = "one event or an array; a CloudEvent (or an array of them) in \
+        structured mode with `Content-Type: application/cloudevents+json`",
+        content((EventOrArray = "application/json"), (Object = "application/cloudevents+json"))),
+    responses(
+        (status = CREATED, description = "appended and durable", body = ReplyOrArray),
+        (status = OK, description = "already stored (an idempotent repeat): the originals", body = ReplyOrArray),
+        (status = BAD_REQUEST, description = "`invalid_json`, `invalid_event` (a rule broken; \
+            the message names the field and, in an array, the event), `duplicate_id`, \
+            `empty_array`, `unreadable_body`", body = ApiError),
+        (status = CONFLICT, description = "nothing appended: `id_conflict` (with `id`), \
+            `partial_duplicate` (with `ids`), `wrong_expected_version` (with `stream`, \
+            `expected`, `actual`)", body = ApiError),
+        (status = PAYLOAD_TOO_LARGE, description = "`body_too_large` (--max-body-bytes), \
+            `event_too_large` (--max-event-bytes), `too_many_events` (over 1,000)", body = ApiError),
+        (status = SERVICE_UNAVAILABLE, description = "`storage_unavailable`: the outcome is \
+            unknown; retry with the same ids", body = ApiError)))]
+pub(super) async fn publish(
     State(app): State<AppState>,
     CloudEventsMode(cloudevents): CloudEventsMode,
-    body: Result<Bytes, BytesRejection>,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(
-                "body_too_large",
-                format!(
-                    "the body is larger than --max-body-bytes ({} bytes)",
-                    app.config().max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request("unreadable_body", rejection.body_text())
-        }
-    })?;
     let (events, is_array) = parse_body(&body, app.config().max_event_bytes, cloudevents)?;
     let outcome = app.writer().publish(events).await;
     let response = respond(outcome, is_array);
@@ -49,7 +85,7 @@ pub(crate) async fn publish(
 
 /// Whether the body is CloudEvents structured mode (`Content-Type:
 /// application/cloudevents…`), read without copying the request's headers.
-pub(crate) struct CloudEventsMode(bool);
+pub(super) struct CloudEventsMode(bool);
 
 impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
     type Rejection = std::convert::Infallible;
@@ -71,25 +107,22 @@ fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError
         PublishOutcome::Duplicate(r) => (StatusCode::OK, r),
         PublishOutcome::Rejected(rejection) => return Err(rejection_error(rejection)),
     };
-    if is_array {
-        return Ok((status, Json(replies)).into_response());
-    }
-    match replies.pop() {
-        Some(one) => Ok((status, Json(one)).into_response()),
-        None => Err(ApiError::storage_unavailable()),
-    }
+    let answer = if is_array {
+        ReplyOrArray::Array(replies)
+    } else {
+        ReplyOrArray::One(replies.pop().ok_or_else(storage_unavailable)?)
+    };
+    Ok((status, Json(answer)).into_response())
 }
 
 fn rejection_error(rejection: Rejection) -> ApiError {
     match rejection {
-        Rejection::IdConflict { id } => ApiError::new(
-            StatusCode::CONFLICT,
+        Rejection::IdConflict { id } => ApiError::conflict(
             "id_conflict",
             format!("id {id} is already stored with another type, stream or source"),
         )
         .with("id", id),
-        Rejection::PartialDuplicate { ids } => ApiError::new(
-            StatusCode::CONFLICT,
+        Rejection::PartialDuplicate { ids } => ApiError::conflict(
             "partial_duplicate",
             "some ids of this array are already stored and some are not; nothing was appended",
         )
@@ -98,16 +131,23 @@ fn rejection_error(rejection: Rejection) -> ApiError {
             stream,
             expected,
             actual,
-        } => ApiError::new(
-            StatusCode::CONFLICT,
+        } => ApiError::conflict(
             "wrong_expected_version",
             format!("stream {stream} is at version {actual}, not {expected}"),
         )
         .with("stream", stream)
         .with("expected", expected)
         .with("actual", actual),
-        Rejection::StorageUnavailable => ApiError::storage_unavailable(),
+        Rejection::StorageUnavailable => storage_unavailable(),
     }
+}
+
+/// `503 storage_unavailable`: the log could not be written, so the outcome is unknown.
+fn storage_unavailable() -> ApiError {
+    ApiError::unavailable(
+        "storage_unavailable",
+        "the event log could not be written; the outcome is unknown: retry with the same ids",
+    )
 }
 
 /// Parses and validates a body into events (each with an id) and whether it was an array.

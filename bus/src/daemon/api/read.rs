@@ -3,7 +3,7 @@
 use super::body::{json_array, CHUNK_EVENTS};
 use super::query::{self, DEFAULT_LIMIT};
 use super::{ApiError, AppState};
-use crate::envelope::{is_valid_stream_name, NAME_RULE};
+use crate::envelope::{is_valid_stream_name, Envelope, NAME_RULE};
 use crate::wire::headers::MINIBUS_HEAD_SEQ;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -21,13 +21,27 @@ fn json_response(body: impl Into<Body>, head: u64) -> Response {
     response
 }
 
-fn storage(e: impl std::error::Error + 'static) -> ApiError {
-    ApiError::internal(&e)
+fn storage(e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+    ApiError::internal(e)
 }
 
-/// `GET /events`: with no parameters every event up to the durable head, streamed; with any,
-/// a page (`after`, `limit` ≤ 10,000, `type`…, `stream`).
-pub(crate) async fn list(
+/// Every event up to the durable head, streamed; with any parameter, a page.
+#[utoipa::path(get, path = "/events", operation_id = "read_events", tag = "events",
+    params(
+        ("after" = Option<u64>, Query, description = "events after this seq"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 10000,
+            description = "the page size; 1,000 when absent"),
+        ("type" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "only events of these types (repeat the parameter)"),
+        ("stream" = Option<String>, Query, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+            description = "only events of this stream")),
+    responses(
+        (status = OK, description = "events in seq order (every event when no parameter is \
+            given); `Minibus-Head-Seq` is the durable head the read was bounded by",
+            body = [Envelope]),
+        (status = BAD_REQUEST, description = "`invalid_query`: an unknown parameter, or a \
+            value out of its range", body = ApiError)))]
+pub(super) async fn list(
     State(app): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -62,8 +76,16 @@ pub(crate) async fn list(
     Ok(json_response(out, head))
 }
 
-/// `GET /events/SEQ`.
-pub(crate) async fn one(
+/// One event.
+#[utoipa::path(get, path = "/events/{seq}", operation_id = "read_event", tag = "events",
+    params(("seq" = u64, Path, description = "the event's seq")),
+    responses(
+        (status = OK, description = "the event", body = Envelope),
+        (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number, \
+            or a query parameter was given", body = ApiError),
+        (status = NOT_FOUND, description = "no such event (0, or beyond the durable head)",
+            body = ApiError)))]
+pub(super) async fn one(
     State(app): State<AppState>,
     Path(seq): Path<String>,
     RawQuery(raw): RawQuery,
@@ -83,8 +105,16 @@ pub(crate) async fn one(
     }
 }
 
-/// `GET /streams/NAME`: the stream's events in version order, streamed.
-pub(crate) async fn stream(
+/// A stream's events in version order, streamed.
+#[utoipa::path(get, path = "/streams/{name}", operation_id = "read_stream", tag = "events",
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the stream")),
+    responses(
+        (status = OK, description = "the stream's events in version order", body = [Envelope]),
+        (status = BAD_REQUEST, description = "`invalid_stream`: not a stream name; \
+            `invalid_query`: a query parameter was given", body = ApiError),
+        (status = NOT_FOUND, description = "no event has this stream", body = ApiError)))]
+pub(super) async fn stream(
     State(app): State<AppState>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,

@@ -20,8 +20,22 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 const CHUNK: usize = 256;
 const SCAN_BUDGET: usize = 4_096;
 
-/// Streams events after `Last-Event-ID` (or `after`, or from the start), filtered by `type`.
-pub(crate) async fn stream(
+/// Server-Sent Events: the events after `Last-Event-ID` (or `after`, or from the start),
+/// filtered by `type`, then each new one as it becomes durable.
+#[utoipa::path(get, path = "/events/stream", operation_id = "stream_events", tag = "events",
+    params(
+        ("after" = Option<u64>, Query, description = "start after this seq"),
+        ("type" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "only events of these types (repeat the parameter)"),
+        ("Last-Event-ID" = Option<u64>, Header,
+            description = "the last seq received: the stream resumes after it (before `after`)")),
+    responses(
+        (status = OK, description = "an endless stream of messages `id: <seq>`, \
+            `data: <envelope>` (no `event:` field), and a `: keepalive` comment every 15 s",
+            body = String, content_type = "text/event-stream"),
+        (status = BAD_REQUEST, description = "`invalid_query`: an unknown parameter, a value \
+            out of its range, or a `Last-Event-ID` that is not a seq", body = ApiError)))]
+pub(super) async fn stream(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,

@@ -3,14 +3,12 @@
 use super::query::parse_seq;
 use super::{ApiError, AppState};
 use crate::daemon::subs::{SubError, Subscriptions};
-use crate::wire::{RewindRequest, SubscriptionSpec, SubscriptionStatus};
-use axum::extract::rejection::BytesRejection;
+use crate::kit::{BodyBytes, Json};
+use crate::wire::{DeadLetter, RewindReply, RewindRequest, SubscriptionSpec, SubscriptionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use bytes::Bytes;
-use serde_json::json;
+use serde::Serialize;
 
 impl From<SubError> for ApiError {
     fn from(e: SubError) -> Self {
@@ -20,33 +18,30 @@ impl From<SubError> for ApiError {
             }
             SubError::Invalid(message) => ApiError::bad_request("invalid_subscription", message),
             SubError::CursorBeyondHead { after, head } => {
-                ApiError::new(StatusCode::CONFLICT, "cursor_beyond_head", e.to_string())
+                ApiError::conflict("cursor_beyond_head", e.to_string())
                     .with("after", after)
                     .with("head_seq", head)
             }
-            SubError::Paused(_) => ApiError::new(StatusCode::CONFLICT, "paused", e.to_string()),
-            SubError::NothingToSkip(_) => {
-                ApiError::new(StatusCode::CONFLICT, "nothing_to_skip", e.to_string())
-            }
+            SubError::Paused(_) => ApiError::conflict("paused", e.to_string()),
+            SubError::NothingToSkip(_) => ApiError::conflict("nothing_to_skip", e.to_string()),
             SubError::Store(_) | SubError::Log(_) | SubError::Thread(_) | SubError::Task(_) => {
-                ApiError::internal(&e)
+                ApiError::internal(e)
             }
         }
     }
 }
 
-fn body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    what: &str,
-) -> Result<T, ApiError> {
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large("body_too_large", "the body is larger than --max-body-bytes")
-        } else {
-            ApiError::bad_request("unreadable_body", r.body_text())
-        }
-    })?;
-    serde_json::from_slice(&body)
+/// The answer to a retry of dead letters.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Queued {
+    /// The seqs queued for redelivery, ahead of the next event.
+    queued: Vec<u64>,
+}
+
+/// `body` as JSON of `T`; a body that is not one is `400 invalid_subscription` (the
+/// subscriptions take any `Content-Type`, as `curl -d` sends them).
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("invalid_subscription", format!("{what}: {e}")))
 }
 
@@ -59,30 +54,52 @@ async fn blocking<T: Send + 'static>(
     let subs = app.subscriptions().clone();
     let result = tokio::task::spawn_blocking(move || op(&subs))
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal)?;
     Ok(result?)
 }
 
-/// `GET /subscriptions`.
-pub async fn list(State(app): State<AppState>) -> Result<Json<Vec<SubscriptionStatus>>, ApiError> {
+/// Every subscription's status.
+#[utoipa::path(get, path = "/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", responses(
+    (status = OK, description = "every subscription's status, by name", body = [SubscriptionStatus])))]
+pub(super) async fn list(
+    State(app): State<AppState>,
+) -> Result<Json<Vec<SubscriptionStatus>>, ApiError> {
     Ok(Json(blocking(&app, |subs| subs.list()).await?))
 }
 
-/// `GET /subscriptions/NAME`.
-pub async fn get(
+/// A subscription's status.
+#[utoipa::path(get, path = "/subscriptions/{name}", operation_id = "get_subscription", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = OK, description = "its status", body = SubscriptionStatus),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
+pub(super) async fn get(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
     Ok(Json(blocking(&app, move |subs| subs.status(&name)).await?))
 }
 
-/// `PUT /subscriptions/NAME`: `201` created, `200` updated; the body is the status.
-pub async fn put(
+/// Creates a subscription, or replaces its settings; the cursor moves only with `reset`.
+#[utoipa::path(put, path = "/subscriptions/{name}", operation_id = "put_subscription", tag = "subscriptions",
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
+    request_body = SubscriptionSpec,
+    responses(
+        (status = CREATED, description = "created: its status", body = SubscriptionStatus),
+        (status = OK, description = "updated: its status", body = SubscriptionStatus),
+        (status = BAD_REQUEST, description = "`invalid_subscription`: a setting or the name \
+            is refused, or the body is not a subscription; `unreadable_body`", body = ApiError),
+        (status = CONFLICT, description = "`cursor_beyond_head` (with `after`, `head_seq`): \
+            `start` is after the durable head", body = ApiError),
+        (status = PAYLOAD_TOO_LARGE, description = "`body_too_large` (--max-body-bytes)",
+            body = ApiError)))]
+pub(super) async fn put(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    raw: Result<Bytes, BytesRejection>,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
-    let spec: SubscriptionSpec = body(raw, "the subscription")?;
+    let spec: SubscriptionSpec = parse(&body, "the subscription")?;
     let (status, created) = blocking(&app, move |subs| subs.put(&name, spec)).await?;
     let code = if created {
         StatusCode::CREATED
@@ -92,8 +109,13 @@ pub async fn put(
     Ok((code, Json(status)).into_response())
 }
 
-/// `DELETE /subscriptions/NAME`: `204`.
-pub async fn delete(
+/// Deletes a subscription, with its dead letters.
+#[utoipa::path(delete, path = "/subscriptions/{name}", operation_id = "delete_subscription", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = NO_CONTENT, description = "deleted"),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
+pub(super) async fn delete(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -101,8 +123,13 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST …/pause`.
-pub async fn pause(
+/// Pauses delivery (the delivery in flight finishes).
+#[utoipa::path(post, path = "/subscriptions/{name}/pause", operation_id = "pause_subscription", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = OK, description = "its status", body = SubscriptionStatus),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
+pub(super) async fn pause(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
@@ -111,8 +138,13 @@ pub async fn pause(
     Ok(Json(status))
 }
 
-/// `POST …/resume`.
-pub async fn resume(
+/// Resumes delivery, also from `blocked`.
+#[utoipa::path(post, path = "/subscriptions/{name}/resume", operation_id = "resume_subscription", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = OK, description = "its status", body = SubscriptionStatus),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
+pub(super) async fn resume(
     State(app): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SubscriptionStatus>, ApiError> {
@@ -121,56 +153,107 @@ pub async fn resume(
     ))
 }
 
-/// `POST …/rewind {"after": SEQ}` or `{"time": "…"}`, optionally `"dry_run": true`.
-pub async fn rewind(
+/// Redelivers after a seq, or from a time, in a new generation; `dry_run` only counts.
+#[utoipa::path(post, path = "/subscriptions/{name}/rewind", operation_id = "rewind_subscription", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    request_body = RewindRequest,
+    responses(
+        (status = OK, description = "where delivery resumes", body = RewindReply),
+        (status = BAD_REQUEST, description = "`invalid_subscription`: neither or both of \
+            `after` and `time`, a `time` that is not RFC 3339, or not a rewind; \
+            `unreadable_body`", body = ApiError),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError),
+        (status = CONFLICT, description = "`cursor_beyond_head` (with `after`, `head_seq`)",
+            body = ApiError),
+        (status = PAYLOAD_TOO_LARGE, description = "`body_too_large` (--max-body-bytes)",
+            body = ApiError)))]
+pub(super) async fn rewind(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: RewindRequest = body(raw, "the rewind")?;
+    BodyBytes(body): BodyBytes,
+) -> Result<Json<RewindReply>, ApiError> {
+    let request: RewindRequest = parse(&body, "the rewind")?;
     let reply = blocking(&app, move |subs| subs.rewind(&name, &request)).await?;
-    Ok(Json(reply).into_response())
+    Ok(Json(reply))
 }
 
-/// `POST …/skip`: parks the event at the cursor; answers the dead letter.
-pub async fn skip(
+/// Parks the next matching event in the dead letters and goes on.
+#[utoipa::path(post, path = "/subscriptions/{name}/skip", operation_id = "skip_event", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = OK, description = "the parked event", body = DeadLetter),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError),
+        (status = CONFLICT, description = "`nothing_to_skip`: no matching event after the \
+            cursor", body = ApiError)))]
+pub(super) async fn skip(
     State(app): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<DeadLetter>, ApiError> {
     let letter = blocking(&app, move |subs| subs.skip(&name)).await?;
-    Ok(Json(letter).into_response())
+    Ok(Json(letter))
 }
 
-/// `GET …/dead-letters`.
-pub async fn dead_letters(
+/// The parked events.
+#[utoipa::path(get, path = "/subscriptions/{name}/dead-letters", operation_id = "list_dead_letters", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = OK, description = "the dead letters, in seq order", body = [DeadLetter]),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
+pub(super) async fn dead_letters(
     State(app): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let letters = blocking(&app, move |subs| subs.dead_letters(&name)).await?;
-    Ok(Json(letters).into_response())
+    Ok(Json(letters))
 }
 
-/// `POST …/dead-letters/retry`: `202`.
-pub async fn retry_all(
+/// Retries every dead letter, ahead of the next event.
+#[utoipa::path(post, path = "/subscriptions/{name}/dead-letters/retry", operation_id = "retry_dead_letters", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription")),
+    responses(
+        (status = ACCEPTED, description = "queued", body = Queued),
+        (status = NOT_FOUND, description = "no such subscription", body = ApiError),
+        (status = CONFLICT, description = "`paused`: resume it first", body = ApiError)))]
+pub(super) async fn retry_all(
     State(app): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let queued = blocking(&app, move |subs| subs.retry_dead_letters(&name, None)).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
 }
 
-/// `POST …/dead-letters/SEQ/retry`: `202`.
-pub async fn retry_one(
+/// Retries one dead letter, ahead of the next event.
+#[utoipa::path(post, path = "/subscriptions/{name}/dead-letters/{seq}/retry", operation_id = "retry_dead_letter",
+    tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription"),
+        ("seq" = u64, Path, description = "the dead letter's seq")),
+    responses(
+        (status = ACCEPTED, description = "queued", body = Queued),
+        (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number",
+            body = ApiError),
+        (status = NOT_FOUND, description = "no such subscription or dead letter",
+            body = ApiError),
+        (status = CONFLICT, description = "`paused`: resume it first", body = ApiError)))]
+pub(super) async fn retry_one(
     State(app): State<AppState>,
     Path((name, seq)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let seq = parse_seq("seq", &seq)?;
     let queued = blocking(&app, move |subs| subs.retry_dead_letters(&name, Some(seq))).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
 }
 
-/// `DELETE …/dead-letters/SEQ`: `204`.
-pub async fn delete_dead_letter(
+/// Forgets one dead letter.
+#[utoipa::path(delete, path = "/subscriptions/{name}/dead-letters/{seq}", operation_id = "delete_dead_letter", tag = "subscriptions",
+    params(("name" = String, Path, description = "the subscription"),
+        ("seq" = u64, Path, description = "the dead letter's seq")),
+    responses(
+        (status = NO_CONTENT, description = "deleted"),
+        (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number",
+            body = ApiError),
+        (status = NOT_FOUND, description = "no such subscription or dead letter",
+            body = ApiError)))]
+pub(super) async fn delete_dead_letter(
     State(app): State<AppState>,
     Path((name, seq)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
