@@ -60,8 +60,8 @@
 //!     verdict.rs         what the subscriber's answer means, and the backoff
 //!     spec.rs            the limits of a subscription's settings
 //!     store.rs           the sled trees: settings, cursors, dead letters
-//!   api/               the axum router: publish, read, SSE, subscriptions, info, health,
-//!                      metrics, auth
+//!   api/               the axum router over the kit: publish, read, SSE, subscriptions, info,
+//!                      metrics, auth; /healthz, /readyz and /openapi.json (generated) from the kit
 //! kit/                 the service kit: serving, health, ApiError, Json, config, tracing,
 //!                      /openapi.json (its files in its own `# Layout`)
 //! testkit/             the test kit
