@@ -3,7 +3,7 @@
 #
 #   ./scripts/bench-series.sh [RUNS]      (default 3 runs of each; ~10 minutes)
 #
-# Each run starts a fresh bus on a fresh data dir (release build, defaults: fsync, 64 MiB
+# Each run starts a fresh bus on a fresh data dir (release build, defaults: fsync, 32 MiB
 # cache), runs one `minibus bench`, and stops the bus with SIGTERM. The 1,000,000-event log
 # is built once, then reopened for the restart, read/RSS and replay runs. Every bench's
 # JSON summary line is printed, prefixed with what was run; the bus's CPU time is printed

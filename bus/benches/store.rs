@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// The page cache of the daemon's default `--cache-mb`.
-const CACHE_MB: u64 = 64;
+const CACHE_MB: u64 = bus::kit::DEFAULT_CACHE_MB;
 /// Target size of one event's envelope JSON.
 const EVENT_BYTES: usize = 200;
 

@@ -82,8 +82,8 @@ impl BusConfig {
     pub const DEFAULT_DATA_DIR: &str = "./data/bus";
     /// `--durability`: acknowledge once on disk.
     pub const DEFAULT_DURABILITY: Durability = Durability::Fsync;
-    /// `--cache-mb`: sled's page cache.
-    pub const DEFAULT_CACHE_MB: u64 = 64;
+    /// `--cache-mb`: sled's page cache, the same default as every service's.
+    pub const DEFAULT_CACHE_MB: u64 = crate::kit::DEFAULT_CACHE_MB;
     /// `--max-event-bytes`: 1 MiB.
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.

@@ -9,8 +9,13 @@ use std::path::PathBuf;
 /// Where a service finds the bus unless told otherwise (`--bus-url`).
 pub const DEFAULT_BUS_URL: &str = "http://127.0.0.1:4005";
 
-/// sled's page cache, in MiB, unless told otherwise (`--cache-mb`).
-pub const DEFAULT_CACHE_MB: u64 = 64;
+/// sled's page cache, in MiB, unless told otherwise (`--cache-mb`); the bus's default too.
+///
+/// 32, not DESIGN's 64: sled 0.34.7 keeps per-page metadata of every tree in memory and
+/// counts its cache in on-disk bytes, so a bus with 1,000,000 events on streams peaked at
+/// ~264 MB serving `GET /events` with 64, and at ~240 MB with 32, for the same publish and
+/// read speed (docs/BENCHMARKS.md, "Where the memory goes").
+pub const DEFAULT_CACHE_MB: u64 = 32;
 
 /// What differs between services in their common flags, written once per service on a
 /// marker type:
