@@ -15,15 +15,27 @@ RUNS=${3:-3}
 PORT=${MINIBUS_BENCH_PORT:-18040}
 URL=http://127.0.0.1:$PORT
 WORK=$(mktemp -d /tmp/minibus-ab.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+BUS_PID=
+trap 'if [ -n "$BUS_PID" ]; then kill "$BUS_PID" 2>/dev/null; fi; rm -rf "$WORK"' EXIT
+
+wait_ready() { # PID: polls /readyz for at most 10 s
+  for _ in $(seq 1000); do
+    curl -sf "$URL/readyz" >/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.01
+  done
+  echo "the bus did not become ready: $(tail -3 "$WORK/bus.log")" >&2
+  return 1
+}
 
 one() { # LABEL BUS_BIN ARGS...
   local label=$1 bin=$2
   shift 2
   rm -rf "$WORK/data"
   "$bin" bus --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$WORK/bus.log" 2>&1 &
-  local pid=$!
-  until curl -sf "$URL/readyz" >/dev/null; do sleep 0.01; done
+  BUS_PID=$!
+  local pid=$BUS_PID
+  wait_ready "$pid"
   local before
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   local json
@@ -31,6 +43,7 @@ one() { # LABEL BUS_BIN ARGS...
   echo "$label $json bus_cpu_ticks=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - before))"
   kill -TERM "$pid"
   wait "$pid" || true
+  BUS_PID=
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); A=$A B=$B"

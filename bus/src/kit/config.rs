@@ -55,8 +55,9 @@ pub struct ServiceArgs<S: ServiceDefaults> {
     #[arg(long, env = "MINIBUS_BUS_URL", default_value = DEFAULT_BUS_URL)]
     pub bus_url: String,
 
-    /// Bearer token to send to the bus (the bus's --token).
-    #[arg(long, env = "MINIBUS_BUS_TOKEN", hide_env_values = true)]
+    /// Bearer token to send to the bus. Read from the same variable as the bus's own
+    /// --token (DESIGN: services take the same token), so one setting secures a stack.
+    #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
     pub bus_token: Option<String>,
 
     /// Base URL at which the bus reaches this service [default: http:// + the address
@@ -161,7 +162,7 @@ mod tests {
             ("listen", "MINIBUS_LISTEN"),
             ("data-dir", "MINIBUS_DATA_DIR"),
             ("bus-url", "MINIBUS_BUS_URL"),
-            ("bus-token", "MINIBUS_BUS_TOKEN"),
+            ("bus-token", "MINIBUS_TOKEN"),
             ("advertise-url", "MINIBUS_ADVERTISE_URL"),
             ("cache-mb", "MINIBUS_CACHE_MB"),
         ] {

@@ -11,17 +11,19 @@
 //! sync at all. So `Db::flush()` returns before the data survives a power cut, and this
 //! machine kind's disk has a "write back" cache (`../shared/background/LIMITS.md`).
 //!
-//! The bus acknowledges a publish only once it is on disk, so after each `flush()` the store
-//! calls `fdatasync` (`File::sync_data`) on sled's log file, through a descriptor of its own,
-//! and on every blob file it has not synced yet (and then on the `blobs/` directory, for
-//! their names). `fsync` acts on the file, not on the descriptor: it writes back and makes
-//! durable everything any descriptor wrote, and since Linux 4.13 it reports a writeback
-//! error to every descriptor open when the error happened, ours included.
+//! The bus acknowledges a publish only once it is on disk, so the store's flush lists the
+//! blob files it has not synced yet, calls sled's `flush()`, then `fdatasync`s
+//! (`File::sync_data`) those blobs and the `blobs/` directory (for their names), and last
+//! sled's log file, through a descriptor of its own. `fsync` acts on the file, not on the
+//! descriptor: it writes back and makes durable everything any descriptor wrote, and since
+//! Linux 4.13 it reports a writeback error to every descriptor open when the error
+//! happened, ours included.
 //!
-//! What this does not cover: the order in which the device makes sled's writes durable
-//! between two of our syncs (a power cut then may keep a log entry whose blob is lost; such
-//! an event was never acknowledged). sled's own background flusher also `fsync`s the log
-//! every `flush_every_ms`.
+//! What this cannot cover without changing sled: between two of our flushes, sled's own
+//! background flusher (every `flush_every_ms`) also `fsync`s its log, and may make durable
+//! a log entry whose blob (a page sled rewrote on its own, e.g. consolidating a leaf that
+//! holds a large event) we have not synced yet; a power cut in that window can leave that
+//! page unreadable. It needs a page over ~128 KiB, i.e. events of that size.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -35,8 +37,8 @@ pub(super) struct DurableFiles {
     /// sled's log (`<dir>/db`), opened read-only: fsync needs no write access.
     log: File,
     blobs_dir: PathBuf,
-    /// Blob files synced since the store opened; rebuilt from each listing, so names sled
-    /// has removed do not pile up.
+    /// Blob files synced since the store opened (names sled has removed are dropped at
+    /// each sync of new ones).
     synced_blobs: Mutex<HashSet<OsString>>,
     /// Test hook: while set, every sync fails as a failing disk would.
     #[cfg(test)]
@@ -58,42 +60,59 @@ impl DurableFiles {
         })
     }
 
-    /// Makes everything sled has written so far durable. Call after `Db::flush()`.
-    pub(super) fn sync(&self) -> io::Result<()> {
+    /// The blob files not synced yet. Take this before `Db::flush()`: sled writes a blob
+    /// before the log entry that points at it, and its flush waits for every entry
+    /// reserved so far, so every blob listed here is complete once the flush returns. A
+    /// blob listed after the flush could still be half written (its writer is another
+    /// thread), and would never be synced again.
+    pub(super) fn unsynced_blobs(&self) -> io::Result<Vec<OsString>> {
+        let entries = match std::fs::read_dir(&self.blobs_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut unsynced = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            if !synced.contains(&name) {
+                unsynced.push(name);
+            }
+        }
+        Ok(unsynced)
+    }
+
+    /// Makes what sled wrote up to its last flush durable: the `blobs` (from
+    /// [`DurableFiles::unsynced_blobs`], taken before that flush) and their directory
+    /// first, then the log, so that no durable log entry points at a blob that is not.
+    pub(super) fn sync(&self, blobs: &[OsString]) -> io::Result<()> {
         #[cfg(test)]
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(io::Error::other("injected fdatasync failure"));
         }
-        self.log.sync_data()?;
-        self.sync_new_blobs()
+        self.sync_blobs(blobs)?;
+        self.log.sync_data()
     }
 
-    fn sync_new_blobs(&self) -> io::Result<()> {
-        let entries = match std::fs::read_dir(&self.blobs_dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
-        let mut present = HashSet::with_capacity(synced.len());
-        let mut new = false;
-        for entry in entries {
-            let name = entry?.file_name();
-            if !synced.contains(&name) {
-                match File::open(self.blobs_dir.join(&name)) {
-                    Ok(file) => file.sync_data()?,
-                    // Removed by sled's blob collection since the listing: nothing to keep.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                }
-                new = true;
+    fn sync_blobs(&self, blobs: &[OsString]) -> io::Result<()> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        let mut synced = Vec::with_capacity(blobs.len());
+        for name in blobs {
+            match File::open(self.blobs_dir.join(name)) {
+                Ok(file) => file.sync_data()?,
+                // Removed by sled's blob collection since the listing: nothing to keep.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
             }
-            present.insert(name);
+            synced.push(name.clone());
         }
-        if new {
-            sync_dir(&self.blobs_dir)?;
-        }
-        *synced = present;
+        sync_dir(&self.blobs_dir)?;
+        let mut known = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget names sled has removed, so that the set does not grow without end.
+        known.retain(|name| self.blobs_dir.join(name).exists());
+        known.extend(synced);
         Ok(())
     }
 

@@ -119,7 +119,7 @@ impl SledLog {
             first.insert(META_LOG_ID, log_id.as_bytes());
             meta.apply_batch(first)?;
             db.flush()?;
-            durable.sync().map_err(StoreError::SyncFailed)?;
+            durable.sync(&[]).map_err(StoreError::SyncFailed)?;
         }
         match meta.get(META_FORMAT)? {
             Some(f) if f == FORMAT => {}
@@ -356,8 +356,13 @@ impl EventLog for SledLog {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        // Blobs listed before the flush are complete after it (see durable.rs).
+        let blobs = self
+            .durable
+            .unsynced_blobs()
+            .map_err(StoreError::SyncFailed)?;
         self.db.flush()?;
-        self.durable.sync().map_err(StoreError::SyncFailed)
+        self.durable.sync(&blobs).map_err(StoreError::SyncFailed)
     }
 }
 

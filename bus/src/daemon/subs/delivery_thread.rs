@@ -8,7 +8,9 @@
 //! it, a dead letter) run on the runtime's blocking pool, at most [`READ_THREADS`] at once,
 //! and each read fetches events for many deliveries (`ReadAhead`). What stays on the thread
 //! are the writes of a verdict (a cursor's compare-and-swap, a park): sled applies them to
-//! its in-memory tree, and leaves the disk to its flusher and the writer.
+//! its in-memory tree, and leaves the disk to its flusher and the writer. They can still
+//! wait, when sled must read a page of the subscription trees back from disk first or has
+//! no free IO buffer; moving them off the thread too is left for when a measurement asks.
 
 use std::future::Future;
 use std::time::Duration;
