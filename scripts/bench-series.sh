@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark series of docs/BENCHMARKS.md: every figure there comes from this script.
 #
-#   ./scripts/bench-series.sh [RUNS]      (default 3 runs of each; ~10 minutes)
+#   ./scripts/bench-series.sh [RUNS]      (default 3 runs of each; ~5 minutes)
 #
 # Each run starts a fresh bus on a fresh data dir (release build, defaults: fsync, 32 MiB
 # cache), runs one `minibus bench`, and stops the bus with SIGTERM. The 1,000,000-event log
