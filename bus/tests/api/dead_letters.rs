@@ -307,3 +307,25 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     let app = app.restart().await;
     assert_eq!(app.sub("blocked").await["state"], "active");
 }
+
+#[tokio::test]
+async fn a_dead_letter_for_a_refused_connection_has_no_status() {
+    let app = spawn_app().await;
+    // A port nothing listens on: every attempt is refused before any answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    drop(listener);
+    let retry =
+        json!({"initial_ms": 1, "max_ms": 5, "max_attempts": 2, "on_exhausted": "dead_letter"});
+    app.create_sub("refused", spec(&url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 1).await;
+
+    app.until_cursor("refused", 1).await;
+    let letters = app.dead_letters("refused").await;
+    assert_eq!(seqs(&letters), [1]);
+    assert_eq!(letters[0]["attempts"], 2);
+    assert!(letters[0]["last_status"].is_null(), "{}", letters[0]);
+    let error = letters[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("cannot connect"), "{error}");
+}

@@ -11,6 +11,9 @@ use tokio::net::TcpListener;
 #[derive(Clone, Default)]
 struct Recorder {
     applied: Arc<Mutex<Vec<u64>>>,
+    /// Every seq ever applied, in order; a rewind does not clear it, so a re-apply shows
+    /// as a seq present twice.
+    applies: Arc<Mutex<Vec<u64>>>,
     rewinds: Arc<Mutex<Vec<u64>>>,
     /// A seq to reject (0: none); shared, so a test can fix the handler later.
     reject: Arc<std::sync::atomic::AtomicU64>,
@@ -19,6 +22,15 @@ struct Recorder {
 impl Recorder {
     fn applied(&self) -> Vec<u64> {
         self.applied.lock().unwrap().clone()
+    }
+    /// How many times `seq` was applied.
+    fn applies_of(&self, seq: u64) -> usize {
+        self.applies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| **s == seq)
+            .count()
     }
     fn rewinds(&self) -> Vec<u64> {
         self.rewinds.lock().unwrap().clone()
@@ -31,6 +43,7 @@ impl Handler for Recorder {
             return Err(HandlerError::Reject("not here".into()));
         }
         self.applied.lock().unwrap().push(event.seq);
+        self.applies.lock().unwrap().push(event.seq);
         Ok(())
     }
 
@@ -151,6 +164,12 @@ async fn an_operators_rewind_calls_on_rewind_and_redelivers() {
         .map(|r| (r.status(), ()))
         .unwrap();
     assert_eq!(status, 200);
+    // Only the redelivery after the rewind applies 3, 4 and 5 a second time.
+    eventually("3, 4 and 5 applied twice", || {
+        let counts: Vec<usize> = (1..=5).map(|seq| handler.applies_of(seq)).collect();
+        async move { (counts == [1, 1, 2, 2, 2]).then_some(()) }
+    })
+    .await;
     until_applied(&handler, vec![1, 2, 3, 4, 5]).await;
     eventually("on_rewind(2)", || {
         let rewinds = handler.rewinds();

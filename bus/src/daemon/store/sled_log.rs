@@ -392,6 +392,22 @@ mod tests {
         }
     }
 
+    /// Opens the store in `dir` again, once the dropped one's sled threads have let go of
+    /// its file lock (a reopen right after a drop can meet the lock still held). Only the
+    /// engine's errors (the lock) are retried; what `open` finds in the data is returned.
+    fn reopen(dir: &Path) -> Result<(SledLog, Recovery), StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match SledLog::open(dir, 8) {
+                Err(StoreError::Engine(e)) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(%e, "store still locked");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     #[test]
     fn append_read_and_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -420,7 +436,7 @@ mod tests {
         let stream = log.stream_events("s", 1, 3, 10).expect("stream");
         assert_eq!(stream.iter().map(|e| e.seq()).collect::<Vec<_>>(), [2]);
         drop(log);
-        let (log, recovery) = SledLog::open(dir.path(), 8).expect("reopen");
+        let (log, recovery) = reopen(dir.path()).expect("reopen");
         assert!(!recovery.created);
         assert_eq!(recovery.head, 3);
         assert_eq!(log.log_id(), log_id);
@@ -438,7 +454,7 @@ mod tests {
                 .expect("insert");
             log.flush().expect("flush");
         }
-        let (log, recovery) = SledLog::open(dir.path(), 8).expect("reopen");
+        let (log, recovery) = reopen(dir.path()).expect("reopen");
         assert_eq!(recovery.head, 2);
         assert_eq!(recovery.tail_checked, 1);
         assert_eq!(recovery.rebuilt, 2);
@@ -457,7 +473,7 @@ mod tests {
                 .expect("insert");
             log.flush().expect("flush");
         }
-        let err = SledLog::open(dir.path(), 8).err().expect("refused");
+        let err = reopen(dir.path()).err().expect("refused");
         assert!(matches!(err, StoreError::Corrupt(m) if m.contains("seq 2")));
     }
 
