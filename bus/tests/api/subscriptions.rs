@@ -347,3 +347,76 @@ async fn a_subscription_created_again_after_delete_starts_above_the_old_generati
     let second = app.create_sub("again", spec(&sub.url, json!({}))).await;
     assert_eq!(second["generation"], 3, "{second}");
 }
+
+/// `url` with its host `127.0.0.1` written `localhost` (the same fake subscriber).
+fn via_localhost(url: &str) -> String {
+    url.replacen("127.0.0.1", "localhost", 1)
+}
+
+#[tokio::test]
+async fn the_allowlist_refuses_other_hosts_on_put_and_delivers_to_its_own() {
+    let app = spawn_app_with(|c| c.allow_subscriber_hosts = vec!["localhost".into()]).await;
+    let sub = FakeSubscriber::start().await;
+    let (status, body) = app.put_sub("other", spec(&sub.url, json!({}))).await;
+    crate::helpers::assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_subscription",
+        "a host not in the allowlist",
+    );
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("127.0.0.1") && message.contains("--allow-subscriber-hosts"),
+        "{message}"
+    );
+    app.create_sub("allowed", spec(&via_localhost(&sub.url), json!({})))
+        .await;
+    publish_n(&app, "A", 2).await;
+    app.until_cursor("allowed", 2).await;
+    assert_eq!(sub.acked(), [1, 2]);
+}
+
+#[tokio::test]
+async fn a_stored_subscription_to_a_host_the_allowlist_no_longer_allows_is_blocked() {
+    let app = spawn_app().await;
+    let (sub, clock) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
+    app.create_sub("refused", spec(&sub.url, json!({}))).await;
+    app.create_sub("clock", spec(&via_localhost(&clock.url), json!({})))
+        .await;
+    publish_n(&app, "A", 1).await;
+    app.until_cursor("refused", 1).await;
+
+    let app = app
+        .restart_with(|c| c.allow_subscriber_hosts = vec!["localhost".into()])
+        .await;
+    // Blocked from the start, before any event is due.
+    let status = app.sub("refused").await;
+    assert_eq!(status["state"], "blocked", "{status}");
+    let error = status["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1") && error.contains("--allow-subscriber-hosts"),
+        "{error}"
+    );
+    publish_n(&app, "A", 1).await;
+    // By the time the allowed subscription has the new event, the refused loop has had
+    // every chance to send it.
+    app.until_cursor("clock", 2).await;
+    let status = app.sub("refused").await;
+    assert_eq!(status["state"], "blocked", "{status}");
+    assert_eq!(status["cursor"], 1, "{status}");
+    assert_eq!(sub.seqs(), [1], "nothing delivered to a refused host");
+    // A resume does not get round the allowlist.
+    let (code, body) = app.sub_action("refused", "resume", None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    publish_n(&app, "A", 1).await;
+    app.until_cursor("clock", 3).await;
+    assert_eq!(app.sub("refused").await["state"], "blocked");
+    assert_eq!(sub.seqs(), [1], "nothing delivered after a resume");
+
+    // Back to no allowlist: it delivers what it held back.
+    let app = app.restart_with(|c| c.allow_subscriber_hosts.clear()).await;
+    let status = app.until_cursor("refused", 3).await;
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(sub.acked(), [1, 2, 3]);
+}

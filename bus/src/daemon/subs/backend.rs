@@ -23,6 +23,8 @@ pub(crate) struct Backend {
     pub(crate) durable: watch::Receiver<u64>,
     /// How long a loop polls for an answer before it sleeps (`--delivery-spin-us`).
     pub(crate) spin: Duration,
+    /// The hosts subscription URLs may name (`--allow-subscriber-hosts`; empty: any).
+    pub(crate) allow_hosts: Vec<String>,
 }
 
 impl Backend {

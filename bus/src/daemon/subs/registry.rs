@@ -29,8 +29,6 @@ pub(crate) struct Subscriptions {
     /// Name → subscription. Held from check to insert by a create and by a delete, so
     /// that there is one loop per name.
     registry: Arc<Mutex<HashMap<String, RegistryEntry>>>,
-    /// `--allow-subscriber-hosts`.
-    allow_hosts: Arc<Vec<String>>,
     delivery: Arc<DeliveryThread>,
 }
 
@@ -51,21 +49,17 @@ impl Subscriptions {
             metrics,
             durable,
             spin,
+            allow_hosts,
         };
         let delivery = DeliveryThread::start(LOOP_THREAD, READ_THREAD).map_err(SubError::Thread)?;
-        Self::open(backend, allow_hosts, delivery)
+        Self::open(backend, delivery)
     }
 
     /// The registry over `backend`, its loops on `delivery`.
-    pub(super) fn open(
-        backend: Backend,
-        allow_hosts: Vec<String>,
-        delivery: DeliveryThread,
-    ) -> Result<Self, SubError> {
+    pub(super) fn open(backend: Backend, delivery: DeliveryThread) -> Result<Self, SubError> {
         let subs = Self {
             backend: Arc::new(backend),
             registry: Arc::default(),
-            allow_hosts: Arc::new(allow_hosts),
             delivery: Arc::new(delivery),
         };
         subs.load()?;
@@ -110,6 +104,9 @@ impl Subscriptions {
             &self.backend.metrics,
             self.delivery.loop_token(),
         ));
+        // At start: a stored subscription the allowlist no longer allows is blocked before
+        // its loop runs (which checks again before every delivery).
+        subscription.check_host(&self.backend.allow_hosts);
         let deliverer = Deliverer::new(subscription.clone(), self.backend.clone());
         let task = self.delivery.spawn(deliverer.run());
         registry.insert(name, RegistryEntry { subscription, task });
@@ -155,7 +152,7 @@ impl Subscriptions {
         mut spec: SubscriptionSpec,
     ) -> Result<(SubscriptionStatus, bool), SubError> {
         spec::check_name(name).map_err(SubError::Invalid)?;
-        spec::check(&spec, &self.allow_hosts).map_err(SubError::Invalid)?;
+        spec::check(&spec, &self.backend.allow_hosts).map_err(SubError::Invalid)?;
         let reset = std::mem::take(&mut spec.reset);
         // Creation holds the registry's lock from the check to the insert, so that two
         // PUTs racing to create one subscription cannot start two loops.
@@ -168,6 +165,7 @@ impl Subscriptions {
         drop(registry);
         let after = reset.then(|| self.start_cursor(spec.start)).transpose()?;
         existing.replace_spec(&self.backend.store, spec)?;
+        existing.check_host(&self.backend.allow_hosts);
         match after {
             Some(after) => {
                 self.move_cursor(&existing, after)?;

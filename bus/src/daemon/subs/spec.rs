@@ -77,7 +77,14 @@ fn check_url(url: &str, allow_hosts: &[String]) -> Result<(), String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("`url` must be http or https".into());
     }
-    let host = parsed.host_str().ok_or("`url` has no host")?;
+    check_host(&parsed, allow_hosts)
+}
+
+/// Checks that `url` names a host `allow_hosts` lists (`--allow-subscriber-hosts`; empty
+/// allows every host). Checked on PUT, and on every delivery of a stored subscription, for
+/// the list may have changed since it was created.
+pub(crate) fn check_host(url: &reqwest::Url, allow_hosts: &[String]) -> Result<(), String> {
+    let host = url.host_str().ok_or("`url` has no host")?;
     if !allow_hosts.is_empty() && !allow_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         return Err(format!("host {host} is not in --allow-subscriber-hosts"));
     }

@@ -28,7 +28,7 @@ impl Subscriptions {
             lag_seconds,
             state: state_of(&settings, &state),
             attempts: state.attempts,
-            last_error: state.last_error.clone(),
+            last_error: state.refused_host.clone().or(state.last_error.clone()),
             last_delivered_at: state.last_delivered_ms.map(format_time),
             delivered: cursor.delivered,
             dead_letters,
@@ -83,7 +83,8 @@ impl Subscriptions {
 
 /// `paused` over `blocked` over `retrying` over `active`.
 fn state_of(settings: &Settings, state: &DeliveryState) -> SubscriptionState {
-    match (&settings.stored.paused, state.blocked, state.attempts) {
+    let blocked = state.blocked || state.refused_host.is_some();
+    match (&settings.stored.paused, blocked, state.attempts) {
         (Some(_), _, _) => SubscriptionState::Paused,
         (None, true, _) => SubscriptionState::Blocked,
         (None, false, 0) => SubscriptionState::Active,

@@ -6,6 +6,7 @@
 //! through [`Subscription::update_stored`], under one lock, so that no two undo each other.
 
 use super::client::Destination;
+use super::spec;
 use super::store::{StoredSub, SubStore};
 use super::SubError;
 use crate::daemon::metrics::Metrics;
@@ -67,6 +68,9 @@ pub(crate) struct DeliveryState {
     pub(crate) last_error: Option<String>,
     /// `max_attempts` reached with `on_exhausted: "block"`.
     pub(crate) blocked: bool,
+    /// Why `--allow-subscriber-hosts` refuses the URL, as `last_error` shows it: blocked,
+    /// delivering nothing, while it does (checked again before every delivery).
+    pub(crate) refused_host: Option<String>,
     /// After a batch failed: send one event per request until past this seq.
     pub(crate) one_by_one_until: u64,
     /// Milliseconds since the epoch of the last acknowledged delivery.
@@ -178,6 +182,29 @@ impl Subscription {
         state.last_error = Some(error.into());
         state.one_by_one_until = state.one_by_one_until.max(one_by_one_until);
         Some(state.attempts)
+    }
+
+    /// Checks the URL against `allow_hosts` (`--allow-subscriber-hosts`) and records the
+    /// refusal, if any, in the delivery state (logged when it changes); whether it is
+    /// allowed.
+    pub(crate) fn check_host(&self, allow_hosts: &[String]) -> bool {
+        let settings = self.settings();
+        let refusal = reqwest::Url::parse(&settings.spec().url)
+            .map_err(|e| e.to_string())
+            .and_then(|url| spec::check_host(&url, allow_hosts))
+            .err()
+            .map(|reason| format!("delivery refused: {reason}"));
+        let mut state = self.state();
+        if state.refused_host != refusal {
+            match &refusal {
+                Some(error) => {
+                    tracing::warn!(subscription = %self.name, url = %settings.spec().url, %error, "subscription blocked");
+                }
+                None => tracing::info!(subscription = %self.name, "host allowed again"),
+            }
+        }
+        state.refused_host = refusal;
+        state.refused_host.is_none()
     }
 
     /// Stops in `blocked`, unless a clear happened since `epoch`; whether it did.

@@ -103,6 +103,7 @@ fn backend(log: Arc<dyn EventLog>, db: &sled::Db, head: u64) -> (Backend, watch:
         metrics: Metrics::new(),
         durable,
         spin: Duration::ZERO,
+        allow_hosts: Vec::new(),
     };
     (backend, durable_tx)
 }
@@ -132,7 +133,7 @@ async fn dropping_the_registry_without_stop_ends_the_delivery_thread() {
     let head = append(&log, &["A", "B"]);
     let (backend, _durable) = backend(Arc::new(log), &db, head);
     let delivery = DeliveryThread::start("t-drop-loop", "t-drop-read").expect("thread");
-    let subs = Subscriptions::open(backend, Vec::new(), delivery).expect("registry");
+    let subs = Subscriptions::open(backend, delivery).expect("registry");
     let (url, mut received) = subscriber().await;
     subs.put("s", spec(&url, &[])).expect("put");
     let mut seqs = Vec::new();
@@ -172,7 +173,7 @@ async fn a_registry_that_fails_to_load_ends_its_delivery_thread() {
     })
     .await;
 
-    let refused = Subscriptions::open(backend, Vec::new(), delivery).err();
+    let refused = Subscriptions::open(backend, delivery).err();
 
     assert!(matches!(refused, Some(SubError::Store(_))), "{refused:?}");
     eventually("the loops' thread ended", || {
@@ -257,7 +258,7 @@ async fn a_loop_stuck_reading_the_store_does_not_stall_the_others() {
     };
     let (backend, durable) = backend(Arc::new(slow_log), &db, head);
     let delivery = DeliveryThread::start("t-slow-loop", "t-slow-read").expect("thread");
-    let subs = Subscriptions::open(backend, Vec::new(), delivery).expect("registry");
+    let subs = Subscriptions::open(backend, delivery).expect("registry");
     let (slow_url, mut slow_received) = subscriber().await;
     let (fast_url, mut fast_received) = subscriber().await;
     let (all_url, mut all_received) = subscriber().await;

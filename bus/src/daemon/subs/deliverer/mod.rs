@@ -168,6 +168,9 @@ impl Deliverer {
         if settings.stored.paused.is_some() {
             return Ok(Step::Idle);
         }
+        if !self.subscription.check_host(&self.backend.allow_hosts) {
+            return Ok(Step::Idle);
+        }
         self.epoch = self.subscription.state().epoch;
         let Some(cursor) = self.cursor().await? else {
             return Ok(Step::Stopped);
