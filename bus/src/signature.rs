@@ -100,6 +100,55 @@ mod tests {
         assert!(!signer.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body, &signature));
     }
 
+    /// `signature` with its base64-decoded MAC changed by `change`, re-encoded.
+    fn altered(signature: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut mac = STANDARD
+            .decode(signature.strip_prefix("v1,").expect("v1"))
+            .expect("base64");
+        change(&mut mac);
+        format!("v1,{}", STANDARD.encode(mac))
+    }
+
+    #[test]
+    fn a_signature_differing_anywhere_fails() {
+        let signer = Signer::from_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let (id, at, body) = ("msg_1", 1614265330, b"{}".as_slice());
+        let good = signer.sign(id, at, body);
+        assert!(signer.verify(id, at, body, &good));
+        // Two differences that cancel out in a XOR or a wrapping sum of the differences.
+        for (bit, second) in [(0x01, 1), (0x80, 1), (0x80, 31), (0x10, 17)] {
+            let bad = altered(&good, |mac| {
+                mac[0] ^= bit;
+                mac[second] ^= bit;
+            });
+            assert!(
+                !signer.verify(id, at, body, &bad),
+                "bit {bit:#x} at 0 and {second}"
+            );
+        }
+        let one_byte = altered(&good, |mac| mac[31] ^= 0x01);
+        assert!(!signer.verify(id, at, body, &one_byte));
+        let truncated = altered(&good, |mac| mac.truncate(31));
+        assert!(!signer.verify(id, at, body, &truncated));
+        let longer = altered(&good, |mac| mac.push(0));
+        assert!(!signer.verify(id, at, body, &longer));
+        assert!(!signer.verify(id, at, body, "v1,"));
+        assert!(!signer.verify(id, at, body, ""));
+        // The right MAC without its version prefix is not a signature.
+        assert!(!signer.verify(id, at, body, good.trim_start_matches("v1,")));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_every_byte() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(&[0x01, 0x01], &[0x00, 0x00]));
+        assert!(!constant_time_eq(&[0x80, 0x80], &[0x00, 0x00]));
+        assert!(!constant_time_eq(&[0x01, 0xff], &[0x00, 0x00]));
+    }
+
     #[test]
     fn secrets_are_checked() {
         assert!(Signer::from_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());

@@ -255,6 +255,29 @@ async fn retry_after_on_429_and_503_is_capped_at_max_ms() {
     assert_eq!(sub.seqs(), [1, 1, 1]);
 }
 
+#[tokio::test]
+async fn retry_after_replaces_the_backoff() {
+    let app = spawn_app().await;
+    let sub = FakeSubscriber::start().await;
+    // The backoff would wait about a millisecond; `Retry-After: 1` waits a second.
+    sub.answer_next([Answer::WithHeaders(503, vec![("retry-after", "1".into())])]);
+    let retry = json!({"initial_ms": 1, "max_ms": 3_000});
+    app.create_sub("throttled", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 1).await;
+    let first = sub.next_request().await;
+    let answered = std::time::Instant::now();
+    assert_eq!(first.answer, Some(503));
+    let second = sub.next_request().await;
+    let waited = answered.elapsed();
+    assert_eq!(second.seqs, [1]);
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "the retry came {waited:?} after a Retry-After of 1 s"
+    );
+    app.until_cursor("throttled", 1).await;
+}
+
 /// A body's seqs, per request.
 fn bodies(received: &[Received]) -> Vec<Vec<u64>> {
     received.iter().map(|r| r.seqs.clone()).collect()

@@ -75,6 +75,10 @@ async fn bad_subscription_settings_are_refused_and_create_nothing() {
             with(r#""retry":{"initial_ms":500,"max_ms":100}"#),
         ),
         ("empty type", with(r#""types":[""]"#)),
+        (
+            "a 201-character type",
+            with(&format!(r#""types":["{}"]"#, "T".repeat(201))),
+        ),
         ("types not a list", with(r#""types":"A""#)),
         (
             "secret without prefix",
@@ -92,13 +96,13 @@ async fn bad_subscription_settings_are_refused_and_create_nothing() {
     ];
     for (case, body) in &cases {
         let (status, answer) = put_raw(&app, "s", body).await;
-        assert!(status.is_client_error(), "{case}: {status} {answer}");
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {answer}");
-        assert!(
-            answer["error"].as_str().is_some_and(|c| !c.is_empty()),
-            "{case}: {answer}"
+        assert_error(
+            status,
+            &answer,
+            StatusCode::BAD_REQUEST,
+            "invalid_subscription",
+            case,
         );
-        assert!(answer["message"].is_string(), "{case}: {answer}");
         assert_no_subscription(&app, case).await;
     }
 
@@ -306,4 +310,39 @@ async fn a_subscription_body_over_max_body_bytes_is_413() {
         "body_too_large",
         "PUT",
     );
+}
+
+#[tokio::test]
+async fn settings_at_their_limits_are_accepted() {
+    let app = spawn_app().await;
+    let types: Vec<String> = (0..100).map(|i| format!("T{i}")).collect();
+    let prefix = "http://127.0.0.1:9/";
+    let url_2048 = format!("{prefix}{}", "a".repeat(2_048 - prefix.len()));
+    let cases = [
+        ("exactly 100 types", json!({"url": URL, "types": types})),
+        (
+            "a 200-character type",
+            json!({"url": URL, "types": ["T".repeat(200)]}),
+        ),
+        ("a 2,048-byte URL", json!({"url": url_2048})),
+        (
+            "batch_max_bytes 64 MiB",
+            json!({"url": URL, "batch_max_bytes": 64 * 1024 * 1024}),
+        ),
+        ("batch 1,000", json!({"url": URL, "batch": 1_000})),
+        (
+            "timeout_ms 5 min",
+            json!({"url": URL, "timeout_ms": 300_000}),
+        ),
+        (
+            "max_ms a day",
+            json!({"url": URL, "retry": {"initial_ms": 1, "max_ms": 86_400_000}}),
+        ),
+    ];
+    for (case, spec) in cases {
+        let (status, answer) = put_raw(&app, "s", &spec.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}: {answer}");
+        let (status, _) = app.call(Method::DELETE, "/subscriptions/s", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{case}");
+    }
 }

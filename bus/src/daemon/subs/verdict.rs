@@ -144,6 +144,37 @@ mod tests {
     }
 
     #[test]
+    fn backoff_jitter_varies_within_half_to_the_whole_delay() {
+        let policy = RetryPolicy {
+            initial_ms: 1_000,
+            max_ms: 60_000,
+            ..Default::default()
+        };
+        for (attempts, base) in [(1u32, 1_000u64), (3, 4_000), (10, 60_000)] {
+            let draws: Vec<u64> = (0..500)
+                .map(|_| backoff(&policy, attempts, None).as_millis() as u64)
+                .collect();
+            assert!(
+                draws.iter().all(|d| (base / 2..=base).contains(d)),
+                "attempt {attempts}: a draw outside {}..={base}",
+                base / 2
+            );
+            let distinct: std::collections::HashSet<_> = draws.iter().collect();
+            assert!(
+                distinct.len() > 100,
+                "attempt {attempts}: only {} distinct delays",
+                distinct.len()
+            );
+            let (min, max) = (draws.iter().min(), draws.iter().max());
+            let spread = max.zip(min).map_or(0, |(max, min)| max - min);
+            assert!(
+                spread > base / 4,
+                "attempt {attempts}: the delays span {spread} ms of {base}"
+            );
+        }
+    }
+
+    #[test]
     fn retry_after_is_honoured_and_capped() {
         let policy = RetryPolicy {
             initial_ms: 100,
