@@ -12,6 +12,7 @@
 //! events of many requests ([`ReadAhead`]), and the cursor it wrote last is reused until a
 //! clear (which follows every move by an operator) says to read it again.
 
+mod failure_log;
 mod send;
 mod settle;
 
@@ -21,6 +22,7 @@ use super::read_ahead::{ReadAhead, Request, READ_AHEAD_EVENTS};
 use super::store::StoredCursor;
 use super::subscription::Settings;
 use super::{SubError, Subscription};
+use failure_log::FailureLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -89,6 +91,8 @@ pub(crate) struct Deliverer {
     /// The stored cursor as this loop last read or wrote it, and the epoch it holds in.
     known: Option<(StoredCursor, u64)>,
     ahead: ReadAhead,
+    /// Which failures to log at WARN.
+    failure_log: FailureLog,
 }
 
 impl Deliverer {
@@ -103,6 +107,7 @@ impl Deliverer {
             epoch: 0,
             known: None,
             ahead: ReadAhead::default(),
+            failure_log: FailureLog::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Acting on a verdict: store the cursor (2xx), park (422, retries exhausted), pause (410),
 //! or retry later; and the one attempt at a dead letter an operator asked to retry.
 
+use super::failure_log::FailureNotice;
 use super::{Deliverer, Step};
 use crate::daemon::store::StoredEvent;
 use crate::daemon::subs::read_ahead::Request;
@@ -41,6 +42,8 @@ impl Deliverer {
             Verdict::Gone => {
                 self.subscription
                     .set_paused(&self.backend.store, Some(GONE_REASON.into()))?;
+                tracing::warn!(subscription = %self.subscription.name, seq = request.events[0].seq(), "subscription paused: {GONE_REASON}");
+                self.failure_log.reset();
                 Ok(Step::Idle)
             }
             Verdict::Failed { .. } if !self.still_at(cursor).await? => Ok(Step::Superseded),
@@ -80,12 +83,12 @@ impl Deliverer {
     ) -> Result<Step, SubError> {
         let events = &request.events;
         self.subscription.failures.inc();
-        tracing::debug!(subscription = %self.subscription.name, %error, "delivery failed");
         let last = events[events.len() - 1].seq();
         let one_by_one = if events.len() > 1 { last } else { 0 };
         let Some(attempts) = self.subscription.failed(self.epoch, &error, one_by_one) else {
             return Ok(Step::Superseded);
         };
+        self.log_failure(events[0].seq(), attempts, status, &error);
         let retry = &settings.spec().retry;
         let exhausted = retry.max_attempts.is_some_and(|max| attempts >= max);
         if exhausted && events.len() == 1 {
@@ -102,6 +105,20 @@ impl Deliverer {
         })
     }
 
+    /// Logs a failed attempt at `seq`: at WARN when the failure log says so, else DEBUG.
+    fn log_failure(&mut self, seq: u64, attempt: u32, status: Option<u16>, error: &str) {
+        let name = &self.subscription.name;
+        match self.failure_log.failed(std::time::Instant::now()) {
+            FailureNotice::Warn { unlogged } => tracing::warn!(
+                subscription = %name, seq, attempt, status, error, unlogged,
+                "delivery failed"
+            ),
+            FailureNotice::Quiet => {
+                tracing::debug!(subscription = %name, seq, attempt, status, error, "delivery failed");
+            }
+        }
+    }
+
     /// Stores the cursor past an acknowledged request.
     fn acknowledged(&mut self, cursor: StoredCursor, request: &Request) -> Result<Step, SubError> {
         let n = request.events.len() as u64;
@@ -116,6 +133,9 @@ impl Deliverer {
         }
         self.subscription.acknowledged();
         self.subscription.delivered.inc_by(n);
+        if let Some(failures) = self.failure_log.recovered() {
+            tracing::info!(subscription = %self.subscription.name, seq = request.events[0].seq(), failures, "delivering again after failed attempts");
+        }
         Ok(Step::Delivered {
             up_to: request.up_to,
         })
@@ -149,6 +169,8 @@ impl Deliverer {
             }
             OnExhausted::Block if self.subscription.block(self.epoch) => {
                 self.subscription.store_block(&self.backend.store)?;
+                tracing::warn!(subscription = %self.subscription.name, seq = event.seq(), attempts = failure.attempts, "subscription blocked: max_attempts reached");
+                self.failure_log.reset();
                 Ok(Step::Idle)
             }
             OnExhausted::Block => Ok(Step::Superseded),
@@ -183,6 +205,7 @@ impl Deliverer {
             return Ok(Step::Superseded);
         }
         tracing::warn!(subscription = %name, seq = event.seq(), reason, "event parked in the dead letters");
+        self.failure_log.reset();
         self.subscription.clear(&self.backend.store)?;
         Ok(Step::Parked { seq: event.seq() })
     }
