@@ -625,6 +625,10 @@ async fn a_subscription_added_after_10_000_events_starts_where_it_is_told() {
         FakeSubscriber::start().await,
         FakeSubscriber::start().await,
     );
+    // Their first deliveries wait, so that no delivery moves a cursor before the PUT's
+    // answer (the loop starts before the status is read).
+    beginning.answer_next([Answer::Hold(200)]);
+    after.answer_next([Answer::Hold(200)]);
     let status = app
         .create_sub(
             "beginning",
@@ -658,6 +662,8 @@ async fn a_subscription_added_after_10_000_events_starts_where_it_is_told() {
     );
     let (code, _) = app.get_json("/subscriptions/too-far").await;
     assert_eq!(code, StatusCode::NOT_FOUND);
+    beginning.release();
+    after.release();
 
     app.until_cursor("beginning", 10_000).await;
     assert_eq!(beginning.seqs(), (1..=10_000).collect::<Vec<_>>());
