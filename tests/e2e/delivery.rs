@@ -1,6 +1,8 @@
 //! Crashes while the bus delivers: after SIGKILL and restart, each subscriber's received
 //! seqs, duplicates removed, are exactly its matching seqs in order, and a seq repeats only
 //! across a restart (never within one connection of one bus process). Delivery continues.
+//! And what the command line says about delivery: `--allow-subscriber-hosts` over stored
+//! subscriptions, failures logged at WARN.
 
 use crate::helpers::{eventually_within, BusProcess};
 use bus::testkit::FakeSubscriber;
@@ -13,10 +15,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn start(dir: &Path) -> BusProcess {
+    start_with(dir, &[]).await
+}
+
+/// Starts the bus over `dir` with `args` added to its command line.
+async fn start_with(dir: &Path, args: &[&str]) -> BusProcess {
     let dir = PathBuf::from(dir);
-    tokio::task::spawn_blocking(move || BusProcess::start(&dir, &[]))
-        .await
-        .unwrap()
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        BusProcess::start(&dir, &args)
+    })
+    .await
+    .unwrap()
 }
 
 /// Publishers of events of types A and B until `stop` is set; errors (a dead bus) end them.
@@ -136,4 +147,111 @@ async fn sigkill_while_delivering_loses_and_reorders_nothing() {
     assert!(!bs.is_empty() && bs.len() < every.len());
     assert_eq!(deduplicated(&all), every, "all: every seq once, in order");
     assert_eq!(deduplicated(&only_b), bs, "only-b: its seqs once, in order");
+}
+
+/// Waits until `name`'s status satisfies `probe`; that status.
+async fn until_status(
+    bus: &BusProcess,
+    name: &str,
+    what: &str,
+    probe: impl Fn(&Value) -> bool,
+) -> Value {
+    let api = bus.api();
+    let path = format!("/subscriptions/{name}");
+    eventually_within(&format!("{name}: {what}"), Duration::from_secs(30), || {
+        let (api, path, probe) = (api.clone(), path.clone(), &probe);
+        async move {
+            let status = api.get_ok(&path).await;
+            probe(&status).then_some(status)
+        }
+    })
+    .await
+}
+
+async fn publish_one(bus: &BusProcess) {
+    let (status, body) = bus.api().publish(&json!({"type": "A"})).await.unwrap();
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_stored_subscription_to_a_host_no_longer_allowed_is_blocked_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (refused, allowed) = (FakeSubscriber::start().await, FakeSubscriber::start().await);
+    let bus = start(dir.path()).await;
+    subscribe(bus.url(), "refused", &refused.url, json!([]), 1).await;
+    let via_localhost = allowed.url.replacen("127.0.0.1", "localhost", 1);
+    subscribe(bus.url(), "allowed", &via_localhost, json!([]), 1).await;
+    publish_one(&bus).await;
+    caught_up(&bus, "refused").await;
+    caught_up(&bus, "allowed").await;
+    assert!(bus.terminate().success());
+
+    let bus = start_with(dir.path(), &["--allow-subscriber-hosts", "localhost"]).await;
+    let status = until_status(&bus, "refused", "blocked", |s| s["state"] == "blocked").await;
+    let error = status["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1") && error.contains("--allow-subscriber-hosts"),
+        "{error}"
+    );
+    publish_one(&bus).await;
+    caught_up(&bus, "allowed").await;
+    let status = bus.api().get_ok("/subscriptions/refused").await;
+    assert_eq!(
+        (status["state"].as_str(), status["cursor"].as_u64()),
+        (Some("blocked"), Some(1)),
+        "{status}"
+    );
+    assert_eq!(
+        refused.seqs(),
+        [1],
+        "nothing sent to a host no longer allowed"
+    );
+    assert_eq!(allowed.seqs(), [1, 2]);
+    assert!(
+        bus.stderr().contains("subscription blocked"),
+        "{}",
+        bus.stderr()
+    );
+}
+
+#[tokio::test]
+async fn delivery_failures_are_logged_at_warn_once_per_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = start(dir.path()).await;
+    // A port nothing listens on: every attempt fails at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}/events", listener.local_addr().unwrap());
+    drop(listener);
+    let response = reqwest::Client::new()
+        .put(format!("{}/subscriptions/down", bus.url()))
+        .json(&json!({"url": target, "retry": {"initial_ms": 1, "max_ms": 5}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    publish_one(&bus).await;
+    until_status(&bus, "down", "20 failed attempts", |s| {
+        s["attempts"].as_u64().is_some_and(|a| a >= 20)
+    })
+    .await;
+    let stderr = bus.stderr();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("delivery failed"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one WARN for 20 failures within seconds:\n{stderr}"
+    );
+    for field in [
+        "WARN",
+        "subscription",
+        "down",
+        "seq",
+        "attempt",
+        "cannot connect",
+    ] {
+        assert!(warnings[0].contains(field), "{field} in {}", warnings[0]);
+    }
 }
