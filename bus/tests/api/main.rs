@@ -23,3 +23,4 @@ mod signatures;
 mod sse;
 mod sub_bad_input;
 mod subscriptions;
+mod unsafe_data;
