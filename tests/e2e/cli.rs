@@ -73,19 +73,19 @@ async fn every_setting_can_come_from_the_environment() {
     let mut cmd = minibus_with(&["bus"]);
     cmd.env("MINIBUS_LISTEN", "127.0.0.1:0")
         .env("MINIBUS_DATA_DIR", &data_dir)
-        .env("MINIBUS_TOKEN", "secret");
+        .env("MINIBUS_TOKEN", "secret-token-0123456789");
     let bus = BusProcess::spawn(cmd);
 
     let (status, body) = bus.api().get("/info").await.expect("GET /info");
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "unauthorized");
-    let wrong = Api::new(bus.url(), Some("not-the-secret"));
+    let wrong = Api::new(bus.url(), Some("secret-token-012345678X"));
     let (status, _) = wrong.get("/info").await.expect("GET /info");
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = bus.api().get("/healthz").await.expect("GET /healthz");
     assert_eq!(status, StatusCode::OK, "/healthz needs no token");
 
-    let api = Api::new(bus.url(), Some("secret"));
+    let api = Api::new(bus.url(), Some("secret-token-0123456789"));
     let event = json!({ "type": "FromEnv", "data": { "ok": true } });
     let (status, reply) = api.publish(&event).await.expect("publish");
     assert_eq!(status, StatusCode::CREATED, "{reply}");

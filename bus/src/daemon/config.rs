@@ -42,7 +42,8 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_MAX_BODY_BYTES", default_value_t = Self::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// Bearer token every route but /healthz, /readyz and /metrics requires.
+    /// Bearer token every route but /healthz, /readyz and /metrics requires: at least 16
+    /// characters, no whitespace.
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
@@ -88,6 +89,8 @@ impl BusConfig {
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+    /// The shortest `--token`, in characters.
+    pub const MIN_TOKEN_CHARS: usize = 16;
     /// `--delivery-spin-us`.
     pub const DEFAULT_DELIVERY_SPIN_US: u64 = 100;
 
@@ -116,14 +119,30 @@ impl BusConfig {
                  or pass --insecure to accept unauthenticated publishers"
             ));
         }
-        if self.token.as_deref() == Some("") {
-            return Err("--token must not be empty".into());
+        if let Some(token) = &self.token {
+            Self::check_token(token)?;
         }
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
         for entry in &self.subscribe {
             Self::static_subscription(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a token that is short enough to guess, or that holds whitespace (which a
+    /// client's `Authorization` header could not carry as one credential).
+    fn check_token(token: &str) -> Result<(), String> {
+        if token.chars().count() < Self::MIN_TOKEN_CHARS {
+            return Err(format!(
+                "--token (MINIBUS_TOKEN) must be at least {} characters long, to be hard to \
+                 guess; e.g. `openssl rand -hex 32`",
+                Self::MIN_TOKEN_CHARS
+            ));
+        }
+        if token.chars().any(char::is_whitespace) {
+            return Err("--token (MINIBUS_TOKEN) must not contain whitespace".into());
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! one place, [`EnvelopeRef`]: the bus writer stores what it writes, and [`Envelope`]
 //! serialises through it.
 
+mod data;
 mod rules;
 
 pub use rules::{

@@ -28,12 +28,14 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with this status, code and message: a 4xx, or a 5xx other than 500 (a 500
-    /// is [`ApiError::internal`], which logs its cause).
+    /// is [`ApiError::internal`], which logs its cause). A message longer than
+    /// [`MAX_MESSAGE_CHARS`] loses its middle (see [`clip_message`]): one that quotes a
+    /// huge input, e.g. serde's `invalid type: string "…"`, stays short.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
-            message: message.into(),
+            message: clip_message(message.into()),
             extra: Map::new(),
         }
     }
@@ -150,6 +152,36 @@ impl utoipa::PartialSchema for ApiError {
 
 impl utoipa::ToSchema for ApiError {}
 
+/// The most characters of a client's input an error message quotes.
+pub const QUOTE_CHARS: usize = 200;
+
+/// The longest message an [`ApiError`] answers, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `input` as an error message quotes it: its first [`QUOTE_CHARS`] characters, then `…`
+/// if it was longer, so that a megabyte of bad input does not come back as a megabyte of
+/// error.
+pub fn quote(input: &str) -> std::borrow::Cow<'_, str> {
+    match input.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{}…", &input[..cut]).into(),
+        None => input.into(),
+    }
+}
+
+/// `message`, or, if longer than [`MAX_MESSAGE_CHARS`], its first [`QUOTE_CHARS`] + 20
+/// characters, `…` and its last 100: the start says what is wrong and the end says where
+/// (serde's `at line 1 column 1048600`). The safety net for messages built from a
+/// library's error, whose quoting [`quote`] cannot reach.
+fn clip_message(message: String) -> String {
+    let chars = message.chars().count();
+    if chars <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let head: String = message.chars().take(QUOTE_CHARS + 20).collect();
+    let tail: String = message.chars().skip(chars - 100).collect();
+    format!("{head}…{tail}")
+}
+
 /// `error: source: source…`, as one line for the log. Many errors repeat their source in
 /// their own message: each text is said once.
 fn chain(error: &(dyn Error + 'static)) -> String {
@@ -238,6 +270,35 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"], "post_unverified");
         assert_eq!(retry.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn quotes_and_messages_are_cut_to_a_few_hundred_characters() {
+        assert_eq!(quote("short"), "short");
+        let exact = "é".repeat(QUOTE_CHARS);
+        assert_eq!(quote(&exact), exact);
+        let long = format!("{exact}tail");
+        assert_eq!(quote(&long), format!("{exact}…"));
+
+        let huge = format!(
+            "invalid type: string \"{}\", expected u64 at line 1 column 9",
+            "x".repeat(1 << 20)
+        );
+        let message = ApiError::bad_request("invalid_json", huge).message;
+        assert!(
+            message.chars().count() <= QUOTE_CHARS + 20 + 1 + 100,
+            "{message}"
+        );
+        assert!(
+            message.starts_with("invalid type: string \"xxx"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("\", expected u64 at line 1 column 9"),
+            "{message}"
+        );
+        let kept = "m".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(ApiError::bad_request("c", kept.clone()).message, kept);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 
 use super::ApiError;
 use axum::body::Bytes;
+use axum::body::HttpBody;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::RequestExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -29,6 +31,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let request = refuse_declared_oversize(request)?;
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(rejected(rejection)),
@@ -53,6 +56,7 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let request = refuse_declared_oversize(request)?;
         match Bytes::from_request(request, state).await {
             Ok(bytes) => Ok(Self(bytes)),
             Err(rejection) => Err(unreadable(rejection)),
@@ -77,13 +81,37 @@ fn rejected(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// The request with its body limited to the router's limit (`DefaultBodyLimit`), or `413
+/// body_too_large` at once if its `Content-Length` is over it: reading the body would first
+/// answer `100 Continue` to a client that sent `Expect: 100-continue`, and make it send a
+/// body refused anyway.
+fn refuse_declared_oversize(request: Request) -> Result<Request, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let request = request.with_limited_body();
+    // A limited body's upper bound is the smaller of its limit and its declared length:
+    // the declared length is above it only when it is above the limit.
+    let bound = request.body().size_hint().upper();
+    match (declared, bound) {
+        (Some(declared), Some(bound)) if declared > bound => Err(body_too_large()),
+        _ => Ok(request),
+    }
+}
+
+/// `413 body_too_large`.
+fn body_too_large() -> ApiError {
+    ApiError::too_large(
+        "body_too_large",
+        "the body is larger than this service accepts",
+    )
+}
+
 /// A body that could not be read: too large, or cut off.
 fn unreadable(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::too_large(
-            "body_too_large",
-            "the body is larger than this service accepts",
-        )
+        body_too_large()
     } else {
         ApiError::bad_request("unreadable_body", rejection.body_text())
     }

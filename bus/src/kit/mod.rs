@@ -45,9 +45,9 @@ mod telemetry;
 pub use config::{
     advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
 };
-pub use error::ApiError;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
+pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
 pub use health::Readiness;
 pub use json::{BodyBytes, Json};
 pub use openapi::{api_router, service_router, service_router_with};

@@ -88,7 +88,7 @@ async fn every_documented_route_is_served() {
 
 #[tokio::test]
 async fn every_route_but_the_probes_and_metrics_takes_the_bearer_token() {
-    let app = spawn_app_with(|c| c.token = Some("s3cret".into())).await;
+    let app = spawn_app_with(|c| c.token = Some("s3cret-token-0123456789".into())).await;
     let document = document_of(&app).await;
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["info"]["title"], "minibus bus");

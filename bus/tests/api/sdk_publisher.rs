@@ -53,10 +53,11 @@ async fn an_array_is_appended_in_order_and_a_refusal_is_typed() {
 
 #[tokio::test]
 async fn a_bus_that_requires_a_token_gets_it() {
-    let app = crate::helpers::spawn_app_with(|c| c.token = Some("s3cret".into())).await;
+    let app =
+        crate::helpers::spawn_app_with(|c| c.token = Some("s3cret-token-0123456789".into())).await;
     let without = Publisher::new(&app.url, None).publish(event("A")).await;
     assert!(matches!(without, Err(Error::Rejected { status: 401, .. })));
-    let with = Publisher::new(&app.url, Some("s3cret".into()))
+    let with = Publisher::new(&app.url, Some("s3cret-token-0123456789".into()))
         .publish(event("A"))
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 use super::{ApiError, AppState};
 use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
-use crate::kit::{BodyBytes, Json};
+use crate::kit::{quote, BodyBytes, Json};
 use crate::wire::PublishReply;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -251,7 +251,7 @@ fn from_cloudevent(item: &RawValue) -> Result<NewEvent, String> {
     if ce.specversion != "1.0" {
         return Err(format!(
             "specversion {:?} is not supported (1.0 is)",
-            ce.specversion
+            quote(&ce.specversion)
         ));
     }
     if ce.data_base64.is_some() {

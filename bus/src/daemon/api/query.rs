@@ -4,6 +4,7 @@
 use super::ApiError;
 use crate::daemon::store::Filter;
 use crate::envelope::{is_valid_event_type, is_valid_stream_name, EVENT_TYPE_RULE, NAME_RULE};
+use crate::kit::quote;
 
 /// Default page size of `GET /events?…`.
 pub(crate) const DEFAULT_LIMIT: usize = 1_000;
@@ -32,7 +33,8 @@ pub(crate) fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, Ap
                 allowed.join(", ")
             };
             return Err(invalid(format!(
-                "unknown parameter `{key}`; this route takes {takes}"
+                "unknown parameter `{}`; this route takes {takes}",
+                quote(&key)
             )));
         }
         match key.as_ref() {
@@ -56,7 +58,8 @@ pub(crate) fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<ReadQuery, Ap
 pub(crate) fn parse_seq(name: &str, value: &str) -> Result<u64, ApiError> {
     value.parse::<u64>().map_err(|_| {
         invalid(format!(
-            "`{name}` must be a whole number from 0 to 18446744073709551615, not {value:?}"
+            "`{name}` must be a whole number from 0 to 18446744073709551615, not {:?}",
+            quote(value)
         ))
     })
 }
@@ -65,7 +68,8 @@ fn parse_limit(value: &str) -> Result<usize, ApiError> {
     match value.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(invalid(format!(
-            "`limit` must be a whole number from 1 to {MAX_LIMIT}, not {value:?}"
+            "`limit` must be a whole number from 1 to {MAX_LIMIT}, not {:?}",
+            quote(value)
         ))),
     }
 }
