@@ -151,3 +151,77 @@ async fn a_daemon_that_served_stops_its_threads_and_frees_the_store() {
     open_again(&data_dir);
     assert_eq!(daemon_threads_gone().await, Ok(()));
 }
+
+/// Runs a daemon on `data_dir` while `during` talks to it at its address, then stops it;
+/// what `during` found.
+async fn with_daemon<F, Fut, T>(data_dir: &Path, during: F) -> T
+where
+    F: FnOnce(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let (listener, addr) = loopback().await;
+    let shutdown = CancellationToken::new();
+    let config = BusConfig::new(addr, data_dir.to_path_buf());
+    let daemon = tokio::spawn(run(listener, config, shutdown.clone()));
+    let found = during(addr).await;
+    shutdown.cancel();
+    let ran = tokio::time::timeout(PATIENCE, daemon)
+        .await
+        .expect("run returns")
+        .expect("run does not panic");
+    assert!(ran.is_ok(), "{ran:?}");
+    found
+}
+
+async fn publish_events(addr: SocketAddr, count: usize) {
+    let client = reqwest::Client::new();
+    for i in 0..count {
+        let published = client
+            .post(format!("http://{addr}/events"))
+            .json(&serde_json::json!({"id": format!("e{i}"), "type": "PostCreated", "data": {"i": i}}))
+            .send()
+            .await
+            .expect("the bus answers");
+        assert_eq!(published.status(), reqwest::StatusCode::CREATED);
+    }
+}
+
+async fn stored_ids(addr: SocketAddr) -> Vec<String> {
+    let events: Vec<serde_json::Value> = reqwest::get(format!("http://{addr}/events?limit=10000"))
+        .await
+        .expect("the bus answers")
+        .json()
+        .await
+        .expect("a JSON array");
+    events
+        .iter()
+        .map(|event| event["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+/// A store with events, then `planted` (an empty file) in its data dir: the bus starts and
+/// every event is there.
+async fn starts_despite_an_empty(planted: &str) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data_dir = dir.path().join("bus");
+    with_daemon(&data_dir, |addr| publish_events(addr, 50)).await;
+    std::fs::write(data_dir.join(planted), b"").expect("plant the file");
+
+    let ids = with_daemon(&data_dir, stored_ids).await;
+
+    let expected: Vec<String> = (0..50).map(|i| format!("e{i}")).collect();
+    assert_eq!(ids, expected);
+    assert!(!data_dir.join(planted).exists(), "{planted} is removed");
+}
+
+/// sled picks the newest snapshot by name: this one sorts after any it wrote.
+#[tokio::test]
+async fn an_unfinished_snapshot_never_stops_a_start() {
+    starts_despite_an_empty("snap.FFFFFFFFFFFFFFFF.generating").await;
+}
+
+#[tokio::test]
+async fn an_empty_snapshot_never_stops_a_start() {
+    starts_despite_an_empty("snap.FFFFFFFFFFFFFFFF").await;
+}

@@ -1,7 +1,7 @@
 //! What the command line promises: refusals with a clear message, a taken port named,
 //! every flag readable from a `MINIBUS_…` variable, and `--help`.
 
-use crate::helpers::{minibus, run_to_exit, Api, BusProcess};
+use crate::helpers::{bus_command, minibus, run_to_exit, Api, BusProcess};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::Command;
@@ -29,6 +29,23 @@ fn a_non_loopback_address_without_a_token_is_refused() {
         "a refused bus does not claim to listen: {}",
         done.stdout
     );
+}
+
+/// The line tests and scripts wait for comes only once the store is open: a second bus on a
+/// data dir whose lock the first holds fails without it.
+#[test]
+fn a_bus_whose_store_does_not_open_does_not_claim_to_listen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = BusProcess::start(dir.path(), &[]);
+    let done = run_to_exit(bus_command(dir.path(), &[]));
+    assert!(!done.status.success(), "{}", done.status);
+    assert!(
+        !done.stdout.contains("listening"),
+        "a bus without its store does not claim to listen: {}",
+        done.stdout
+    );
+    assert!(done.stderr.contains("event log"), "{}", done.stderr);
+    drop(first);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
+//! - `shutdown`: an idle bus exits at once on SIGTERM.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -20,3 +21,4 @@ mod cli;
 mod crash;
 mod delivery;
 mod helpers;
+mod shutdown;

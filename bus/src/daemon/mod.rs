@@ -1,7 +1,7 @@
 //! The bus daemon (`minibus bus`): the event log, the writer, the subscriptions and the
 //! HTTP API.
 //!
-//! [`run`] is the whole daemon: open the store (recovering the tail the last run may have
+//! [`run`] is the whole daemon ([`Daemon::open`] then [`Daemon::run`]): open the store (recovering the tail the last run may have
 //! left half-done), start the writer threads and the subscriptions' delivery loops, serve
 //! the API until `shutdown` is cancelled, then stop accepting, let the publishes in flight
 //! finish, flush and close. Whatever way it returns, early error included, it has stopped
@@ -26,6 +26,7 @@ pub mod bench {
 pub use api::{router, AppState};
 pub use config::{BusConfig, Durability};
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use store::{EventLog, SledLog, StoreError};
 use tokio::net::TcpListener;
@@ -77,29 +78,58 @@ pub enum DaemonError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs the bus on `listener` until `shutdown` is cancelled (or the log cannot be written).
+/// Runs the bus on `listener` until `shutdown` is cancelled (or the log cannot be written):
+/// [`Daemon::open`], then [`Daemon::run`].
 pub async fn run(
     listener: TcpListener,
     config: BusConfig,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
-    config
-        .check(listener.local_addr()?)
-        .map_err(DaemonError::Config)?;
-    let (log, db) = open_log(&config).await?;
-    let store = Arc::downgrade(&log);
-    let lock_file = config.data_dir.join("db");
-    let stopped = serve(listener, config, log, db, shutdown).await;
-    // Connections that outlived the drain still hold the store: waiting is pointless.
-    if stopped.as_ref().map_or(true, |s| s.drained) {
-        closed(store).await;
-        released(&lock_file).await;
+    let daemon = Daemon::open(config, listener.local_addr()?).await?;
+    daemon.run(listener, shutdown).await
+}
+
+/// A bus whose settings are checked and whose store is open, not serving yet. The two
+/// steps let the binary announce that it listens only once the store is open: a bus that
+/// cannot open its store must not look started to the scripts and tests that wait for it.
+/// Dropped without [`Daemon::run`], it closes the store.
+pub struct Daemon {
+    config: BusConfig,
+    log: Arc<dyn EventLog>,
+    db: sled::Db,
+}
+
+impl Daemon {
+    /// Checks `config` for a bus listening on `addr` and opens the store (recovering the
+    /// tail the last run may have left half-done).
+    pub async fn open(config: BusConfig, addr: SocketAddr) -> Result<Self, DaemonError> {
+        config.check(addr).map_err(DaemonError::Config)?;
+        let (log, db) = open_log(&config).await?;
+        Ok(Self { config, log, db })
     }
-    if stopped?.storage_failed {
-        return Err(DaemonError::StorageFailed);
+
+    /// Serves on `listener` until `shutdown` is cancelled (or the log cannot be written),
+    /// then stops and closes the store.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), DaemonError> {
+        let Self { config, log, db } = self;
+        let store = Arc::downgrade(&log);
+        let lock_file = config.data_dir.join("db");
+        let stopped = serve(listener, config, log, db, shutdown).await;
+        // Connections that outlived the drain still hold the store: waiting is pointless.
+        if stopped.as_ref().map_or(true, |s| s.drained) {
+            closed(store).await;
+            released(&lock_file).await;
+        }
+        if stopped?.storage_failed {
+            return Err(DaemonError::StorageFailed);
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// How serving ended.

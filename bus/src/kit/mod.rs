@@ -41,6 +41,7 @@ mod openapi;
 mod serve;
 mod signal;
 mod telemetry;
+mod timeouts;
 
 pub use config::{
     advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
@@ -51,6 +52,7 @@ pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
 pub use health::Readiness;
 pub use json::{BodyBytes, Json};
 pub use openapi::{api_router, service_router, service_router_with};
-pub use serve::{bind, serve, serve_until, BindError, Drain, DRAIN_TIMEOUT};
+pub use serve::{bind, serve, serve_until, serve_with, BindError, Drain, DRAIN_TIMEOUT};
 pub use signal::shutdown_on_signal;
 pub use telemetry::{init_test_tracing, init_tracing};
+pub use timeouts::{ConnectionTimeouts, BODY_PROGRESS_TIMEOUT, HEADER_READ_TIMEOUT};

@@ -1,8 +1,15 @@
-//! Serving a router until shutdown, with a bounded drain; binding a port with an error that
-//! names the service and the port.
+//! Serving a router until shutdown, with a bounded drain and the connections' time limits
+//! ([`ConnectionTimeouts`]); binding a port with an error that names the service and the
+//! port.
 
+use super::timeouts::{ConnectionTimeouts, ProgressBody};
+use axum::extract::Request;
 use axum::Router;
-use std::future::{Future, IntoFuture};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -26,11 +33,10 @@ pub enum Drain {
 /// lets the requests in flight finish, for at most [`DRAIN_TIMEOUT`]. Past that it returns
 /// anyway ([`Drain::TimedOut`]), so a stuck client cannot hold a shutdown up.
 ///
-/// Every connection has `TCP_NODELAY`: the services exchange small requests and replies,
-/// which Nagle's algorithm would hold back.
-///
-/// Connection timeouts (a header-read deadline, an idle timeout, a cap on connections) are
-/// not set yet: they come with issue 8, here, around the listener.
+/// Every connection has `TCP_NODELAY` (the services exchange small requests and replies,
+/// which Nagle's algorithm would hold back) and the limits of
+/// [`ConnectionTimeouts::DEFAULT`]: a request head within 30 s (an idle keep-alive
+/// connection is closed after 30 s), no 30 s without a byte of a body being read.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -49,31 +55,83 @@ pub async fn serve_until(
     stop: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> std::io::Result<Drain> {
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    serve_with(listener, router, stop, drain, ConnectionTimeouts::DEFAULT).await
+}
+
+/// [`serve_until`] with the connections' time limits given (tests shorten them).
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+    timeouts: ConnectionTimeouts,
+) -> std::io::Result<Drain> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let tcp = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    });
-    let stopping = CancellationToken::new();
-    let stopped = stopping.clone();
-    let signal = async move {
-        stop.await;
-        stopped.cancel();
-    };
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(signal)
-        .into_future();
-    let deadline = async move {
-        stopping.cancelled().await;
-        tokio::time::sleep(drain).await;
-    };
+        let connection = http.serve_connection(TokioIo::new(tcp), service(&router, timeouts));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
     tokio::select! {
-        served = served => served.map(|()| Drain::Complete),
-        () = deadline => {
+        () = graceful.shutdown() => Ok(Drain::Complete),
+        () = tokio::time::sleep(drain) => {
             tracing::warn!(timeout = ?drain, "connections still open: no longer waiting for them");
             Ok(Drain::TimedOut)
         }
     }
+}
+
+/// `router` as one connection's service: each request body with the progress limit.
+fn service(
+    router: &Router,
+    timeouts: ConnectionTimeouts,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future + Send,
+> + Clone {
+    let router = router.clone();
+    hyper::service::service_fn(move |request: Request<Incoming>| {
+        let request = request.map(|body| ProgressBody::wrap(body, timeouts.body_progress));
+        tower::ServiceExt::oneshot(router.clone(), request)
+    })
+}
+
+/// An accept that failed: a connection that died before it was accepted is skipped; out of
+/// descriptors (or another error of the listener), waits a moment so as not to spin.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %error, "cannot accept a connection");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// A port that could not be bound.
@@ -211,6 +269,96 @@ mod tests {
         let stopped = tokio::time::timeout(Duration::from_secs(10), server).await;
         let drain = stopped.expect("stops").expect("joined").expect("served");
         assert_eq!(drain, Drain::Complete);
+    }
+
+    /// Short limits, so the tests see them act without waiting 30 s.
+    const SHORT: ConnectionTimeouts = ConnectionTimeouts {
+        header_read: Duration::from_millis(200),
+        body_progress: Duration::from_millis(200),
+    };
+
+    /// A server with [`SHORT`] limits: `GET /ok`, and `POST /echo` that reads its body.
+    async fn short_limits_server() -> (SocketAddr, CancellationToken) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = Router::new().route("/ok", get(|| async { "ok" })).route(
+            "/echo",
+            axum::routing::post(|body: String| async move { body }),
+        );
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone().cancelled_owned();
+        tokio::spawn(serve_with(
+            listener,
+            router,
+            stop,
+            Duration::from_secs(1),
+            SHORT,
+        ));
+        (addr, shutdown)
+    }
+
+    /// Reads until the server closes the connection (end of stream or a reset), at most
+    /// 10 s; what it sent.
+    async fn until_closed(tcp: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = tcp.read(&mut buf).await {
+                got.extend_from_slice(&buf[..n]);
+            }
+        });
+        read.await.expect("the server closes the connection");
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_client_that_trickles_its_headers_is_cut_off() {
+        use tokio::io::AsyncWriteExt;
+        let (addr, _shutdown) = short_limits_server().await;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let trickle = async {
+            tcp.write_all(b"GET /ok HTTP/1.1\r\n").await?;
+            for i in 0..200 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                tcp.write_all(format!("x-{i}: y\r\n").as_bytes()).await?;
+            }
+            std::io::Result::Ok(())
+        };
+        let trickled = trickle.await;
+        // 200 headers at 20 ms (4 s) outlast the 200 ms limit: a write fails, or the server
+        // has closed its side by the time the trickle is done.
+        let answer = until_closed(&mut tcp).await;
+        assert!(trickled.is_err() || !answer.contains("200 OK"), "{answer}");
+        assert!(!answer.contains("200 OK"), "never served: {answer}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_keep_alive_connection_is_closed() {
+        use tokio::io::AsyncWriteExt;
+        let (addr, _shutdown) = short_limits_server().await;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(b"GET /ok HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("a request");
+        let answer = until_closed(&mut tcp).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(
+            !answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_is_cut_off() {
+        use tokio::io::AsyncWriteExt;
+        let (addr, _shutdown) = short_limits_server().await;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nten bytes.")
+            .await
+            .expect("a request and a tenth of its body");
+        let answer = until_closed(&mut tcp).await;
+        assert!(!answer.contains("200 OK"), "{answer}");
     }
 
     async fn fetch(url: String) -> String {

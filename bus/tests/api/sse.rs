@@ -1,6 +1,7 @@
 //! `GET /events/stream`: history after a seq, then live, resumable with `Last-Event-ID`.
 
 use crate::helpers::{publish_types, spawn_app, SseClient, SseMessage};
+use futures_util::StreamExt;
 use serde_json::json;
 
 fn seqs_of(messages: &[SseMessage]) -> Vec<u64> {
@@ -123,4 +124,30 @@ async fn data_with_carriage_returns_still_arrives_as_the_envelope() {
     let message = sse.next().await;
     assert_eq!(message.seq(), 1);
     assert_eq!(message.envelope()["data"], json!({"a": 1, "b": [2]}));
+}
+
+/// The stream opens with `retry: 1000`, so a client whose stream ends (the bus restarts)
+/// comes back after 1 s instead of a browser's default 3 s.
+#[tokio::test]
+async fn the_stream_begins_by_asking_for_a_reconnect_after_one_second() {
+    let app = spawn_app().await;
+    publish_types(&app, &["A"]).await;
+    let answer = app
+        .request(reqwest::Method::GET, "/events/stream")
+        .send()
+        .await
+        .expect("GET /events/stream");
+    let mut body = answer.bytes_stream();
+    let mut read = Vec::new();
+    while !read.windows(2).any(|w| w == b"\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("the stream's first message in time")
+            .expect("the stream goes on")
+            .expect("a chunk");
+        read.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(read).expect("UTF-8");
+    let first = text.split("\n\n").next().expect("a first message");
+    assert_eq!(first, "retry: 1000", "{text}");
 }

@@ -1,7 +1,8 @@
 //! `GET /events/stream`: Server-Sent Events, history after a seq, then live.
 //!
-//! Each message is `id: <seq>` and `data: <envelope>`, with no `event:` field, so a
-//! browser's `onmessage` sees every type. The stream reads the store in chunks as the client
+//! The stream begins with `retry: 1000` (reconnect after 1 s). Each message is
+//! `id: <seq>` and `data: <envelope>`, with no `event:` field, so a browser's `onmessage`
+//! sees every type. The stream reads the store in chunks as the client
 //! takes them, so a slow client is served from the store, never skipped, and holds no queue.
 
 use super::query::{self, parse_seq};
@@ -17,6 +18,9 @@ use std::time::Duration;
 
 /// A `: keepalive` comment this often.
 const KEEPALIVE: Duration = Duration::from_secs(15);
+/// How soon a client reconnects after the stream ends (a restart of the bus), sent as the
+/// stream's first message (`retry: 1000`); browsers wait 3 s without it.
+const RECONNECT: Duration = Duration::from_secs(1);
 const CHUNK: usize = 256;
 const SCAN_BUDGET: usize = 4_096;
 
@@ -30,8 +34,9 @@ const SCAN_BUDGET: usize = 4_096;
         ("Last-Event-ID" = Option<u64>, Header,
             description = "the last seq received: the stream resumes after it (before `after`)")),
     responses(
-        (status = OK, description = "an endless stream of messages `id: <seq>`, \
-            `data: <envelope>` (no `event:` field), and a `: keepalive` comment every 15 s",
+        (status = OK, description = "an endless stream: first `retry: 1000` (reconnect \
+            after 1 s), then messages `id: <seq>`, `data: <envelope>` (no `event:` field), \
+            and a `: keepalive` comment every 15 s",
             body = String, content_type = "text/event-stream"),
         (status = BAD_REQUEST, description = "`invalid_query`: an unknown parameter, a value \
             out of its range, or a `Last-Event-ID` that is not a seq", body = ApiError)))]
@@ -47,8 +52,9 @@ pub(super) async fn stream(
         .transpose()?;
     let after = last_event_id.or(q.after).unwrap_or(0);
     let closing = app.closing().clone();
-    let events = live(app, after, q.filter)
-        .flat_map(stream::iter)
+    let reconnect = stream::once(async { Ok(Event::default().retry(RECONNECT)) });
+    let events = reconnect
+        .chain(live(app, after, q.filter).flat_map(stream::iter))
         .take_until(closing.cancelled_owned());
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive")))
 }

@@ -78,7 +78,10 @@ fn parse(seq: u64, value: sled::IVec) -> Result<StoredEvent, StoreError> {
 impl SledLog {
     /// Opens (or creates) the store in `dir` with a page cache of `cache_mb` MiB, and
     /// recovers the tail the last run may have left half-done.
+    ///
+    /// Unfinished snapshots are removed first (see [`Self::remove_unfinished_snapshots`]).
     pub fn open(dir: &Path, cache_mb: u64) -> Result<(Self, Recovery), StoreError> {
+        Self::remove_unfinished_snapshots(dir).map_err(|e| StoreError::Engine(e.into()))?;
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
@@ -88,6 +91,34 @@ impl SledLog {
             .open()?;
         let durable = DurableFiles::open(dir).map_err(StoreError::SyncFailed)?;
         Self::from_db(db, Arc::new(durable))
+    }
+
+    /// Removes the snapshot files in `dir` that sled 0.34 would refuse to start on: a
+    /// `snap.<lsn>.generating` (sled writes a snapshot there, syncs it, then renames it, so
+    /// one left behind was never finished: a start that failed on a full disk leaves a
+    /// 0-byte one) and a `snap.<lsn>` of 12 bytes or less (not even its length and CRC).
+    /// sled reads only the newest snapshot and answers "Read corrupted data" for such a
+    /// file, at every start; a snapshot is only where sled's replay of its log begins, so
+    /// without it sled begins at an older snapshot, or at the start of the log.
+    fn remove_unfinished_snapshots(dir: &Path) -> std::io::Result<()> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("snap.") {
+                continue;
+            }
+            let bytes = entry.metadata()?.len();
+            if name.ends_with(".generating") || bytes <= 12 {
+                std::fs::remove_file(entry.path())?;
+                tracing::warn!(file = %entry.path().display(), bytes, "removed an unfinished sled snapshot");
+            }
+        }
+        Ok(())
     }
 
     /// Makes every later flush fail (`true`) as a failing disk would, or work again.
