@@ -29,7 +29,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with this status, code and message: a 4xx, or a 5xx other than 500 (a 500
     /// is [`ApiError::internal`], which logs its cause). A message longer than
-    /// [`MAX_MESSAGE_CHARS`] loses its middle (see [`clip_message`]): one that quotes a
+    /// [`MAX_MESSAGE_CHARS`] loses its middle (see `clip_message`): one that quotes a
     /// huge input, e.g. serde's `invalid type: string "…"`, stays short.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
