@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod big_log;
+mod cloudevents_binary;
 mod dead_letters;
 mod delivery;
 mod expect_continue;

@@ -129,7 +129,7 @@ async fn each_route_documents_the_statuses_it_answers() {
     let document = document_of(&app).await;
     let s = |method, path| statuses(&document, method, path);
     let codes = |list: &[&str]| list.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    let publish = codes(&["200", "201", "400", "409", "413", "503"]);
+    let publish = codes(&["200", "201", "400", "409", "413", "415", "503"]);
     assert_eq!(s("POST", "/events"), publish);
     assert_eq!(s("GET", "/events"), codes(&["200", "400"]));
     assert_eq!(s("GET", "/events/{seq}"), codes(&["200", "400", "404"]));

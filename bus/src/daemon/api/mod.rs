@@ -18,6 +18,7 @@
 
 mod auth;
 mod body;
+mod cloudevents;
 mod ops;
 mod publish;
 mod query;

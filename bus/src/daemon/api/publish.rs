@@ -1,13 +1,14 @@
-//! `POST /events`: one event or an array, plain or CloudEvents structured mode.
+//! `POST /events`: one event or an array, plain or as CloudEvents (structured or binary
+//! mode: `cloudevents.rs`).
 
+use super::cloudevents::Framing;
 use super::{ApiError, AppState};
 use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
 use crate::kit::{quote, BodyBytes, Json};
 use crate::wire::PublishReply;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -53,14 +54,19 @@ enum ReplyOrArray {
 /// Publishes one event or an array; answers once the events are durable.
 #[utoipa::path(post, path = "/events", operation_id = "publish", tag = "events",
     request_body(description = "one event or an array; a CloudEvent (or an array of them) in \
-        structured mode with `Content-Type: application/cloudevents+json`",
+        structured mode with `Content-Type: application/cloudevents+json`; or a CloudEvent in \
+        binary mode: `ce-specversion: 1.0`, `ce-id`, `ce-type`, `ce-source` headers and its \
+        JSON `data` as the body (a request with any `ce-*` header is read this way)",
         content((EventOrArray = "application/json"), (Object = "application/cloudevents+json"))),
     responses(
         (status = CREATED, description = "appended and durable", body = ReplyOrArray),
         (status = OK, description = "already stored (an idempotent repeat): the originals", body = ReplyOrArray),
         (status = BAD_REQUEST, description = "`invalid_json`, `invalid_event` (a rule broken; \
-            the message names the field and, in an array, the event), `duplicate_id`, \
-            `empty_array`, `unreadable_body`", body = ApiError),
+            the message names the field and, in an array, the event; a binary-mode CloudEvent \
+            missing a required `ce-` header), `duplicate_id`, `empty_array`, \
+            `unreadable_body`", body = ApiError),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "`unsupported_media_type`: a \
+            binary-mode CloudEvent whose Content-Type is not JSON", body = ApiError),
         (status = CONFLICT, description = "nothing appended: `id_conflict` (with `id`), \
             `partial_duplicate` (with `ids`), `wrong_expected_version` (with `stream`, \
             `expected`, `actual`)", body = ApiError),
@@ -70,35 +76,25 @@ enum ReplyOrArray {
             unknown; retry with the same ids", body = ApiError)))]
 pub(super) async fn publish(
     State(app): State<AppState>,
-    CloudEventsMode(cloudevents): CloudEventsMode,
+    framing: Framing,
     BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let (events, is_array) = parse_body(&body, app.config().max_event_bytes, cloudevents)?;
+    let max_event_bytes = app.config().max_event_bytes;
+    let (events, is_array) = match framing {
+        Framing::Plain => parse_body(&body, max_event_bytes, false)?,
+        Framing::Structured => parse_body(&body, max_event_bytes, true)?,
+        Framing::Binary(attributes) => (
+            vec![binary_event(attributes, &body, max_event_bytes)?],
+            false,
+        ),
+    };
     let outcome = app.writer().publish(events).await;
     let response = respond(outcome, is_array);
     app.metrics()
         .publish_seconds
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-/// Whether the body is CloudEvents structured mode (`Content-Type:
-/// application/cloudevents…`), read without copying the request's headers.
-pub(super) struct CloudEventsMode(bool);
-
-impl<S: Send + Sync> FromRequestParts<S> for CloudEventsMode {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/cloudevents")),
-        ))
-    }
 }
 
 fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError> {
@@ -148,6 +144,24 @@ fn storage_unavailable() -> ApiError {
         "storage_unavailable",
         "the event log could not be written; the outcome is unknown: retry with the same ids",
     )
+}
+
+/// A binary-mode CloudEvent: its attributes, with the body as its `data`, checked against
+/// the rules like any event.
+fn binary_event(
+    attributes: super::cloudevents::BinaryAttributes,
+    body: &[u8],
+    max_event_bytes: usize,
+) -> Result<NewEvent, ApiError> {
+    if body.len() > max_event_bytes {
+        let m = format!("larger than --max-event-bytes ({max_event_bytes} bytes)");
+        return Err(ApiError::too_large("event_too_large", m));
+    }
+    let event = attributes.event(body)?;
+    event
+        .validate()
+        .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
+    Ok(event)
 }
 
 /// Parses and validates a body into events (each with an id) and whether it was an array.
