@@ -90,6 +90,10 @@ impl StoredEvent {
             Some(range)
         };
         let (ty, stream, id, source) = (next()?, next()?, next()?, next()?);
+        // The envelope JSON is an object: a record cut short does not end with its `}`.
+        if raw.get(at) != Some(&b'{') || raw.last() != Some(&b'}') {
+            return None;
+        }
         Some(Self {
             seq,
             time_ms,
@@ -172,5 +176,54 @@ mod tests {
     fn garbage_is_refused() {
         assert!(StoredEvent::parse(1, Bytes::from_static(b"{}")).is_none());
         assert!(StoredEvent::parse(1, Bytes::from_static(&[1; 20])).is_none());
+    }
+
+    fn sample() -> Vec<u8> {
+        let fields = RecordFields {
+            time_ms: 1,
+            version: 1,
+            ty: "T",
+            stream: "s",
+            id: "id-1",
+            source: "src",
+        };
+        // As the writer makes it: the envelope always ends with its `time` (or ids) string.
+        let json = br#"{"seq":1,"id":"id-1","type":"T","data":{"a":[1,2]},"stream":"s","version":1,"source":"src","time":"1970-01-01T00:00:00.001Z"}"#;
+        encode(&fields, json)
+    }
+
+    #[test]
+    fn a_record_cut_short_is_refused() {
+        let raw = sample();
+        let event = StoredEvent::parse(1, Bytes::from(raw.clone())).expect("the whole record");
+        let json_start = raw.len() - event.json().len();
+        // Anywhere in the header, or right after the JSON's first byte.
+        for len in 0..=json_start + 1 {
+            let cut = Bytes::copy_from_slice(&raw[..len]);
+            assert!(StoredEvent::parse(1, cut).is_none(), "cut to {len} bytes");
+        }
+        // Without the JSON's closing brace. (The JSON is not parsed again on every read:
+        // sled's page checksums guard it; a cut inside `data` that happens to leave a `}`
+        // last is not caught by this check.)
+        let cut = Bytes::copy_from_slice(&raw[..raw.len() - 1]);
+        assert!(StoredEvent::parse(1, cut).is_none());
+    }
+
+    #[test]
+    fn a_record_of_another_format_or_with_broken_fields_is_refused() {
+        let mut other_format = sample();
+        other_format[0] = other_format[0].wrapping_add(1);
+        let mut bad_utf8 = sample();
+        // The type's one byte ("T") follows the fixed header and its 2-byte length.
+        bad_utf8[FIXED + 2] = 0xff;
+        let mut long_length = sample();
+        long_length[FIXED..FIXED + 2].copy_from_slice(&u16::MAX.to_be_bytes());
+        for (case, raw) in [
+            ("another format", other_format),
+            ("a type that is not UTF-8", bad_utf8),
+            ("a length past the end", long_length),
+        ] {
+            assert!(StoredEvent::parse(1, Bytes::from(raw)).is_none(), "{case}");
+        }
     }
 }
