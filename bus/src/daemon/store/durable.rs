@@ -37,8 +37,7 @@ pub(super) struct DurableFiles {
     /// sled's log (`<dir>/db`), opened read-only: fsync needs no write access.
     log: File,
     blobs_dir: PathBuf,
-    /// Blob files synced since the store opened (names sled has removed are dropped at
-    /// each sync of new ones).
+    /// Blob files synced since the store opened and still present at the last listing.
     synced_blobs: Mutex<HashSet<OsString>>,
     /// Test hook: while set, every sync fails as a failing disk would.
     #[cfg(test)]
@@ -71,15 +70,17 @@ impl DurableFiles {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
-        let mut unsynced = Vec::new();
+        let mut present = HashSet::new();
         for entry in entries {
-            let name = entry?.file_name();
-            if !synced.contains(&name) {
-                unsynced.push(name);
-            }
+            present.insert(entry?.file_name());
         }
-        Ok(unsynced)
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget names sled has removed, so that the set does not grow without end.
+        synced.retain(|name| present.contains(name));
+        Ok(present
+            .into_iter()
+            .filter(|n| !synced.contains(n))
+            .collect())
     }
 
     /// Makes what sled wrote up to its last flush durable: the `blobs` (from
@@ -109,10 +110,10 @@ impl DurableFiles {
             synced.push(name.clone());
         }
         sync_dir(&self.blobs_dir)?;
-        let mut known = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget names sled has removed, so that the set does not grow without end.
-        known.retain(|name| self.blobs_dir.join(name).exists());
-        known.extend(synced);
+        self.synced_blobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(synced);
         Ok(())
     }
 

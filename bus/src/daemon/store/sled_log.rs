@@ -44,7 +44,14 @@ pub struct SledLog {
     log_id: String,
     /// sled's files, `fdatasync`ed after each flush (see `durable.rs` for why).
     durable: Arc<DurableFiles>,
+    /// Test hook: called before every scan (a test makes some scans slow with it).
+    #[cfg(test)]
+    before_scan: Arc<std::sync::Mutex<Option<ScanHook>>>,
 }
+
+/// What a test runs before each scan, given the scan's filter.
+#[cfg(test)]
+type ScanHook = Arc<dyn Fn(&Filter) + Send + Sync>;
 
 fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
@@ -127,6 +134,13 @@ impl SledLog {
         self.durable.fail_syncs(fail);
     }
 
+    /// Runs `hook` before every later scan, with its filter (a disk that is slow for some
+    /// reads).
+    #[cfg(test)]
+    pub(crate) fn before_scan(&self, hook: impl Fn(&Filter) + Send + Sync + 'static) {
+        *self.before_scan.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(hook));
+    }
+
     /// The sled database, for the other trees of the daemon (subscriptions).
     pub fn db(&self) -> &sled::Db {
         &self.db
@@ -173,6 +187,8 @@ impl SledLog {
             db,
             log_id,
             durable,
+            #[cfg(test)]
+            before_scan: Arc::default(),
         };
         let mut recovery = log.recover_tail()?;
         recovery.created = created;
@@ -299,6 +315,13 @@ impl EventLog for SledLog {
         max_matches: usize,
         max_examined: usize,
     ) -> Result<Scan, StoreError> {
+        #[cfg(test)]
+        {
+            let hook = self.before_scan.lock().map(|h| h.clone()).ok().flatten();
+            if let Some(hook) = hook {
+                hook(filter);
+            }
+        }
         let mut scan = Scan {
             events: Vec::new(),
             last_examined: after,

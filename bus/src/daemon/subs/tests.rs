@@ -7,9 +7,7 @@ use super::delivery_thread::DeliveryThread;
 use super::store::{StoredCursor, StoredSub, SubStore};
 use super::{SubError, Subscription, Subscriptions};
 use crate::daemon::metrics::Metrics;
-use crate::daemon::store::{
-    encode, EventLog, Filter, NewRecord, RecordFields, Scan, SledLog, StoreError, StoredEvent,
-};
+use crate::daemon::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
 use crate::wire::SubscriptionSpec;
 use axum::http::{HeaderMap, StatusCode};
 use std::sync::{Arc, Condvar, Mutex};
@@ -182,67 +180,11 @@ async fn a_registry_that_fails_to_load_ends_its_delivery_thread() {
     .await;
 }
 
-/// The real log, with the scans of one event type stuck until the gate opens.
-struct SlowScans {
-    log: SledLog,
-    slow_type: &'static str,
-    gate: Arc<(Mutex<bool>, Condvar)>,
-}
-
-impl SlowScans {
-    fn wait_for_gate(&self) {
-        let (open, opened) = &*self.gate;
-        let guard = open.lock().expect("gate");
-        // Bounded, so that a failing test cannot hang a thread forever.
-        let _ = opened.wait_timeout_while(guard, PATIENCE * 3, |open| !*open);
-    }
-}
-
-impl EventLog for SlowScans {
-    fn log_id(&self) -> &str {
-        self.log.log_id()
-    }
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        self.log.last_seq()
-    }
-    fn get(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
-        self.log.get(seq)
-    }
-    fn seq_of_id(&self, id: &str) -> Result<Option<u64>, StoreError> {
-        self.log.seq_of_id(id)
-    }
-    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        self.log.stream_version(stream)
-    }
-    fn scan(
-        &self,
-        after: u64,
-        up_to: u64,
-        filter: &Filter,
-        max_matches: usize,
-        max_examined: usize,
-    ) -> Result<Scan, StoreError> {
-        if filter.types.iter().any(|t| t == self.slow_type) {
-            self.wait_for_gate();
-        }
-        self.log
-            .scan(after, up_to, filter, max_matches, max_examined)
-    }
-    fn stream_events(
-        &self,
-        stream: &str,
-        after_version: u64,
-        up_to: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.log.stream_events(stream, after_version, up_to, limit)
-    }
-    fn append(&self, records: &[NewRecord], atomic: bool) -> Result<(), StoreError> {
-        self.log.append(records, atomic)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        self.log.flush()
-    }
+/// Blocks until `gate` opens (bounded, so that a failing test cannot hang a thread forever).
+fn wait_for_gate(gate: &(Mutex<bool>, Condvar)) {
+    let (open, opened) = gate;
+    let guard = open.lock().expect("gate");
+    let _ = opened.wait_timeout_while(guard, PATIENCE * 3, |open| !*open);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,12 +193,14 @@ async fn a_loop_stuck_reading_the_store_does_not_stall_the_others() {
     let db = log.db().clone();
     let head = append(&log, &["slow", "fast", "slow", "fast", "other", "fast"]);
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
-    let slow_log = SlowScans {
-        log,
-        slow_type: "slow",
-        gate: gate.clone(),
-    };
-    let (backend, durable) = backend(Arc::new(slow_log), &db, head);
+    // The real log, with the scans of the type "slow" stuck until the gate opens.
+    let stuck = gate.clone();
+    log.before_scan(move |filter| {
+        if filter.types.iter().any(|t| t == "slow") {
+            wait_for_gate(&stuck);
+        }
+    });
+    let (backend, durable) = backend(Arc::new(log), &db, head);
     let delivery = DeliveryThread::start("t-slow-loop", "t-slow-read").expect("thread");
     let subs = Subscriptions::open(backend, delivery).expect("registry");
     let (slow_url, mut slow_received) = subscriber().await;
