@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check and test of minibus on a fresh machine of our kind (Debian, Rust via rustup).
-# It installs whatever such a machine lacks; today that is nothing beyond the Rust toolchain.
+# It installs whatever such a machine lacks (scripts/install-test-tools.sh: the npm and PyPI
+# packages and promtool that some tests drive).
 # Large sizes (1M-event logs, 100 crash rounds) run only with MINIBUS_SOAK=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== test tools"
+./scripts/install-test-tools.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,7 +7,9 @@
 //!   forwards it into a channel, and answers as the test scripts it ([`Answer`]);
 //! - [`eventually`]: a bounded poll, never a fixed sleep;
 //! - [`documented_operations`]: what a service's `/openapi.json` lists, to compare with
-//!   what it serves.
+//!   what it serves;
+//! - [`tools`]: where the npm and PyPI packages and promtool that some tests drive are
+//!   installed.
 //!
 //! Logs stay quiet unless `TEST_LOG` is set (its value is the filter).
 //!
@@ -19,6 +21,7 @@
 //! answer.rs      Answer: what the fake subscriber answers, scripted per request or per seq
 //! poll.rs        eventually(), eventually_within(), PATIENCE
 //! openapi.rs     documented_operations(), assert_documented_routes_are_served()
+//! tools.rs       paths of the installed test tools (node packages, venv, promtool)
 //! ```
 
 mod answer;
@@ -26,6 +29,7 @@ mod bus;
 mod openapi;
 mod poll;
 mod subscriber;
+pub mod tools;
 
 pub use answer::Answer;
 pub use bus::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
