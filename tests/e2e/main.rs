@@ -11,6 +11,8 @@
 //!   exactly its events, in order; a seq repeats only across a restart.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
+//! - `course`: the course profile with a course-style replaying subscriber (a Node.js
+//!   process): nothing applied twice across its restart and a bus SIGKILL.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -18,6 +20,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod course;
 mod crash;
 mod delivery;
 mod helpers;
