@@ -1,5 +1,5 @@
 //! `--subscriptions FILE`: every setting of a PUT, upserted at each start as a PUT would,
-//! and a bad file refused before the bus serves.
+//! a bad file refused before the bus serves, and the course profile kept loadable.
 
 use crate::helpers::{publish_types, spawn_app_with};
 use bus::daemon::{run, BusConfig, DaemonError};
@@ -209,4 +209,50 @@ async fn the_allowlist_and_the_flags_apply_to_the_file() {
         message.contains("--subscribe q=") && message.contains("entry \"q\""),
         "names both: {message}"
     );
+}
+
+/// What the course's services need, by name: (url, types).
+fn course_services() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "comments",
+            "http://comments:4001/events",
+            json!(["CommentModerated"]),
+        ),
+        (
+            "moderation",
+            "http://moderation:4003/events",
+            json!(["CommentCreated"]),
+        ),
+        ("posts", "http://posts:4000/events", json!([])),
+        (
+            "query",
+            "http://query:4002/events",
+            json!(["PostCreated", "CommentCreated", "CommentUpdated"]),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_course_profile_loads_through_the_real_parser() {
+    let path = bus::testkit::tools::workspace_root().join("profiles/course.json");
+    let text = std::fs::read_to_string(&path).expect("profiles/course.json");
+    let profile: Value = serde_json::from_str(&text).expect("JSON");
+    let app = spawn_app_with(|c| c.subscriptions = Some(path)).await;
+
+    let listed = app.get_array("/subscriptions").await;
+    let got: Vec<(&str, &str, Value)> = listed
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().expect("a name");
+            (name, s["url"].as_str().expect("a url"), s["types"].clone())
+        })
+        .collect();
+    assert_eq!(got, course_services());
+    // The ones that handle events themselves go on past one they keep failing on.
+    for name in ["comments", "moderation", "posts"] {
+        let retry = &profile[name]["retry"];
+        assert_eq!(retry["on_exhausted"], "dead_letter", "{name}: {retry}");
+        assert!(retry["max_attempts"].as_u64().is_some(), "{name}: {retry}");
+    }
 }
