@@ -37,6 +37,7 @@
 //! daemon/
 //!   mod.rs             run(): open the store, start the writer and the subscriptions, serve, stop
 //!   config.rs          BusConfig: every flag of `minibus bus`, with its default
+//!     static_subscriptions.rs  --subscribe and --subscriptions FILE, checked before start
 //!   metrics.rs         the Prometheus metrics
 //!   store/             the EventLog trait: append, read after a seq, get, by id, stream, head
 //!     record.rs          the record format: a small binary header, then the envelope JSON

@@ -86,8 +86,12 @@ async fn a_refused_static_subscription_stops_everything_run_started() {
     let data_dir = dir.path().join("bus");
     let (listener, addr) = loopback().await;
     let mut config = BusConfig::new(addr, data_dir.clone());
-    // Well formed (NAME=URL), so `check` lets it through; refused when it is created.
-    config.subscribe = vec!["query=ftp://127.0.0.1/events".into()];
+    // Valid settings, so `check` lets it through; refused when it is created, for its
+    // `start` is beyond the head of the empty log.
+    let file = dir.path().join("subscriptions.json");
+    let spec = r#"{"query": {"url": "http://127.0.0.1:9/events", "start": {"after": 5}}}"#;
+    std::fs::write(&file, spec).expect("write the subscriptions file");
+    config.subscriptions = Some(file);
 
     let ran = run_until_it_returns(listener, config).await;
 

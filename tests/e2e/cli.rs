@@ -135,6 +135,7 @@ fn help_names_the_commands_and_every_flag_with_its_variable() {
         ("--token", "MINIBUS_TOKEN"),
         ("--insecure", "MINIBUS_INSECURE"),
         ("--subscribe", "MINIBUS_SUBSCRIBE"),
+        ("--subscriptions", "MINIBUS_SUBSCRIPTIONS"),
         ("--allow-subscriber-hosts", "MINIBUS_ALLOW_SUBSCRIBER_HOSTS"),
         ("--delivery-spin-us", "MINIBUS_DELIVERY_SPIN_US"),
     ] {
@@ -154,4 +155,43 @@ fn a_delivery_spin_beyond_its_limit_is_refused() {
     ]));
     assert!(!out.status.success());
     assert!(out.stderr.contains("--delivery-spin-us"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_subscriptions_file_is_refused_naming_the_file_and_the_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("subscriptions.json");
+    let spec = r#"{"query": {"url": "http://127.0.0.1:4002/events", "batch": 0}}"#;
+    std::fs::write(&file, spec).expect("write the file");
+    let mut cmd = bus_command(&dir.path().join("bus"), &["--subscriptions"]);
+    cmd.arg(&file);
+    let done = run_to_exit(cmd);
+    assert!(!done.status.success(), "{}", done.status);
+    let named = file.display().to_string();
+    assert!(
+        done.stderr.contains(&named) && done.stderr.contains("entry \"query\""),
+        "the error names the file and the entry: {}",
+        done.stderr
+    );
+    assert!(
+        !done.stdout.contains("listening"),
+        "a refused bus does not claim to listen: {}",
+        done.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_subscriptions_file_from_the_environment_is_upserted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("subscriptions.json");
+    let spec = r#"{"query": {"url": "http://127.0.0.1:4002/events", "types": ["PostCreated"]}}"#;
+    std::fs::write(&file, spec).expect("write the file");
+    let mut cmd = bus_command(&dir.path().join("bus"), &[]);
+    cmd.env("MINIBUS_SUBSCRIPTIONS", &file);
+    let bus = BusProcess::spawn(cmd);
+    let status = bus.api().get_ok("/subscriptions/query").await;
+    assert_eq!(status["url"], "http://127.0.0.1:4002/events", "{status}");
+    assert_eq!(status["types"], json!(["PostCreated"]), "{status}");
+    let status = bus.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
 }

@@ -1,6 +1,9 @@
 //! `BusConfig`: every flag of `minibus bus`, each with its `MINIBUS_…` variable and its
 //! default in one place (the `DEFAULT_…` constants, which clap and [`BusConfig::new`] both
-//! use).
+//! use). The static subscriptions (`--subscribe`, `--subscriptions FILE`) are read and
+//! checked in [`static_subscriptions`].
+
+mod static_subscriptions;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -61,6 +64,13 @@ pub struct BusConfig {
     )]
     pub subscribe: Vec<String>,
 
+    /// A JSON file of static subscriptions: an object, name → the body of a
+    /// `PUT /subscriptions/NAME` (every setting allowed), created or updated at each start
+    /// as that PUT would (the cursor moves only with `reset`), never deleted
+    /// automatically. A name may not also be given by --subscribe.
+    #[arg(long, env = "MINIBUS_SUBSCRIPTIONS", value_name = "FILE")]
+    pub subscriptions: Option<PathBuf>,
+
     /// Hosts subscription URLs may name (comma-separated); empty allows any.
     #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',')]
     pub allow_subscriber_hosts: Vec<String>,
@@ -106,12 +116,15 @@ impl BusConfig {
             token: None,
             insecure: false,
             subscribe: Vec::new(),
+            subscriptions: None,
             allow_subscriber_hosts: Vec::new(),
             delivery_spin_us: Self::DEFAULT_DELIVERY_SPIN_US,
         }
     }
 
-    /// Refuses settings that are unsafe or make no sense, with a sentence saying why.
+    /// Refuses settings that are unsafe or make no sense, with a sentence saying why: the
+    /// static subscriptions are read and checked here, so that a bad one stops the bus
+    /// before it announces that it listens.
     pub fn check(&self, bound: SocketAddr) -> Result<(), String> {
         if !bound.ip().is_loopback() && self.token.is_none() && !self.insecure {
             return Err(format!(
@@ -125,9 +138,7 @@ impl BusConfig {
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
-        for entry in &self.subscribe {
-            Self::static_subscription(entry)?;
-        }
+        self.static_subscriptions()?;
         Ok(())
     }
 
@@ -145,13 +156,5 @@ impl BusConfig {
             return Err("--token (MINIBUS_TOKEN) must not contain whitespace".into());
         }
         Ok(())
-    }
-
-    /// Splits a `--subscribe NAME=URL`.
-    pub(crate) fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
-        entry
-            .split_once('=')
-            .filter(|(name, url)| !name.is_empty() && !url.is_empty())
-            .ok_or_else(|| format!("--subscribe takes NAME=URL, not {entry:?}"))
     }
 }

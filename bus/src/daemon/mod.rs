@@ -37,8 +37,8 @@ use crate::kit::{serve_until, Drain, DRAIN_TIMEOUT};
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// A setting was refused (a flag, or a `--subscribe` subscription's settings); the
-    /// message says which and why.
+    /// A setting was refused (a flag, or a static subscription's settings); the message
+    /// says which and why.
     #[error("{0}")]
     Config(String),
     /// The event log could not be opened or recovered: the data dir is not usable, another
@@ -52,7 +52,7 @@ pub enum DaemonError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The subscriptions could not be started: their trees failed or hold what this
-    /// version cannot read, or a `--subscribe` subscription could not be stored.
+    /// version cannot read, or a static subscription could not be stored.
     #[error("{doing}: {source}")]
     Subscriptions {
         /// What failed (`cannot load the subscriptions`, `cannot store --subscribe …`).
@@ -243,8 +243,9 @@ async fn released(lock_file: &std::path::Path) {
     }
 }
 
-/// Loads the stored subscriptions and upserts the static ones (`--subscribe`). A refused
-/// static subscription stops the loops already started before the error is returned.
+/// Loads the stored subscriptions and upserts the static ones (`--subscribe`,
+/// `--subscriptions FILE`). A refused static subscription stops the loops already started
+/// before the error is returned.
 async fn start_subscriptions(
     config: &BusConfig,
     db: &sled::Db,
@@ -274,21 +275,21 @@ async fn start_subscriptions(
     Ok(subs)
 }
 
-/// Creates or updates each `--subscribe NAME=URL`: refused settings are a config error,
-/// a failure to store them is not.
+/// Creates or updates each static subscription (`--subscribe`, `--subscriptions FILE`) as
+/// a PUT would: refused settings (or a `start` beyond the head) are a config error, a
+/// failure to store them is not. `check` read and checked them before the store opened;
+/// they are read again here, where they are stored.
 fn put_static_subscriptions(
     config: &BusConfig,
     subs: &subs::Subscriptions,
 ) -> Result<(), DaemonError> {
-    for entry in &config.subscribe {
-        let (name, url) = BusConfig::static_subscription(entry).map_err(DaemonError::Config)?;
-        subs.put(name, crate::wire::SubscriptionSpec::new(url))
-            .map_err(|e| match e {
-                subs::SubError::Invalid(why) => {
-                    DaemonError::Config(format!("--subscribe {entry}: {why}"))
-                }
-                other => subscriptions_error(format!("cannot store --subscribe {entry}"), other),
-            })?;
+    for sub in config.static_subscriptions().map_err(DaemonError::Config)? {
+        subs.put(&sub.name, sub.spec).map_err(|e| match e {
+            subs::SubError::Invalid(_) | subs::SubError::CursorBeyondHead { .. } => {
+                DaemonError::Config(format!("{}: {e}", sub.origin))
+            }
+            other => subscriptions_error(format!("cannot store {}", sub.origin), other),
+        })?;
     }
     Ok(())
 }

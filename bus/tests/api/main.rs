@@ -22,6 +22,7 @@ mod sdk_publisher;
 mod sdk_subscriber;
 mod signatures;
 mod sse;
+mod static_subscriptions;
 mod sub_bad_input;
 mod subscriptions;
 mod unsafe_data;

@@ -145,14 +145,25 @@ impl Subscriptions {
         }
     }
 
+    /// Checks a subscription's name and settings as `PUT /subscriptions/NAME` does
+    /// (`allow_hosts`: `--allow-subscriber-hosts`), before anything is stored: also what
+    /// the static subscriptions are checked with before the bus starts.
+    pub(crate) fn check_spec(
+        name: &str,
+        spec: &SubscriptionSpec,
+        allow_hosts: &[String],
+    ) -> Result<(), String> {
+        spec::check_name(name)?;
+        spec::check(spec, allow_hosts)
+    }
+
     /// `PUT /subscriptions/NAME`: creates (`true`) or replaces the settings (`false`).
     pub(crate) fn put(
         &self,
         name: &str,
         mut spec: SubscriptionSpec,
     ) -> Result<(SubscriptionStatus, bool), SubError> {
-        spec::check_name(name).map_err(SubError::Invalid)?;
-        spec::check(&spec, &self.backend.allow_hosts).map_err(SubError::Invalid)?;
+        Self::check_spec(name, &spec, &self.backend.allow_hosts).map_err(SubError::Invalid)?;
         let reset = std::mem::take(&mut spec.reset);
         // Creation holds the registry's lock from the check to the insert, so that two
         // PUTs racing to create one subscription cannot start two loops.
