@@ -1,0 +1,120 @@
+//! The bus's CloudEvents deliveries (`format: "cloudevents"`, binary mode, and
+//! `"cloudevents-structured"`, single and batched) read by the official SDKs' receivers:
+//! each gives back the event (id, type, source, data, subject, the `sequence` extension).
+
+use super::delivery;
+use super::script::{self, Sdk};
+use crate::helpers::{spawn_app, spec, TestApp};
+use bus::testkit::{FakeSubscriber, Received};
+use serde_json::{json, Value};
+
+/// Events both receivers read: attributes that need no percent-encoding (the npm receiver
+/// decodes none), and data that is an object, an array or a string (in binary mode the npm
+/// receiver reads `null`, a number or a boolean as a string: its JSON parser quotes any
+/// body that does not start with `{`, `[` or `"`).
+const PLAIN: [&str; 3] = [
+    r#"{"type":"PostCreated","source":"posts","stream":"post-p1","data":{"id":"p1","title":"héllo ✓","n":[1, 2.50]}}"#,
+    r#"{"type":"Listed","data":[{"id":"a"}, "b"]}"#,
+    r#"{"type":"Said","data":"just text"}"#,
+];
+
+/// Events the PyPI receiver reads too: a type and source the binary mode must
+/// percent-encode, and `null` data.
+const PYPI_ONLY: [&str; 2] = [
+    r#"{"type":"Commande créée","source":"boutique 100% \"été\"","data":{"id":"o1"}}"#,
+    r#"{"type":"Nothing","data":null}"#,
+];
+
+/// Publishes `events` (raw JSON texts); their envelopes as stored.
+async fn publish(app: &TestApp, events: &[&str]) -> Vec<Value> {
+    let mut envelopes = Vec::new();
+    for text in events {
+        let (status, reply) = app.publish_raw(text.to_string(), "application/json").await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{reply}");
+        let (_, envelope) = app.get_json(&format!("/events/{}", reply["seq"])).await;
+        envelopes.push(envelope);
+    }
+    envelopes
+}
+
+/// Subscribes `name` with `settings` to a fresh fake subscriber and waits until it has
+/// acknowledged up to `head`; what it received.
+async fn deliveries(app: &TestApp, name: &str, settings: Value, head: u64) -> Vec<Received> {
+    let subscriber = FakeSubscriber::start().await;
+    app.create_sub(name, spec(&subscriber.url, settings)).await;
+    app.until_cursor(name, head).await;
+    subscriber.received()
+}
+
+/// Hands `received` to `sdk`'s receiver; the events it read, in order.
+async fn read_with(sdk: Sdk, received: &[Received]) -> Vec<Value> {
+    let job: Vec<Value> = received.iter().map(delivery).collect();
+    let read = script::run(sdk, "ce_receive", Value::Array(job)).await;
+    let read = read.as_array().expect("one array per delivery");
+    assert_eq!(
+        read.len(),
+        received.len(),
+        "{sdk:?}: one result per delivery"
+    );
+    read.iter()
+        .flat_map(|events| events.as_array().expect("an array of events").clone())
+        .collect()
+}
+
+/// Asserts that `ce`, as an SDK read it, is `envelope`; in binary mode `sequence` is the
+/// seq in 20 digits.
+fn assert_same_event(ce: &Value, envelope: &Value, binary: bool) {
+    let seq = envelope["seq"].as_u64().expect("a seq");
+    assert_eq!(ce["specversion"], "1.0", "{ce}");
+    assert_eq!(ce["id"], envelope["id"], "{ce}");
+    assert_eq!(ce["type"], envelope["type"], "{ce}");
+    let source = envelope["source"].as_str().unwrap_or("minibus");
+    assert_eq!(ce["source"], source, "{ce}");
+    assert_eq!(ce["data"], envelope["data"], "{ce}");
+    assert_eq!(ce["subject"], envelope["stream"], "{ce}");
+    let sequence = ce["sequence"].as_str().expect("a sequence extension");
+    assert_eq!(sequence.parse::<u64>().ok(), Some(seq), "{ce}");
+    if binary {
+        assert_eq!(sequence, format!("{seq:020}"), "{ce}");
+    }
+}
+
+/// Reads the deliveries of both formats with `sdk` and compares them with `envelopes`.
+async fn check_formats(app: &TestApp, sdk: Sdk, envelopes: &[Value], head: u64) {
+    let name = format!("{sdk:?}").to_lowercase();
+    for (format, binary) in [("cloudevents", true), ("cloudevents-structured", false)] {
+        let settings = json!({"format": format});
+        let received = deliveries(app, &format!("{name}-{format}"), settings, head).await;
+        let read = read_with(sdk, &received).await;
+        assert_eq!(read.len(), envelopes.len(), "{sdk:?} {format}");
+        for (ce, envelope) in read.iter().zip(envelopes) {
+            assert_same_event(ce, envelope, binary);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_npm_receiver_reads_binary_structured_and_batched_deliveries() {
+    let app = spawn_app().await;
+    let envelopes = publish(&app, &PLAIN).await;
+    let head = app.head().await;
+    check_formats(&app, Sdk::Npm, &envelopes, head).await;
+
+    let settings = json!({"format": "cloudevents-structured", "batch": 5});
+    let received = deliveries(&app, "npm-batch", settings, head).await;
+    assert_eq!(received.len(), 1, "one batch");
+    let read = read_with(Sdk::Npm, &received).await;
+    assert_eq!(read.len(), envelopes.len());
+    for (ce, envelope) in read.iter().zip(&envelopes) {
+        assert_same_event(ce, envelope, false);
+    }
+}
+
+#[tokio::test]
+async fn the_pypi_receiver_reads_binary_and_structured_deliveries() {
+    let app = spawn_app().await;
+    let events: Vec<&str> = PLAIN.iter().chain(&PYPI_ONLY).copied().collect();
+    let envelopes = publish(&app, &events).await;
+    let head = app.head().await;
+    check_formats(&app, Sdk::PyPi, &envelopes, head).await;
+}
