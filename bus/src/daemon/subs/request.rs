@@ -155,7 +155,7 @@ fn binary(event: &StoredEvent) -> (Bytes, &'static str, HeaderMap) {
     )
 }
 
-/// The seq as CloudEvents' `sequence` extension in binary mode: zero-padded to 20 digits
+/// The seq as CloudEvents' `sequence` extension, in both modes: zero-padded to 20 digits
 /// (the widest `u64`), so that sequences compare as strings in seq order, as the extension
 /// requires.
 fn ce_sequence(seq: u64) -> String {
@@ -174,7 +174,7 @@ fn structured(event: &StoredEvent) -> Bytes {
         "type": e.ty,
         "time": e.time,
         "datacontenttype": "application/json",
-        "sequence": e.seq.to_string(),
+        "sequence": ce_sequence(e.seq),
     });
     if let (Some(stream), Some(map)) = (&e.stream, value.as_object_mut()) {
         map.insert("subject".into(), stream.clone().into());
