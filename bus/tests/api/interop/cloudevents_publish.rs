@@ -20,28 +20,35 @@ fn order_data() -> Value {
     })
 }
 
-/// Two CloudEvents with the same data, with attributes `sdk` can put in headers. The npm
-/// SDK needs a URI reference as `source` and sends header values as they are; the PyPI
-/// one percent-encodes them (HTTP binding §3.1.3.2), so its attributes hold a space, a
-/// `%` and text beyond ASCII. The second PyPI event has no `datacontenttype` (that SDK's
-/// default: no `Content-Type` in binary mode).
+/// Two CloudEvents with the same data, with attributes `sdk` can put in headers in
+/// `mode`. The npm SDK needs a URI reference as `source` and sends header values as they
+/// are, as does the PyPI package's 1.x API (`v1-…` modes); its 2.x API percent-encodes them
+/// (HTTP binding §3.1.3.2), so its attributes hold a space, a `%` and text beyond ASCII.
+/// The second PyPI event has no `datacontenttype` (that SDK's default: no `Content-Type`
+/// in binary mode).
 fn order_events(sdk: Sdk, mode: &str) -> Vec<Value> {
     let data = order_data();
-    match sdk {
-        Sdk::Npm => (1..=2)
-            .map(|n| {
-                json!({"id": format!("npm-{mode}-{n}"), "type": "com.example.OrderPlaced",
-                       "source": "/shop/orders", "data": data})
-            })
-            .collect(),
-        Sdk::PyPi => vec![
-            json!({"id": format!("pypi {mode} 1 ✓"), "type": "com.example.commande créée",
-                   "source": "/boutique/100% été", "datacontenttype": "application/json",
-                   "data": data}),
-            json!({"id": format!("pypi {mode} 2 ✓"), "type": "com.example.commande créée",
-                   "source": "/boutique/100% été", "data": data}),
-        ],
+    let (id, ty, source) = match sdk {
+        Sdk::PyPi if !mode.starts_with("v1-") => (
+            format!("pypi {mode} ✓"),
+            "com.example.commande créée",
+            "/boutique/100% été",
+        ),
+        _ => (
+            format!("{sdk:?}-{mode}").to_lowercase(),
+            "com.example.OrderPlaced",
+            "/shop/orders",
+        ),
+    };
+    let first = json!({"id": format!("{id} 1"), "type": ty, "source": source, "data": data});
+    let mut second = first.clone();
+    second["id"] = Value::from(format!("{id} 2"));
+    if let (Sdk::PyPi, Some(first)) = (sdk, first.as_object()) {
+        let mut first = first.clone();
+        first.insert("datacontenttype".into(), "application/json".into());
+        return vec![Value::Object(first), second];
     }
+    vec![first, second]
 }
 
 /// The raw JSON text of `field` in the object `json`.
@@ -82,7 +89,7 @@ async fn publish_and_read_back(app: &TestApp, sdk: Sdk, mode: &str) {
         }
         let sent = result["sent"].as_str().expect("the body sent");
         let sent_data = match mode {
-            "structured" => raw_field(sent, "data"),
+            "structured" | "v1-structured" => raw_field(sent, "data"),
             _ => sent.to_owned(),
         };
         assert_eq!(
@@ -113,8 +120,8 @@ async fn the_npm_sdk_binary_structured_and_emitter_events_are_stored_as_sent() {
 #[tokio::test]
 async fn the_pypi_sdk_binary_and_structured_events_are_stored_as_sent() {
     let app = spawn_app().await;
-    for mode in ["binary", "structured"] {
+    for mode in ["binary", "structured", "v1-binary", "v1-structured"] {
         publish_and_read_back(&app, Sdk::PyPi, mode).await;
     }
-    assert_eq!(orders_stored(&app).await, 4);
+    assert_eq!(orders_stored(&app).await, 8);
 }

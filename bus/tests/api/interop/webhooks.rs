@@ -29,15 +29,15 @@ fn tampered(received: &Received) -> Value {
     changed
 }
 
-#[tokio::test]
-async fn signed_deliveries_verify_with_the_official_packages_and_tampered_ones_do_not() {
+/// Publishes four events and delivers them under `secret` one by one, in batches of
+/// three and as binary-mode CloudEvents; every request the subscriber got.
+async fn signed_deliveries(secret: &str) -> Vec<Received> {
     let app = spawn_app().await;
     for n in 1..=4 {
         let data = json!({"id": format!("c{n}"), "text": "héllo ✓ \"quoted\"", "n": n});
         app.publish_ok(json!({"type": "CommentCreated", "source": "comments", "data": data}))
             .await;
     }
-    let secret = Signer::random_secret();
     let subscriber = FakeSubscriber::start().await;
     let settings = [
         ("single", json!({"secret": secret})),
@@ -57,6 +57,13 @@ async fn signed_deliveries_verify_with_the_official_packages_and_tampered_ones_d
         4 + 2 + 4,
         "4 single, 2 batches, 4 CloudEvents"
     );
+    received
+}
+
+#[tokio::test]
+async fn signed_deliveries_verify_with_the_official_packages_and_tampered_ones_do_not() {
+    let secret = Signer::random_secret();
+    let received = signed_deliveries(&secret).await;
     let genuine: Vec<Value> = received.iter().map(delivery).collect();
     let changed: Vec<Value> = received.iter().map(tampered).collect();
     let other_secret = Signer::random_secret();
@@ -68,8 +75,8 @@ async fn signed_deliveries_verify_with_the_official_packages_and_tampered_ones_d
             .zip(&genuine)
         {
             assert_eq!(verdict["ok"], true, "{sdk:?}: {verdict} for {sent}");
-            let body: Value =
-                serde_json::from_str(sent["body"].as_str().expect("a body")).expect("a JSON body");
+            let body = sent["body"].as_str().expect("a body");
+            let body: Value = serde_json::from_str(body).expect("a JSON body");
             assert_eq!(verdict["payload"], body, "{sdk:?}: the payload it returns");
         }
         for (verdict, sent) in verify_with(sdk, &secret, &changed)
