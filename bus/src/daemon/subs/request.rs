@@ -55,8 +55,11 @@ pub(crate) fn build(
     put_minibus_headers(&mut headers, events, ctx, redelivery);
     if let Some(signer) = signer {
         let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
+        // Percent-encoded as `ce-id` is: an id may hold a space or text beyond ASCII, which
+        // a header would carry as bytes that receivers read as Latin-1 (or trim), and then
+        // sign a different id than ours.
         let id = if !array {
-            events[0].id().to_string()
+            percent_encode(events[0].id())
         } else {
             format!("batch-{first}-{last}")
         };

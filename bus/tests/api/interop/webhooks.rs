@@ -29,14 +29,21 @@ fn tampered(received: &Received) -> Value {
     changed
 }
 
+/// Ids of the events delivered: one the bus assigns (`null`), and ids that a header cannot
+/// hold as they are (a space, `%`, text beyond ASCII: a CloudEvent's id may be anything).
+const IDS: [Option<&str>; 4] = [None, Some("c-2"), Some("comment 3 ✓"), Some("100% \"c4\"")];
+
 /// Publishes four events and delivers them under `secret` one by one, in batches of
 /// three and as binary-mode CloudEvents; every request the subscriber got.
 async fn signed_deliveries(secret: &str) -> Vec<Received> {
     let app = spawn_app().await;
-    for n in 1..=4 {
+    for (n, id) in (1..).zip(IDS) {
         let data = json!({"id": format!("c{n}"), "text": "héllo ✓ \"quoted\"", "n": n});
-        app.publish_ok(json!({"type": "CommentCreated", "source": "comments", "data": data}))
-            .await;
+        let mut event = json!({"type": "CommentCreated", "source": "comments", "data": data});
+        if let Some(id) = id {
+            event["id"] = Value::from(id);
+        }
+        app.publish_ok(event).await;
     }
     let subscriber = FakeSubscriber::start().await;
     let settings = [
