@@ -13,6 +13,7 @@ mod expect_continue;
 mod expected_version;
 mod helpers;
 mod idempotency;
+mod interop;
 mod long_input;
 mod openapi;
 mod publish;

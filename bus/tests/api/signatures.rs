@@ -160,7 +160,8 @@ async fn cloudevents_structured_mode_single_and_batch() {
         assert_eq!(ce["time"], envelope["time"], "{ce}");
         let source = envelope["source"].as_str().unwrap_or("minibus");
         assert_eq!(ce["source"], source, "{ce}");
-        assert_eq!(ce["sequence"], envelope["seq"].to_string(), "{ce}");
+        let seq = envelope["seq"].as_u64().expect("a seq");
+        assert_eq!(ce["sequence"], format!("{seq:020}"), "{ce}");
         assert_eq!(ce["data"], envelope["data"], "{ce}");
     };
     let received = single.received();

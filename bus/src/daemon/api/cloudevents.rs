@@ -90,7 +90,7 @@ fn framing(headers: &HeaderMap) -> Result<Framing, ApiError> {
         let value = value.to_str().map_err(|_| {
             ApiError::bad_request("invalid_event", format!("{name} is not visible ASCII"))
         })?;
-        Ok(value.to_owned())
+        percent_decode(name, value)
     };
     let version = attribute("ce-specversion")?;
     if version != SPEC_VERSION {
@@ -120,7 +120,23 @@ fn framing(headers: &HeaderMap) -> Result<Framing, ApiError> {
     }))
 }
 
-/// `application/json`, or any `+json` type, with or without parameters.
+/// A header value percent-decoded, as the HTTP binding requires of receivers (§3.1.3.2):
+/// senders encode a space, `"`, `%` and anything beyond printable ASCII (the PyPI SDK
+/// does), so `ce-source: /shop/my%20orders` is the source `/shop/my orders`.
+fn percent_decode(name: &str, value: &str) -> Result<String, ApiError> {
+    let decoded = percent_encoding::percent_decode_str(value).decode_utf8();
+    let decoded = decoded.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_event",
+            format!("{name} is not UTF-8 once percent-decoded"),
+        )
+    })?;
+    Ok(decoded.into_owned())
+}
+
+/// `application/json`, or any `+json` type, with or without parameters; or no type at
+/// all, which JSON is then implied for (CloudEvents 1.0, `datacontenttype`: the PyPI SDK
+/// sends no `Content-Type` for an event without one).
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
@@ -128,7 +144,7 @@ fn is_json(content_type: &str) -> bool {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json")
+    essence.is_empty() || essence == "application/json" || essence.ends_with("+json")
 }
 
 #[cfg(test)]
@@ -155,6 +171,29 @@ mod tests {
     }
 
     #[test]
+    fn binary_attributes_are_percent_decoded_and_must_then_be_utf8() {
+        let mut pairs = vec![
+            ("content-type", "application/json"),
+            ("ce-specversion", "1.0"),
+            ("ce-id", "order%207%20%E2%9C%93"),
+            ("ce-type", "com.example.commande%20cr%C3%A9%C3%A9e"),
+            ("ce-source", "/shop/100%25%20%22eu%22"),
+        ];
+        let Ok(Framing::Binary(attributes)) = framing(&headers(&pairs)) else {
+            panic!("a binary-mode CloudEvent");
+        };
+        assert_eq!(attributes.id, "order 7 ✓");
+        assert_eq!(attributes.ty, "com.example.commande créée");
+        assert_eq!(attributes.source, r#"/shop/100% "eu""#);
+
+        pairs[2] = ("ce-id", "order%FF");
+        let Err(refused) = framing(&headers(&pairs)) else {
+            panic!("not UTF-8 once decoded, yet accepted");
+        };
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
     fn json_types_are_told_from_others() {
         for json in [
             "application/json",
@@ -163,8 +202,8 @@ mod tests {
         ] {
             assert!(is_json(json), "{json}");
         }
+        assert!(is_json(""), "no type: JSON is implied");
         for other in [
-            "",
             "text/plain",
             "application/octet-stream",
             "application/jsonx",

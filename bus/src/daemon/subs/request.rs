@@ -55,8 +55,11 @@ pub(crate) fn build(
     put_minibus_headers(&mut headers, events, ctx, redelivery);
     if let Some(signer) = signer {
         let (first, last) = (events[0].seq(), events[events.len() - 1].seq());
+        // Percent-encoded as `ce-id` is: an id may hold a space or text beyond ASCII, which
+        // a header would carry as bytes that receivers read as Latin-1 (or trim), and then
+        // sign a different id than ours.
         let id = if !array {
-            events[0].id().to_string()
+            percent_encode(events[0].id())
         } else {
             format!("batch-{first}-{last}")
         };
@@ -155,7 +158,7 @@ fn binary(event: &StoredEvent) -> (Bytes, &'static str, HeaderMap) {
     )
 }
 
-/// The seq as CloudEvents' `sequence` extension in binary mode: zero-padded to 20 digits
+/// The seq as CloudEvents' `sequence` extension, in both modes: zero-padded to 20 digits
 /// (the widest `u64`), so that sequences compare as strings in seq order, as the extension
 /// requires.
 fn ce_sequence(seq: u64) -> String {
@@ -174,7 +177,7 @@ fn structured(event: &StoredEvent) -> Bytes {
         "type": e.ty,
         "time": e.time,
         "datacontenttype": "application/json",
-        "sequence": e.seq.to_string(),
+        "sequence": ce_sequence(e.seq),
     });
     if let (Some(stream), Some(map)) = (&e.stream, value.as_object_mut()) {
         map.insert("subject".into(), stream.clone().into());
