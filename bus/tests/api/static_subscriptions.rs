@@ -211,48 +211,75 @@ async fn the_allowlist_and_the_flags_apply_to_the_file() {
     );
 }
 
-/// What the course's services need, by name: (url, types).
-fn course_services() -> Vec<(&'static str, &'static str, Value)> {
-    vec![
-        (
-            "comments",
-            "http://comments:4001/events",
-            json!(["CommentModerated"]),
-        ),
-        (
-            "moderation",
-            "http://moderation:4003/events",
-            json!(["CommentCreated"]),
-        ),
-        ("posts", "http://posts:4000/events", json!([])),
+/// What the course's services need, by name: (host, port, types). `host` maps a service
+/// to the host name a profile reaches it at.
+fn course_services(host: fn(&str) -> &'static str) -> Vec<(&'static str, String, Value)> {
+    let types = [
+        ("comments", 4001, json!(["CommentModerated"])),
+        ("moderation", 4003, json!(["CommentCreated"])),
+        ("posts", 4000, json!([])),
         (
             "query",
-            "http://query:4002/events",
+            4002,
             json!(["PostCreated", "CommentCreated", "CommentUpdated"]),
         ),
-    ]
+    ];
+    types
+        .into_iter()
+        .map(|(name, port, types)| (name, format!("http://{}:{port}/events", host(name)), types))
+        .collect()
+}
+
+/// The course run on one machine, as in its first sections.
+fn on_localhost(_: &str) -> &'static str {
+    "localhost"
+}
+
+/// The course's Kubernetes Service names.
+fn in_kubernetes(service: &str) -> &'static str {
+    match service {
+        "posts" => "posts-clusterip-srv",
+        "comments" => "comments-srv",
+        "moderation" => "moderation-srv",
+        _ => "query-srv",
+    }
 }
 
 #[tokio::test]
-async fn the_course_profile_loads_through_the_real_parser() {
-    let path = bus::testkit::tools::workspace_root().join("profiles/course.json");
-    let text = std::fs::read_to_string(&path).expect("profiles/course.json");
-    let profile: Value = serde_json::from_str(&text).expect("JSON");
-    let app = spawn_app_with(|c| c.subscriptions = Some(path)).await;
+async fn the_course_profiles_load_through_the_real_parser() {
+    let profiles: [(&str, fn(&str) -> &'static str); 2] = [
+        ("profiles/course.json", on_localhost),
+        ("profiles/course-k8s.json", in_kubernetes),
+    ];
+    for (file, host) in profiles {
+        let path = bus::testkit::tools::workspace_root().join(file);
+        let text = std::fs::read_to_string(&path).expect(file);
+        let profile: Value = serde_json::from_str(&text).expect("JSON");
+        let app = spawn_app_with(|c| c.subscriptions = Some(path)).await;
 
-    let listed = app.get_array("/subscriptions").await;
-    let got: Vec<(&str, &str, Value)> = listed
-        .iter()
-        .map(|s| {
-            let name = s["name"].as_str().expect("a name");
-            (name, s["url"].as_str().expect("a url"), s["types"].clone())
-        })
-        .collect();
-    assert_eq!(got, course_services());
-    // The ones that handle events themselves go on past one they keep failing on.
-    for name in ["comments", "moderation", "posts"] {
-        let retry = &profile[name]["retry"];
-        assert_eq!(retry["on_exhausted"], "dead_letter", "{name}: {retry}");
-        assert!(retry["max_attempts"].as_u64().is_some(), "{name}: {retry}");
+        let listed = app.get_array("/subscriptions").await;
+        let got: Vec<(&str, String, Value)> = listed
+            .iter()
+            .map(|s| {
+                let name = s["name"].as_str().expect("a name");
+                let url = s["url"].as_str().expect("a url").to_string();
+                (name, url, s["types"].clone())
+            })
+            .collect();
+        assert_eq!(got, course_services(host), "{file}");
+        // query rebuilds itself from GET /events and does not skip repeats.
+        assert_eq!(profile["query"]["delivery"], "at_most_once", "{file}");
+        // The ones that handle events themselves go on past one they keep failing on.
+        for name in ["comments", "moderation", "posts"] {
+            let retry = &profile[name]["retry"];
+            assert_eq!(
+                retry["on_exhausted"], "dead_letter",
+                "{file} {name}: {retry}"
+            );
+            assert!(
+                retry["max_attempts"].as_u64().is_some(),
+                "{file} {name}: {retry}"
+            );
+        }
     }
 }
