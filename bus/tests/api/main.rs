@@ -14,6 +14,7 @@ mod expected_version;
 mod helpers;
 mod idempotency;
 mod long_input;
+mod metrics;
 mod openapi;
 mod publish;
 mod read;
