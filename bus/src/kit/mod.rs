@@ -27,7 +27,8 @@
 //!               and GET /readyz
 //! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
 //!               service_router_with(): the same, with the document edited (security…)
-//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
+//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule; the
+//!               token rule (check_token), the bus's too
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
 
@@ -44,7 +45,8 @@ mod telemetry;
 mod timeouts;
 
 pub use config::{
-    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
+    advertise_url, check_token, ConfigError, ServiceArgs, ServiceDefaults, TokenError,
+    DEFAULT_BUS_URL, DEFAULT_CACHE_MB, MIN_TOKEN_CHARS,
 };
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
