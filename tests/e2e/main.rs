@@ -11,6 +11,7 @@
 //!   exactly its events, in order; a seq repeats only across a restart.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
+//! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -21,4 +22,5 @@ mod cli;
 mod crash;
 mod delivery;
 mod helpers;
+mod readyz;
 mod shutdown;
