@@ -182,6 +182,21 @@ async fn openmetrics_when_accept_prefers_it_parses_strictly() {
 }
 
 #[tokio::test]
+async fn an_idle_bus_passes_both_checks_with_families_of_no_samples() {
+    let app = spawn_app().await;
+    let (_, classic) = scrape(&app, None).await;
+    let checked = run_with_stdin(&tools::promtool(), &["check", "metrics"], &classic);
+    assert!(checked.status.success(), "{checked:?}\n{classic}");
+    assert!(
+        checked.stdout.is_empty() && checked.stderr.is_empty(),
+        "{checked:?}"
+    );
+    let (_, openmetrics) = scrape(&app, Some(PROMETHEUS_ACCEPT)).await;
+    let families = openmetrics_families(&openmetrics).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(families.len(), FAMILIES.len(), "{openmetrics}");
+}
+
+#[tokio::test]
 async fn the_classic_form_is_not_openmetrics_and_the_checks_can_tell() {
     // Each check fails on the other format: they are not vacuous.
     let (app, _subscriber) = busy_bus().await;
