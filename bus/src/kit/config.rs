@@ -1,7 +1,7 @@
-//! The flags every service takes, each with its `MINIBUS_…` variable, the rule for the
-//! URL at which the bus reaches a service, and the rule for a bearer token (the bus's
-//! `--token` and a service's `--bus-token` alike).
+//! The flags every service takes, each with its `MINIBUS_…` variable, and the rule for the
+//! URL at which the bus reaches a service.
 
+use super::token::{check_token, TokenError};
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -17,37 +17,6 @@ pub const DEFAULT_BUS_URL: &str = "http://127.0.0.1:4005";
 /// ~264 MB serving `GET /events` with 64, and at ~240 MB with 32, for the same publish and
 /// read speed (docs/BENCHMARKS.md, "Where the memory goes").
 pub const DEFAULT_CACHE_MB: u64 = 32;
-
-/// The shortest bearer token, in characters: the bus's `--token` and a service's
-/// `--bus-token` alike.
-pub const MIN_TOKEN_CHARS: usize = 16;
-
-/// Why a bearer token is refused; the message reads after the flag's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    /// Fewer than [`MIN_TOKEN_CHARS`] characters: easy to guess.
-    #[error(
-        "must be at least {MIN_TOKEN_CHARS} characters long, to be hard to guess; e.g. \
-         `openssl rand -hex 32`"
-    )]
-    TooShort,
-    /// Holds whitespace, which an `Authorization` header could not carry as one credential.
-    #[error("must not contain whitespace")]
-    Whitespace,
-}
-
-/// The one rule for a bearer token, which the bus checks on its `--token` and a service on
-/// its `--bus-token` before they start: at least [`MIN_TOKEN_CHARS`] characters (not
-/// bytes), no whitespace.
-pub fn check_token(token: &str) -> Result<(), TokenError> {
-    if token.chars().count() < MIN_TOKEN_CHARS {
-        return Err(TokenError::TooShort);
-    }
-    if token.chars().any(char::is_whitespace) {
-        return Err(TokenError::Whitespace);
-    }
-    Ok(())
-}
 
 /// What differs between services in their common flags, written once per service on a
 /// marker type:
@@ -313,21 +282,9 @@ mod tests {
         args.check().map(|()| args)
     }
 
-    /// Tokens the rule refuses (15 characters, even of two bytes each; whitespace
-    /// anywhere), and why; then tokens it takes (16 characters, not bytes).
-    const REFUSED: [(&str, TokenError); 6] = [
-        ("", TokenError::TooShort),
-        ("0123456789abcde", TokenError::TooShort),
-        ("ééééééééééééééé", TokenError::TooShort),
-        ("01234567 89abcdef", TokenError::Whitespace),
-        ("0123456789abcdef\n", TokenError::Whitespace),
-        ("\u{a0}0123456789abcdef", TokenError::Whitespace),
-    ];
-    const TAKEN: [&str; 2] = ["0123456789abcdef", "éééééééééééééééé"];
-
     #[test]
     fn a_service_refuses_to_start_with_a_weak_bus_token() {
-        for (token, why) in REFUSED {
+        for (token, why) in crate::kit::token::tests::REFUSED {
             let error = started_with(&["--bus-token", token]).expect_err(token);
             assert!(
                 matches!(error, ConfigError::BusToken(e) if e == why),
@@ -339,29 +296,11 @@ mod tests {
                 "{message}"
             );
         }
-        for token in TAKEN {
+        for token in crate::kit::token::tests::TAKEN {
             let args = started_with(&["--bus-token", token]).expect(token);
             assert_eq!(args.bus_token.as_deref(), Some(token));
         }
         started_with(&[]).expect("no token: the bus has none either");
-    }
-
-    #[cfg(feature = "daemon")]
-    #[test]
-    fn the_bus_and_its_services_hold_tokens_to_one_rule() {
-        let bus_refuses = |token: &str| {
-            let mut config = crate::daemon::BusConfig::new(addr("127.0.0.1:0"), "d".into());
-            config.token = Some(token.into());
-            config.check(addr("127.0.0.1:4005")).is_err()
-        };
-        for (token, why) in REFUSED {
-            assert!(bus_refuses(token), "{token:?}");
-            assert_eq!(check_token(token), Err(why), "{token:?}");
-        }
-        for token in TAKEN {
-            assert!(!bus_refuses(token), "{token:?}");
-            assert_eq!(check_token(token), Ok(()));
-        }
     }
 
     #[test]
