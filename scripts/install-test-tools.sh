@@ -23,7 +23,7 @@ fi
 if [ ! -x "$tools/venv/bin/python" ] || ! cmp -s tests/tools/requirements.txt "$tools/pip.stamp"; then
     echo "== pip install (tests/tools/requirements.txt)"
     python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
+    "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
     cp tests/tools/requirements.txt "$tools/pip.stamp"
 fi
 

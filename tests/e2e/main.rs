@@ -13,6 +13,7 @@
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
 //!   process): nothing applied twice across its restart and a bus SIGKILL.
+//! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -24,4 +25,5 @@ mod course;
 mod crash;
 mod delivery;
 mod helpers;
+mod readyz;
 mod shutdown;

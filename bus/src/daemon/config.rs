@@ -99,8 +99,8 @@ impl BusConfig {
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-    /// The shortest `--token`, in characters.
-    pub const MIN_TOKEN_CHARS: usize = 16;
+    /// The shortest `--token`, in characters (the kit's token rule, services' too).
+    pub const MIN_TOKEN_CHARS: usize = crate::kit::MIN_TOKEN_CHARS;
     /// `--delivery-spin-us`.
     pub const DEFAULT_DELIVERY_SPIN_US: u64 = 100;
 
@@ -133,7 +133,7 @@ impl BusConfig {
             ));
         }
         if let Some(token) = &self.token {
-            Self::check_token(token)?;
+            crate::kit::check_token(token).map_err(|e| format!("--token (MINIBUS_TOKEN) {e}"))?;
         }
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
@@ -142,6 +142,7 @@ impl BusConfig {
         Ok(())
     }
 
+<<<<<<< HEAD
     /// Refuses a token that is short enough to guess, or that holds whitespace (which a
     /// client's `Authorization` header could not carry as one credential).
     fn check_token(token: &str) -> Result<(), String> {
@@ -156,5 +157,13 @@ impl BusConfig {
             return Err("--token (MINIBUS_TOKEN) must not contain whitespace".into());
         }
         Ok(())
+=======
+    /// Splits a `--subscribe NAME=URL`.
+    pub(crate) fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
+        entry
+            .split_once('=')
+            .filter(|(name, url)| !name.is_empty() && !url.is_empty())
+            .ok_or_else(|| format!("--subscribe takes NAME=URL, not {entry:?}"))
+>>>>>>> metrics
     }
 }

@@ -1,5 +1,9 @@
-//! Prometheus metrics of the daemon, served as text on `GET /metrics`.
+//! Prometheus metrics of the daemon, served as text on `GET /metrics`, in the classic
+//! Prometheus format or in OpenMetrics ([`Exposition`]).
 
+mod exposition;
+
+pub(crate) use exposition::Exposition;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -134,11 +138,14 @@ impl Metrics {
         self.sub_lag_seconds.remove(&l);
     }
 
-    /// The metrics in the Prometheus / OpenMetrics text format.
-    pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
+    /// The metrics as text in `format`.
+    pub(crate) fn render(&self, format: Exposition) -> String {
+        let mut openmetrics = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        let _ = prometheus_client::encoding::text::encode(&mut openmetrics, &self.registry);
+        match format {
+            Exposition::OpenMetrics => openmetrics,
+            Exposition::Classic => exposition::classic_from_openmetrics(&openmetrics),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The flags every service takes, each with its `MINIBUS_…` variable, and the rule for the
 //! URL at which the bus reaches a service.
 
+use super::token::{check_token, TokenError};
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -88,6 +89,15 @@ impl<S: ServiceDefaults> ServiceArgs<S> {
         }
     }
 
+    /// Refuses settings a service must not start with, before it binds: a `--bus-token`
+    /// that breaks the token rule ([`check_token`]), the one the bus holds its own to.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        match &self.bus_token {
+            Some(token) => check_token(token).map_err(ConfigError::BusToken),
+            None => Ok(()),
+        }
+    }
+
     /// The base URL at which the bus reaches this service, once it has bound `bound`: see
     /// [`advertise_url`].
     pub fn advertise_url(&self, bound: SocketAddr) -> Result<String, ConfigError> {
@@ -122,6 +132,9 @@ pub enum ConfigError {
     /// An `--advertise-url` that is not `http://…` or `https://…`.
     #[error("--advertise-url must start with http:// or https://, not {0:?}")]
     AdvertiseUrlScheme(String),
+    /// A `--bus-token` that breaks the token rule ([`check_token`]).
+    #[error("--bus-token (MINIBUS_TOKEN) {0}")]
+    BusToken(#[source] TokenError),
 }
 
 #[cfg(test)]
@@ -258,6 +271,36 @@ mod tests {
             matches!(error, ConfigError::AdvertiseUrlScheme(_)),
             "{error}"
         );
+    }
+
+    /// `ServiceArgs` of posts from these command-line flags, checked as at start.
+    fn started_with(flags: &[&str]) -> Result<ServiceArgs<Posts>, ConfigError> {
+        let matches = command()
+            .try_get_matches_from(std::iter::once("posts").chain(flags.iter().copied()))
+            .expect("valid flags");
+        let args = ServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
+        args.check().map(|()| args)
+    }
+
+    #[test]
+    fn a_service_refuses_to_start_with_a_weak_bus_token() {
+        for (token, why) in crate::kit::token::tests::REFUSED {
+            let error = started_with(&["--bus-token", token]).expect_err(token);
+            assert!(
+                matches!(error, ConfigError::BusToken(e) if e == why),
+                "{token:?}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.starts_with("--bus-token (MINIBUS_TOKEN) must"),
+                "{message}"
+            );
+        }
+        for token in crate::kit::token::tests::TAKEN {
+            let args = started_with(&["--bus-token", token]).expect(token);
+            assert_eq!(args.bus_token.as_deref(), Some(token));
+        }
+        started_with(&[]).expect("no token: the bus has none either");
     }
 
     #[test]

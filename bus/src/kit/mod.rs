@@ -28,6 +28,7 @@
 //! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
 //!               service_router_with(): the same, with the document edited (security…)
 //! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
+//! token.rs      check_token(): the one rule for a bearer token, the bus's and the services'
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
 
@@ -42,6 +43,7 @@ mod serve;
 mod signal;
 mod telemetry;
 mod timeouts;
+mod token;
 
 pub use config::{
     advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
@@ -56,3 +58,4 @@ pub use serve::{bind, serve, serve_until, serve_with, BindError, Drain, DRAIN_TI
 pub use signal::shutdown_on_signal;
 pub use telemetry::{init_test_tracing, init_tracing};
 pub use timeouts::{ConnectionTimeouts, BODY_PROGRESS_TIMEOUT, HEADER_READ_TIMEOUT};
+pub use token::{check_token, TokenError, MIN_TOKEN_CHARS};

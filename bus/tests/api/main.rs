@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod interop;
 mod long_input;
+mod metrics;
 mod openapi;
 mod publish;
 mod read;

@@ -123,6 +123,12 @@ impl BusProcess {
         self.child.wait().expect("reap the bus");
     }
 
+    /// Waits (at most [`EXIT_TIMEOUT`]) for the bus to exit by itself; its exit status.
+    pub(crate) fn exited(mut self) -> ExitStatus {
+        wait_for_exit(&mut self.child, EXIT_TIMEOUT)
+            .unwrap_or_else(|| panic!("the bus did not exit by itself within {EXIT_TIMEOUT:?}"))
+    }
+
     /// SIGTERM, then waits (bounded) for the process to exit; its exit status.
     pub(crate) fn terminate(mut self) -> ExitStatus {
         let pid = rustix::process::Pid::from_child(&self.child);

@@ -2,10 +2,11 @@
 //! are the kit's).
 
 use super::AppState;
+use crate::daemon::metrics::Exposition;
 use crate::kit::Json;
 use crate::wire::Info;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 
 /// The head, the counts, the log's id and the bus's version.
@@ -22,17 +23,29 @@ pub(super) async fn info(State(app): State<AppState>) -> Json<Info> {
     })
 }
 
-/// The metrics, in Prometheus text (no token needed).
+/// The metrics (no token needed): classic Prometheus text (version 0.0.4), or OpenMetrics
+/// 1.0.0 when the request's `Accept` prefers `application/openmetrics-text`, as Prometheus
+/// scrapers negotiate it.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "bus", responses(
-    (status = OK, description = "OpenMetrics text", body = String,
-        content_type = "application/openmetrics-text")))]
-pub(super) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (status = OK, description = "the metrics: classic Prometheus text (`text/plain; \
+        version=0.0.4`) unless `Accept` prefers OpenMetrics (`application/openmetrics-text; \
+        version=1.0.0`)", content(
+        (String = "text/plain"),
+        (String = "application/openmetrics-text")))))]
+pub(super) async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let format = Exposition::negotiate(&accept);
     app.subscriptions().refresh_metrics();
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        app.metrics().render(),
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::VARY, "Accept"),
+        ],
+        app.metrics().render(format),
     )
 }
