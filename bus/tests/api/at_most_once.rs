@@ -110,6 +110,27 @@ async fn a_failed_batch_parks_each_of_its_events() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_parks_the_event_with_no_status() {
+    let app = spawn_app().await;
+    let mut sub = FakeSubscriber::down();
+    let extra = json!({"delivery": "at_most_once"});
+    app.create_sub("q", spec(&sub.url, extra)).await;
+    publish_n(&app, "A", 1).await;
+
+    until_settled(&app, "q", 0, 1).await;
+    let letters = app.dead_letters("q").await;
+    assert_eq!(letters[0]["last_status"], Value::Null, "{}", letters[0]);
+    let error = letters[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("connect"), "{}", letters[0]);
+
+    // Once it listens, it gets what comes next, not the parked event.
+    sub.come_up();
+    publish_n(&app, "A", 1).await;
+    until_settled(&app, "q", 1, 1).await;
+    assert_eq!(sub.seqs(), [2]);
+}
+
+#[tokio::test]
 async fn a_410_pauses_and_puts_the_event_back() {
     let app = spawn_app().await;
     let sub = FakeSubscriber::start().await;

@@ -160,3 +160,25 @@ async fn a_bus_started_on_a_crash_image_parks_the_request_in_flight_and_sends_th
     assert_eq!(seqs, [3], "2 is never sent again, 1 was settled");
     subs.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_when_the_seqs_in_flight_cannot_be_made_durable() {
+    let (_dir, log) = open_log();
+    let db = log.db().clone();
+    let head = append(&log, &["A"]);
+    let log = Arc::new(log);
+    let (backend, _durable) = backend(log.clone(), &db, head);
+    let fatal = backend.fatal.clone();
+    let (url, mut received) = subscriber().await;
+    let stored = store_at_most_once(&backend.store, &url);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let subscription = Subscription::new("s".into(), stored, &backend.metrics, cancel);
+    let mut loop_ = Deliverer::new(Arc::new(subscription), Arc::new(backend));
+
+    log.fail_syncs(true);
+    let failed = loop_.deliver_once().await;
+
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(fatal.is_cancelled(), "a failed sync stops the daemon");
+    assert!(received.try_recv().is_err(), "nothing sent");
+}
