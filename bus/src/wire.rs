@@ -315,7 +315,8 @@ pub struct SubscriptionStatus {
     pub url: String,
     /// Types delivered (empty = all).
     pub types: Vec<String>,
-    /// The last seq examined (delivered or skipped for not matching `types`).
+    /// The last seq examined (delivered, parked, or skipped for not matching `types`; with
+    /// `delivery: "at_most_once"`, sent: it moves before the request goes out).
     pub cursor: u64,
     /// Raised by create, reset and rewind; carried on every delivery.
     pub generation: u64,
