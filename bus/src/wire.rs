@@ -127,9 +127,13 @@ pub struct SubscriptionSpec {
     #[serde(default = "defaults::timeout_ms")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 300000, default = defaults::timeout_ms))]
     pub timeout_ms: u64,
-    /// Retries of a failing delivery.
+    /// Retries of a failing delivery (not used with `delivery: "at_most_once"`).
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// `at_least_once` (retry until acknowledged) or `at_most_once` (the cursor is made
+    /// durable before a request is sent; a failed delivery is parked at once).
+    #[serde(default)]
+    pub delivery: Delivery,
 }
 
 impl SubscriptionSpec {
@@ -146,6 +150,7 @@ impl SubscriptionSpec {
             secret: None,
             timeout_ms: defaults::timeout_ms(),
             retry: RetryPolicy::default(),
+            delivery: Delivery::AtLeastOnce,
         }
     }
 }
@@ -222,6 +227,24 @@ pub enum Format {
     CloudeventsStructured,
 }
 
+/// What a subscription promises its subscriber when deliveries fail or the bus crashes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Every event until acknowledged: a failed delivery is retried (`retry`), and after a
+    /// bus crash the events of the last ~100 ms may come again (subscribers skip repeats
+    /// by `seq`).
+    #[default]
+    AtLeastOnce,
+    /// Never twice, even across a bus crash: the cursor and the seqs in flight are made
+    /// durable before a request is sent; a failed delivery (any status but 2xx and 410, a
+    /// timeout, no connection) is parked in the dead letters at once, never retried on its
+    /// own; seqs in flight when the bus crashed are parked at start (`outcome_unknown`).
+    /// For subscribers that recover by their own replay of `GET /events`.
+    AtMostOnce,
+}
+
 /// What happens to a failing delivery.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,7 +315,8 @@ pub struct SubscriptionStatus {
     pub url: String,
     /// Types delivered (empty = all).
     pub types: Vec<String>,
-    /// The last seq examined (delivered or skipped for not matching `types`).
+    /// The last seq examined (delivered, parked, or skipped for not matching `types`; with
+    /// `delivery: "at_most_once"`, sent: it moves before the request goes out).
     pub cursor: u64,
     /// Raised by create, reset and rewind; carried on every delivery.
     pub generation: u64,
@@ -322,6 +346,9 @@ pub struct SubscriptionStatus {
     pub batch: u32,
     /// Body format.
     pub format: Format,
+    /// `at_least_once` or `at_most_once`.
+    #[serde(default)]
+    pub delivery: Delivery,
 }
 
 /// One parked event.

@@ -11,6 +11,9 @@
 //! - **Latency** (`--latency-samples K`): one idle subscriber with `batch: 1`; K events are
 //!   published one at a time, and for each the time from the publish's acknowledgement to
 //!   its arrival at the subscriber is recorded.
+//!
+//! `--delivery at_most_once` gives every subscription that setting, so that the cost of
+//! making the cursor durable before each request shows against the default.
 
 use super::stats::Percentiles;
 use super::Target;
@@ -48,6 +51,30 @@ pub(crate) struct FanoutArgs {
     /// Measure publish-acknowledged → received latency over this many events instead.
     #[arg(long, env = "MINIBUS_BENCH_LATENCY_SAMPLES")]
     latency_samples: Option<u64>,
+    /// Every subscription's `delivery`.
+    #[arg(long, env = "MINIBUS_BENCH_DELIVERY", value_enum, default_value_t = DeliveryArg::AtLeastOnce)]
+    delivery: DeliveryArg,
+}
+
+/// `--delivery`: the subscriptions' `delivery` setting, spelled as in the API.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DeliveryArg {
+    /// Retried until acknowledged (the default).
+    #[value(name = "at_least_once")]
+    AtLeastOnce,
+    /// Cursor durable before each request; failures parked.
+    #[value(name = "at_most_once")]
+    AtMostOnce,
+}
+
+impl DeliveryArg {
+    /// The name the API takes.
+    fn name(self) -> &'static str {
+        match self {
+            DeliveryArg::AtLeastOnce => "at_least_once",
+            DeliveryArg::AtMostOnce => "at_most_once",
+        }
+    }
 }
 
 /// What one fake subscriber has received.
@@ -170,8 +197,17 @@ impl Bus {
         Ok(last)
     }
 
-    async fn subscribe(&self, name: &str, url: &str, after: u64, batch: u32) -> anyhow::Result<()> {
-        let spec = json!({"url": url, "start": {"after": after}, "batch": batch});
+    async fn subscribe(
+        &self,
+        name: &str,
+        url: &str,
+        after: u64,
+        batch: u32,
+        delivery: DeliveryArg,
+    ) -> anyhow::Result<()> {
+        let spec = json!({
+            "url": url, "start": {"after": after}, "batch": batch, "delivery": delivery.name(),
+        });
         self.call(
             reqwest::Method::PUT,
             &format!("/subscriptions/{name}"),
@@ -214,7 +250,8 @@ async fn throughput(bus: &Bus, args: &FanoutArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     for i in 0..args.subscribers {
         let (inbox, url) = subscriber(false).await?;
-        bus.subscribe(&format!("bench-{run_id}-{i}"), &url, after, args.batch)
+        let name = format!("bench-{run_id}-{i}");
+        bus.subscribe(&name, &url, after, args.batch, args.delivery)
             .await?;
         inboxes.push(inbox);
     }
@@ -232,13 +269,14 @@ async fn throughput(bus: &Bus, args: &FanoutArgs) -> anyhow::Result<()> {
         .sum();
     let summary = json!({
         "bench": "fanout", "subscribers": args.subscribers, "batch": args.batch,
+        "delivery": args.delivery.name(),
         "events": events, "deliveries": delivered, "seconds": elapsed,
         "events_per_s_per_subscriber": events as f64 / elapsed,
         "deliveries_per_s_total": delivered as f64 / elapsed,
     });
     println!(
-        "{} subscriber(s), batch {}: {events} events each in {elapsed:.2} s = {:.0} events/s per subscriber, {:.0} deliveries/s in total",
-        args.subscribers, args.batch, events as f64 / elapsed, delivered as f64 / elapsed
+        "{} subscriber(s), batch {}, {}: {events} events each in {elapsed:.2} s = {:.0} events/s per subscriber, {:.0} deliveries/s in total",
+        args.subscribers, args.batch, args.delivery.name(), events as f64 / elapsed, delivered as f64 / elapsed
     );
     println!("{summary}");
     Ok(())
@@ -247,7 +285,8 @@ async fn throughput(bus: &Bus, args: &FanoutArgs) -> anyhow::Result<()> {
 async fn latency(bus: &Bus, args: &FanoutArgs, samples: u64) -> anyhow::Result<()> {
     let (inbox, url) = subscriber(true).await?;
     let name = format!("bench-latency-{}", uuid::Uuid::new_v4().simple());
-    bus.subscribe(&name, &url, bus.head().await?, 1).await?;
+    bus.subscribe(&name, &url, bus.head().await?, 1, args.delivery)
+        .await?;
     let pad = "x".repeat(args.size.saturating_sub(120));
     let mut latencies_us = Vec::with_capacity(samples as usize);
     let mut from_send_us = Vec::with_capacity(samples as usize);
@@ -277,16 +316,19 @@ async fn latency(bus: &Bus, args: &FanoutArgs, samples: u64) -> anyhow::Result<(
     let p = Percentiles::of(&mut latencies_us);
     let s = Percentiles::of(&mut from_send_us);
     println!(
-        "publish acknowledged → received, {samples} events: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms \
+        "{}: publish acknowledged → received, {samples} events: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms \
          ({before_ack} arrived before the publisher had its acknowledgement: counted as 0)",
-        p.p50_ms, p.p99_ms, p.max_ms
+        args.delivery.name(),
+        p.p50_ms,
+        p.p99_ms,
+        p.max_ms
     );
     println!(
         "publish sent → received: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         s.p50_ms, s.p99_ms, s.max_ms
     );
     let summary = json!({
-        "bench": "fanout-latency", "samples": samples, "p50_ms": p.p50_ms, "p99_ms": p.p99_ms,
+        "bench": "fanout-latency", "delivery": args.delivery.name(), "samples": samples, "p50_ms": p.p50_ms, "p99_ms": p.p99_ms,
         "max_ms": p.max_ms, "arrived_before_ack": before_ack, "sent_p50_ms": s.p50_ms,
         "sent_p99_ms": s.p99_ms, "sent_max_ms": s.max_ms,
     });

@@ -163,7 +163,7 @@ async fn serve(
         writer::StartError::Thread { name, source } => DaemonError::Thread { name, source },
     })?;
     let durable = writer.handle().durable();
-    let subs = start_subscriptions(&config, &db, &log, durable, &metrics).await?;
+    let subs = start_subscriptions(&config, &db, &log, durable, &metrics, fatal.clone()).await?;
     drop(db);
     let closing = CancellationToken::new();
     let app = AppState::new(
@@ -252,6 +252,7 @@ async fn start_subscriptions(
     log: &Arc<dyn EventLog>,
     durable: tokio::sync::watch::Receiver<u64>,
     metrics: &metrics::Metrics,
+    fatal: CancellationToken,
 ) -> Result<subs::Subscriptions, DaemonError> {
     let subs = subs::Subscriptions::start(
         db,
@@ -260,6 +261,7 @@ async fn start_subscriptions(
         metrics.clone(),
         config.allow_subscriber_hosts.clone(),
         delivery_spin(config.delivery_spin_us),
+        fatal,
     )
     .map_err(|e| match e {
         subs::SubError::Thread(source) => DaemonError::Thread {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod at_most_once;
 mod auth;
 mod bad_input;
 mod big_log;

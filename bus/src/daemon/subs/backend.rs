@@ -6,6 +6,7 @@ use crate::daemon::store::EventLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// The event log, the subscription trees, the durable head, the metrics, and the daemon's
 /// delivery settings: one per registry, shared by it and every loop.
@@ -25,6 +26,10 @@ pub(crate) struct Backend {
     pub(crate) spin: Duration,
     /// The hosts subscription URLs may name (`--allow-subscriber-hosts`; empty: any).
     pub(crate) allow_hosts: Vec<String>,
+    /// Cancelled when a flush of the store fails, which stops the daemon: a loop that
+    /// flushes (`delivery: "at_most_once"`) reports a failed `fdatasync` here, for the
+    /// writer's next sync on the same file might not see the error again.
+    pub(crate) fatal: CancellationToken,
 }
 
 impl Backend {

@@ -21,7 +21,8 @@
 //! client.rs           one keep-alive HTTP/1.1 connection per loop
 //! verdict.rs          what the subscriber's answer means, and the backoff
 //! spec.rs             the limits of a subscription's settings
-//! store.rs            the sled trees: settings, cursors, dead letters
+//! store.rs            the sled trees: settings, cursors, dead letters; store/in_flight.rs:
+//!                     the seqs sent at_most_once and not settled yet
 //! ```
 
 mod backend;

@@ -5,7 +5,7 @@ use super::backend::Backend;
 use super::deliverer::Deliverer;
 use super::delivery_thread::{DeliveryThread, LOOP_THREAD, READ_THREAD};
 use super::spec;
-use super::store::{StoredCursor, StoredSub, SubStore};
+use super::store::{StoredCursor, StoredSub, SubStore, OUTCOME_UNKNOWN};
 use super::{SubError, Subscription};
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::EventLog;
@@ -33,7 +33,8 @@ pub(crate) struct Subscriptions {
 }
 
 impl Subscriptions {
-    /// Loads every stored subscription and starts its loop.
+    /// Loads every stored subscription and starts its loop; `fatal` is cancelled if a
+    /// loop's flush of the store fails.
     pub(crate) fn start(
         db: &sled::Db,
         log: Arc<dyn EventLog>,
@@ -41,6 +42,7 @@ impl Subscriptions {
         metrics: Metrics,
         allow_hosts: Vec<String>,
         spin: std::time::Duration,
+        fatal: tokio_util::sync::CancellationToken,
     ) -> Result<Self, SubError> {
         let backend = Backend {
             log_id: log.log_id().to_string(),
@@ -50,6 +52,7 @@ impl Subscriptions {
             durable,
             spin,
             allow_hosts,
+            fatal,
         };
         let delivery = DeliveryThread::start(LOOP_THREAD, READ_THREAD).map_err(SubError::Thread)?;
         Self::open(backend, delivery)
@@ -81,6 +84,11 @@ impl Subscriptions {
                     ..cursor
                 };
                 self.backend.store.swap_cursor(&name, cursor, back)?;
+            }
+            // `delivery: "at_most_once"`: sent before the bus stopped, never answered.
+            let unknown = self.backend.store.park_in_flight(&name)?;
+            if !unknown.is_empty() {
+                tracing::warn!(subscription = %name, seqs = ?unknown, "events in flight when the bus stopped parked as {OUTCOME_UNKNOWN}");
             }
             self.spawn(&mut registry, name, stored);
         }

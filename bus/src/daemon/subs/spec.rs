@@ -2,7 +2,7 @@
 
 use crate::envelope::{is_valid_event_type, is_valid_stream_name, EVENT_TYPE_RULE, NAME_RULE};
 use crate::signature::Signer;
-use crate::wire::{Format, SubscriptionSpec};
+use crate::wire::{Delivery, Format, SubscriptionSpec};
 
 /// Most events in one delivery.
 pub(crate) const MAX_BATCH: u32 = 1_000;
@@ -49,6 +49,11 @@ pub(crate) fn check(spec: &SubscriptionSpec, allow_hosts: &[String]) -> Result<(
     )?;
     if spec.retry.max_attempts == Some(0) {
         return Err("`retry.max_attempts` is at least 1 (or null: retry forever)".into());
+    }
+    if spec.delivery == Delivery::AtMostOnce && spec.retry.max_attempts.is_some_and(|n| n > 1) {
+        return Err(
+            "`delivery: \"at_most_once\"` never retries: `retry.max_attempts` is null or 1".into(),
+        );
     }
     if spec.format == Format::Cloudevents && spec.batch > 1 {
         return Err("`format: \"cloudevents\"` (binary mode) carries one event per request: use `batch: 1`, or `cloudevents-structured`".into());
@@ -118,9 +123,24 @@ mod tests {
             r#"{"url":"http://x/","secret":"nope"}"#,
             r#"{"url":"http://x/","types":[""]}"#,
             r#"{"url":"http://x/","types":["a\u0007b"]}"#,
+            r#"{"url":"http://x/","delivery":"at_most_once","retry":{"max_attempts":2}}"#,
         ] {
             assert!(check(&spec(bad), &[]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn at_most_once_takes_batches_and_no_retries() {
+        for good in [
+            r#"{"url":"http://x/","delivery":"at_most_once"}"#,
+            r#"{"url":"http://x/","delivery":"at_most_once","batch":1000}"#,
+            r#"{"url":"http://x/","delivery":"at_most_once","retry":{"max_attempts":1}}"#,
+            r#"{"url":"http://x/","delivery":"at_least_once","retry":{"max_attempts":2}}"#,
+        ] {
+            assert!(check(&spec(good), &[]).is_ok(), "{good}");
+        }
+        let default = spec(r#"{"url":"http://x/"}"#);
+        assert_eq!(default.delivery, Delivery::AtLeastOnce);
     }
 
     #[test]

@@ -35,6 +35,7 @@ impl Subscriptions {
             paused_reason: settings.stored.paused.clone(),
             batch: spec.batch,
             format: spec.format,
+            delivery: spec.delivery,
         })
     }
 

@@ -5,7 +5,12 @@
 //! compare-and-swap, so a delivery's verdict is stored only if neither a rewind (new
 //! generation) nor a skip (moved cursor) nor a delete happened while it was in flight.
 //! Cursor writes become durable with the writer's next group commit, or within 100 ms
-//! (sled's background flush, set in `SledLog::open`).
+//! (sled's background flush, set in `SledLog::open`); with `delivery: "at_most_once"` the
+//! loop flushes the cursor and the seqs in flight itself before it sends (`in_flight.rs`).
+
+mod in_flight;
+
+pub(crate) use in_flight::OUTCOME_UNKNOWN;
 
 use crate::wire::{DeadLetter, SubscriptionSpec};
 use serde::{Deserialize, Serialize};
@@ -82,6 +87,16 @@ fn committed(result: Result<(), TransactionError<()>>) -> Result<bool, SubStoreE
     }
 }
 
+/// The value of a transaction that never aborts.
+fn committed_value<T>(result: Result<T, TransactionError<()>>) -> Result<T, SubStoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Storage(e) => e.into(),
+        TransactionError::Abort(()) => {
+            SubStoreError::Unreadable("a transaction that never aborts aborted".into())
+        }
+    })
+}
+
 /// The subscription trees. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct SubStore {
@@ -91,6 +106,8 @@ pub(crate) struct SubStore {
     subs: sled::Tree,
     cursors: sled::Tree,
     dead: sled::Tree,
+    /// name → the seqs sent with `delivery: "at_most_once"` and not settled yet.
+    in_flight: sled::Tree,
 }
 
 fn dead_key(name: &str, seq: u64) -> Vec<u8> {
@@ -118,6 +135,7 @@ impl SubStore {
             subs: db.open_tree("subscriptions")?,
             cursors: db.open_tree("cursors")?,
             dead: db.open_tree("dead_letters")?,
+            in_flight: db.open_tree("in_flight")?,
         })
     }
 
@@ -260,21 +278,21 @@ impl SubStore {
         Ok(self.dead.remove(dead_key(name, seq))?.is_some())
     }
 
-    /// Removes a subscription, its cursor and its dead letters.
+    /// Removes a subscription, its cursor, its seqs in flight and its dead letters.
     pub(crate) fn delete(&self, name: &str) -> Result<(), SubStoreError> {
         // Never aborts: the bool says nothing here.
-        committed((&self.subs, &self.cursors, &self.retired).transaction(
-            |(subs, cursors, retired)| {
-                subs.remove(name.as_bytes())?;
-                if let Some(c) = cursors
-                    .remove(name.as_bytes())?
-                    .and_then(|raw| StoredCursor::decode(&raw))
-                {
-                    retired.insert(name.as_bytes(), &c.generation.to_be_bytes())?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            },
-        ))?;
+        let trees = (&self.subs, &self.cursors, &self.retired, &self.in_flight);
+        committed(trees.transaction(|(subs, cursors, retired, in_flight)| {
+            subs.remove(name.as_bytes())?;
+            in_flight.remove(name.as_bytes())?;
+            if let Some(c) = cursors
+                .remove(name.as_bytes())?
+                .and_then(|raw| StoredCursor::decode(&raw))
+            {
+                retired.insert(name.as_bytes(), &c.generation.to_be_bytes())?;
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        }))?;
         for key in self.dead.scan_prefix(dead_prefix(name)).keys() {
             self.dead.remove(key?)?;
         }

@@ -14,6 +14,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
+mod at_most_once;
+
 /// How long a bounded poll waits.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -102,6 +104,7 @@ fn backend(log: Arc<dyn EventLog>, db: &sled::Db, head: u64) -> (Backend, watch:
         durable,
         spin: Duration::ZERO,
         allow_hosts: Vec::new(),
+        fatal: tokio_util::sync::CancellationToken::new(),
     };
     (backend, durable_tx)
 }

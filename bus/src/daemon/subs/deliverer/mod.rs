@@ -3,7 +3,9 @@
 //! The loop repeats one step, [`Deliverer::deliver_once`], which tests can drive directly:
 //! take the matching events after the cursor up to the durable head, POST them, and act on
 //! the subscriber's verdict (2xx: store the cursor by compare-and-swap; 422: park; 410:
-//! pause; anything else: retry with backoff). Between steps the loop waits for a raise of
+//! pause; anything else: retry with backoff). With `delivery: "at_most_once"` the cursor
+//! is made durable before the request goes out and a failure parks at once
+//! (`at_most_once.rs`). Between steps the loop waits for a raise of
 //! the durable head, a control operation, a backoff timer, or shutdown: never a polling
 //! delay.
 //!
@@ -12,6 +14,7 @@
 //! events of many requests ([`ReadAhead`]), and the cursor it wrote last is reused until a
 //! clear (which follows every move by an operator) says to read it again.
 
+mod at_most_once;
 mod failure_log;
 mod send;
 mod settle;
@@ -22,6 +25,7 @@ use super::read_ahead::{ReadAhead, Request, READ_AHEAD_EVENTS};
 use super::store::StoredCursor;
 use super::subscription::Settings;
 use super::{SubError, Subscription};
+use crate::wire::Delivery;
 use failure_log::FailureLog;
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,6 +198,9 @@ impl Deliverer {
         let request = self.next_request(&settings, cursor, head).await?;
         if request.events.is_empty() {
             return self.pass(cursor, request.up_to);
+        }
+        if settings.spec().delivery == Delivery::AtMostOnce {
+            return self.deliver_at_most_once(&settings, cursor, &request).await;
         }
         match self
             .send(&settings, cursor.generation, &request.events, false)

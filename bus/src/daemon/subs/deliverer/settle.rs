@@ -39,13 +39,7 @@ impl Deliverer {
             // Thrown away if a rewind, skip or delete happened meanwhile: pausing a deleted
             // subscription would store settings without a cursor.
             Verdict::Gone if !self.still_at(cursor).await? => Ok(Step::Superseded),
-            Verdict::Gone => {
-                self.subscription
-                    .set_paused(&self.backend.store, Some(GONE_REASON.into()))?;
-                tracing::warn!(subscription = %self.subscription.name, seq = request.events[0].seq(), "subscription paused: {GONE_REASON}");
-                self.failure_log.reset();
-                Ok(Step::Idle)
-            }
+            Verdict::Gone => self.pause_gone(request.events[0].seq()),
             Verdict::Failed { .. } if !self.still_at(cursor).await? => Ok(Step::Superseded),
             Verdict::Failed {
                 status,
@@ -53,6 +47,15 @@ impl Deliverer {
                 retry_after,
             } => self.failed(settings, cursor, request, status, error, retry_after),
         }
+    }
+
+    /// A 410 on a request starting at `seq`: pauses the subscription.
+    pub(super) fn pause_gone(&mut self, seq: u64) -> Result<Step, SubError> {
+        self.subscription
+            .set_paused(&self.backend.store, Some(GONE_REASON.into()))?;
+        tracing::warn!(subscription = %self.subscription.name, seq, "subscription paused: {GONE_REASON}");
+        self.failure_log.reset();
+        Ok(Step::Idle)
     }
 
     /// A 422: a batch goes again one event per request; one event is parked.
@@ -106,7 +109,7 @@ impl Deliverer {
     }
 
     /// Logs a failed attempt at `seq`: at WARN when the failure log says so, else DEBUG.
-    fn log_failure(&mut self, seq: u64, attempt: u32, status: Option<u16>, error: &str) {
+    pub(super) fn log_failure(&mut self, seq: u64, attempt: u32, status: Option<u16>, error: &str) {
         let name = &self.subscription.name;
         match self.failure_log.failed(std::time::Instant::now()) {
             FailureNotice::Warn { unlogged } => tracing::warn!(
@@ -131,14 +134,21 @@ impl Deliverer {
             tracing::debug!(subscription = %self.subscription.name, "cursor moved while delivering: verdict thrown away");
             return Ok(Step::Superseded);
         }
-        self.subscription.acknowledged();
-        self.subscription.delivered.inc_by(n);
-        if let Some(failures) = self.failure_log.recovered() {
-            tracing::info!(subscription = %self.subscription.name, seq = request.events[0].seq(), failures, "delivering again after failed attempts");
-        }
+        self.count_acknowledged(request);
         Ok(Step::Delivered {
             up_to: request.up_to,
         })
+    }
+
+    /// Counts an acknowledged request (the cursor is stored): clears the failures.
+    pub(super) fn count_acknowledged(&mut self, request: &Request) {
+        self.subscription.acknowledged();
+        self.subscription
+            .delivered
+            .inc_by(request.events.len() as u64);
+        if let Some(failures) = self.failure_log.recovered() {
+            tracing::info!(subscription = %self.subscription.name, seq = request.events[0].seq(), failures, "delivering again after failed attempts");
+        }
     }
 
     /// Whether the stored cursor is still `cursor` (read off the loops' thread).
