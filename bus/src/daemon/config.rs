@@ -141,29 +141,4 @@ impl BusConfig {
         self.static_subscriptions()?;
         Ok(())
     }
-
-<<<<<<< HEAD
-    /// Refuses a token that is short enough to guess, or that holds whitespace (which a
-    /// client's `Authorization` header could not carry as one credential).
-    fn check_token(token: &str) -> Result<(), String> {
-        if token.chars().count() < Self::MIN_TOKEN_CHARS {
-            return Err(format!(
-                "--token (MINIBUS_TOKEN) must be at least {} characters long, to be hard to \
-                 guess; e.g. `openssl rand -hex 32`",
-                Self::MIN_TOKEN_CHARS
-            ));
-        }
-        if token.chars().any(char::is_whitespace) {
-            return Err("--token (MINIBUS_TOKEN) must not contain whitespace".into());
-        }
-        Ok(())
-=======
-    /// Splits a `--subscribe NAME=URL`.
-    pub(crate) fn static_subscription(entry: &str) -> Result<(&str, &str), String> {
-        entry
-            .split_once('=')
-            .filter(|(name, url)| !name.is_empty() && !url.is_empty())
-            .ok_or_else(|| format!("--subscribe takes NAME=URL, not {entry:?}"))
->>>>>>> metrics
-    }
 }
