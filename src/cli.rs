@@ -16,6 +16,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
+    /// Run the query service: the blog's read model (port 4002).
+    Query(::query::QueryArgs),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
     /// Benchmarks against a running bus.
@@ -27,6 +29,7 @@ impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Bus(config) => serve::bus(config).await,
+            Command::Query(args) => crate::query::run(args).await,
             Command::Up(args) => up::run(args).await,
             Command::Bench(command) => command.run().await,
         }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod query;
 mod serve;
 mod up;
 

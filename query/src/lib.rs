@@ -1,1 +1,128 @@
-//! query service (placeholder).
+//! The query service (`minibus query`, port 4002): the blog's read model. It subscribes to
+//! `PostCreated`, `CommentCreated` and `CommentUpdated` (batches of 100) and answers
+//! `GET /posts` in the course's shape, `{"<id>": {"id", "title", "comments": [{"id",
+//! "content", "status"}]}}`, in creation order, and `GET /posts/{id}`.
+//!
+//! By default the projection lives in memory and is rebuilt at each start by replaying the
+//! log from the beginning; with `--persist` it lives in sled under `--data-dir` with its
+//! checkpoint, and a start resumes after the checkpoint (a replaced log, or a checkpoint
+//! beyond the bus's head, starts over). `/readyz` answers `200` once the projection has
+//! caught up with the head the bus had at registration. `GET /posts?min_seq=N` waits (up to
+//! `wait_ms`, 2 s by default) until seq N is applied: a client that has just written reads
+//! its write.
+//!
+//! # Layout
+//!
+//! ```text
+//! config.rs        QueryArgs: the kit's ServiceArgs, --persist, --cors-origin
+//! events.rs        the typed payloads read: PostCreated, CommentCreated, CommentUpdated
+//! projection.rs    Projection: posts in order with their comments; plan + commit of a Change
+//! store.rs         ProjectionStore: the projection and its checkpoint in sled (--persist)
+//! read_model.rs    ReadModel: the projection shared by the handler and the routes, the seq
+//!                  applied (to wait on), the store every change goes through first
+//! handler.rs       Projector: the SDK handler (422 for an event that can never apply)
+//! subscription.rs  the subscription's settings, registration with retries, readiness
+//! routes.rs        router(): GET /posts, GET /posts/{id}, min_seq/wait_ms, CORS
+//! ```
+
+mod config;
+mod events;
+mod handler;
+mod projection;
+mod read_model;
+mod routes;
+mod store;
+mod subscription;
+
+pub use config::{Query, QueryArgs};
+pub use events::{BlogEvent, CommentCreated, CommentUpdated, PostCreated, SUBSCRIBED_TYPES};
+pub use handler::Projector;
+pub use projection::{Change, Comment, Post, Projection, Unapplicable};
+pub use read_model::{ApplyError, ReadModel};
+pub use routes::{cors, parse_wait, router, Wait, APPLIED_SEQ, DEFAULT_WAIT, MAX_WAIT_MS};
+pub use store::{ProjectionStore, Saved, StoreError};
+pub use subscription::{register, subscriber, Checkpoint, BATCH, SUBSCRIPTION};
+
+use bus::kit::{serve, ConfigError, Readiness};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why query stopped, or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// A refused setting (token, advertise URL).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A `--cors-origin` that is not a valid origin.
+    #[error("{0}")]
+    Cors(String),
+    /// The store could not be opened, read or flushed.
+    #[error("the projection's store: {0}")]
+    Store(#[from] StoreError),
+    /// The bus refused the registration (a wrong token…).
+    #[error("cannot register with the bus: {0}")]
+    Register(#[from] bus::sdk::Error),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs query on `listener` until `shutdown`: opens the store (with `--persist`), serves,
+/// registers with the bus (retrying while it cannot be reached), and flushes the store at
+/// the end.
+pub async fn run(
+    listener: TcpListener,
+    args: QueryArgs,
+    shutdown: CancellationToken,
+) -> Result<(), QueryError> {
+    args.service.check()?;
+    let cors = routes::cors(&args.cors_origins).map_err(QueryError::Cors)?;
+    let base_url = args.service.advertise_url(listener.local_addr()?)?;
+    let (model, from) = open(&args).await?;
+    let service = &args.service;
+    let subscriber = subscriber(
+        &service.bus_url,
+        service.bus_token.clone(),
+        &base_url,
+        from,
+        model.clone(),
+    );
+    let readiness = Readiness::new();
+    let app = router(model.clone(), readiness.clone(), cors).merge(subscriber.router());
+    let stop = shutdown.child_token();
+    let server = tokio::spawn(serve(listener, app, stop.clone()));
+    if let Err(e) = register(&subscriber, &model, &readiness, &stop).await {
+        stop.cancel();
+        let _ = server.await;
+        return Err(e.into());
+    }
+    let served = server.await.map_err(std::io::Error::other)?;
+    served?;
+    model.flush().await?;
+    Ok(())
+}
+
+/// The read model to start from: what the store holds with `--persist`, else empty.
+async fn open(args: &QueryArgs) -> Result<(ReadModel, Checkpoint), QueryError> {
+    if !args.persist {
+        return Ok((
+            ReadModel::new(Saved::default(), None),
+            Checkpoint::default(),
+        ));
+    }
+    let (dir, cache_mb) = (args.service.data_dir.clone(), args.service.cache_mb);
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = ProjectionStore::open(&dir, cache_mb)?;
+        let saved = store.load()?;
+        Ok::<_, StoreError>((store, saved))
+    })
+    .await
+    .map_err(|e| StoreError::Interrupted(e.to_string()))?;
+    let (store, saved) = opened?;
+    let from = Checkpoint {
+        applied: saved.applied,
+        log_id: saved.log_id.clone(),
+    };
+    tracing::info!(applied = ?from.applied, posts = saved.projection.len(), "projection loaded");
+    Ok((ReadModel::new(saved, Some(store)), from))
+}

@@ -1,0 +1,103 @@
+//! `QueryArgs`: the flags of `minibus query`, each with its `MINIBUS_…` variable.
+
+use bus::kit::{ServiceArgs, ServiceDefaults};
+
+/// query's defaults for the flags every service takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Query;
+
+impl ServiceDefaults for Query {
+    const NAME: &'static str = "query";
+    const LISTEN: &'static str = "127.0.0.1:4002";
+    const DATA_DIR: &'static str = "./data/query";
+}
+
+/// The flags of `minibus query`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueryArgs {
+    /// The flags every service takes.
+    #[command(flatten)]
+    pub service: ServiceArgs<Query>,
+
+    /// Keep the projection in sled under --data-dir with its checkpoint, and resume from
+    /// the checkpoint at start, instead of rebuilding it in memory from the whole log.
+    #[arg(long, env = "MINIBUS_PERSIST")]
+    pub persist: bool,
+
+    /// An origin allowed to call query from a web page (repeatable, or comma-separated);
+    /// any origin when none is given.
+    #[arg(
+        long = "cors-origin",
+        env = "MINIBUS_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+impl QueryArgs {
+    /// The defaults (in memory, any origin), listening on `listen` with data in `data_dir`:
+    /// for tests and for `minibus up`.
+    pub fn new(listen: std::net::SocketAddr, data_dir: std::path::PathBuf) -> Self {
+        Self {
+            service: ServiceArgs::new(listen, data_dir),
+            persist: false,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command, FromArgMatches};
+
+    fn parse(flags: &[&str]) -> QueryArgs {
+        let command = QueryArgs::augment_args(Command::new("query"));
+        command.clone().debug_assert();
+        let matches = command
+            .try_get_matches_from(std::iter::once("query").chain(flags.iter().copied()))
+            .expect("valid flags");
+        QueryArgs::from_arg_matches(&matches).expect("the struct")
+    }
+
+    #[test]
+    fn the_defaults_are_in_memory_any_origin_on_4002() {
+        let args = parse(&[]);
+        assert!(!args.persist);
+        assert!(args.cors_origins.is_empty());
+        assert_eq!(args.service.listen.port(), 4002);
+        assert_eq!(
+            args.service.data_dir,
+            std::path::PathBuf::from("./data/query")
+        );
+    }
+
+    #[test]
+    fn flags_parse() {
+        let args = parse(&[
+            "--persist",
+            "--cors-origin",
+            "http://a.test,http://b.test",
+            "--cors-origin",
+            "http://c.test",
+        ]);
+        assert!(args.persist);
+        assert_eq!(
+            args.cors_origins,
+            ["http://a.test", "http://b.test", "http://c.test"]
+        );
+    }
+
+    #[test]
+    fn every_own_flag_reads_its_minibus_variable() {
+        let command = QueryArgs::augment_args(Command::new("query"));
+        for (long, var) in [
+            ("persist", "MINIBUS_PERSIST"),
+            ("cors-origin", "MINIBUS_CORS_ORIGIN"),
+        ] {
+            let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
+            let env = arg.and_then(|a| a.get_env()).and_then(|v| v.to_str());
+            assert_eq!(env, Some(var), "--{long}");
+        }
+    }
+}

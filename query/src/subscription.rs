@@ -1,0 +1,84 @@
+//! query's subscription: its settings (the three types, batches of 100, from the
+//! checkpoint), and registration at start, retried while the bus cannot be reached, with
+//! `/readyz` raised once the projection has caught up with the head seen then.
+
+use crate::events::SUBSCRIBED_TYPES;
+use crate::handler::Projector;
+use crate::read_model::ReadModel;
+use bus::kit::Readiness;
+use bus::sdk::{Error, Subscriber, SubscriberConfig};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The subscription's name on the bus.
+pub const SUBSCRIPTION: &str = "query";
+/// Events per delivery.
+pub const BATCH: u32 = 100;
+/// The first wait before registering again; doubled up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// Where a subscriber starts from: the stored checkpoint and its log, or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    /// The last seq applied, `None` without state (replay from the beginning).
+    pub applied: Option<u64>,
+    /// The log it belongs to.
+    pub log_id: Option<String>,
+}
+
+/// The subscriber of query's subscription, delivering at `base_url/events`.
+pub fn subscriber(
+    bus_url: &str,
+    token: Option<String>,
+    base_url: &str,
+    from: Checkpoint,
+    model: ReadModel,
+) -> Subscriber<Projector> {
+    let config = SubscriberConfig {
+        bus_url: bus_url.into(),
+        token,
+        name: SUBSCRIPTION.into(),
+        url: format!("{base_url}/events"),
+        types: SUBSCRIBED_TYPES.map(String::from).to_vec(),
+        batch: BATCH,
+        applied: from.applied,
+        log_id: from.log_id,
+    };
+    Subscriber::new(config, Projector::new(model))
+}
+
+/// Registers `subscriber`, retrying with backoff while the bus cannot be reached or answers
+/// `5xx`, until done or `stop`; then raises `readiness` once caught up. A `4xx` (a wrong
+/// token…) will not change by retrying: it is returned.
+pub async fn register(
+    subscriber: &Subscriber<Projector>,
+    model: &ReadModel,
+    readiness: &Readiness,
+    stop: &CancellationToken,
+) -> Result<(), Error> {
+    let mut pause = RETRY_FIRST;
+    let registration = loop {
+        match subscriber.register().await {
+            Ok(registration) => break registration,
+            Err(e) if matches!(e, Error::Rejected { status, .. } if status < 500) => return Err(e),
+            Err(e) => tracing::warn!(error = %e, retry_in = ?pause, "cannot register with the bus"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(pause) => pause = (pause * 2).min(RETRY_MAX),
+        }
+    };
+    if let Err(e) = model.remember_log_id(&registration.log_id).await {
+        tracing::error!(error = %e, "cannot store the bus's log id");
+    }
+    let mut caught_up = subscriber.caught_up();
+    let readiness = readiness.clone();
+    tokio::spawn(async move {
+        if caught_up.wait_for(|c| *c).await.is_ok() {
+            tracing::info!("caught up with the bus: ready");
+            readiness.set_ready();
+        }
+    });
+    Ok(())
+}
