@@ -20,11 +20,15 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 /// The longest `wait_ms`.
 pub const MAX_WAIT_MS: u64 = 10_000;
 
+/// The largest `min_seq`: the document's integers are `int64`.
+const MAX_SEQ: u64 = i64::MAX as u64;
+
 /// `?min_seq=N&wait_ms=W`: answer once seq N is applied, waiting at most W ms.
 #[derive(Debug, Default, PartialEq, Eq, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Wait {
     /// Answer once the event at this seq is applied (e.g. a write's `Minibus-Seq`).
+    #[param(maximum = 9223372036854775807_u64)]
     min_seq: Option<u64>,
     /// How long to wait for `min_seq`, in ms (default 2000); past it the answer is what is
     /// applied then, still `200`.
@@ -113,7 +117,8 @@ async fn wait_for(model: &ReadModel, wait: &Wait) -> u64 {
 }
 
 /// Reads `min_seq` and `wait_ms` (other parameters are ignored); `400 invalid_query` for a
-/// value that is not a number, a `wait_ms` over [`MAX_WAIT_MS`], or a parameter given twice.
+/// value that is not a whole number, a `min_seq` over `i64::MAX`, a `wait_ms` over
+/// [`MAX_WAIT_MS`], or a parameter given twice.
 pub fn parse_wait(raw: Option<&str>) -> Result<Wait, ApiError> {
     let mut wait = Wait::default();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
@@ -132,6 +137,9 @@ pub fn parse_wait(raw: Option<&str>) -> Result<Wait, ApiError> {
             ))
         })?;
         *slot = Some(number);
+    }
+    if wait.min_seq.is_some_and(|seq| seq > MAX_SEQ) {
+        return Err(invalid(format!("`min_seq` is at most {MAX_SEQ}")));
     }
     if wait.wait_ms.is_some_and(|ms| ms > MAX_WAIT_MS) {
         return Err(invalid(format!("`wait_ms` is at most {MAX_WAIT_MS}")));
@@ -182,6 +190,7 @@ mod tests {
             "min_seq=-1",
             "min_seq=",
             "wait_ms=10001",
+            "min_seq=9223372036854775808",
             "wait_ms=1.5",
             "min_seq=1&min_seq=2",
         ] {
