@@ -153,7 +153,7 @@ impl Drop for BusProcess {
 }
 
 /// Polls `child` until it exits or `timeout` passes.
-fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().expect("poll the child") {
