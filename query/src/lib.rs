@@ -18,6 +18,7 @@
 //! events.rs        the typed payloads read: PostCreated, CommentCreated, CommentUpdated
 //! projection.rs    Projection: posts in order with their comments; plan + commit of a Change
 //! store.rs         ProjectionStore: the projection and its checkpoint in sled (--persist)
+//! persister.rs     Persister: writes changes to the store in groups, each with its checkpoint
 //! read_model.rs    ReadModel: the projection shared by the handler and the routes, the seq
 //!                  applied (to wait on), the store every change goes through first
 //! handler.rs       Projector: the SDK handler (422 for an event that can never apply)
@@ -28,6 +29,7 @@
 mod config;
 mod events;
 mod handler;
+mod persister;
 mod projection;
 mod read_model;
 mod routes;
@@ -37,10 +39,11 @@ mod subscription;
 pub use config::{Query, QueryArgs};
 pub use events::{BlogEvent, CommentCreated, CommentUpdated, PostCreated, SUBSCRIBED_TYPES};
 pub use handler::Projector;
+pub use persister::{Persister, GROUP_ENTRIES, WRITE_EVERY};
 pub use projection::{Change, Comment, Post, Projection, Unapplicable};
 pub use read_model::{ApplyError, ReadModel};
 pub use routes::{cors, parse_wait, router, Wait, APPLIED_SEQ, DEFAULT_WAIT, MAX_WAIT_MS};
-pub use store::{ProjectionStore, Saved, StoreError};
+pub use store::{entry, Entry, ProjectionStore, Saved, StoreError};
 pub use subscription::{register, subscriber, Checkpoint, BATCH, SUBSCRIPTION};
 
 use bus::kit::{serve, ConfigError, Readiness};

@@ -96,13 +96,11 @@ impl Projection {
     /// Rebuilds a projection from stored posts, each with its comments, in creation order.
     pub fn from_posts(posts: Vec<Post>) -> Self {
         let mut projection = Self::default();
-        for post in posts {
-            projection.commit(Change::AddPost(Post {
-                comments: Vec::new(),
-                ..post.clone()
-            }));
-            let at = projection.posts.len() - 1;
-            for comment in post.comments {
+        for mut post in posts {
+            let comments = std::mem::take(&mut post.comments);
+            let at = projection.posts.len();
+            projection.commit(Change::AddPost(post));
+            for comment in comments {
                 projection.add_comment(at, comment);
             }
         }

@@ -1,8 +1,9 @@
 //! `ReadModel`: the projection as the service shares it between its event handler (which
 //! applies) and its routes (which read and wait), with the last seq applied and, with
-//! `--persist`, the store every change goes through first.
+//! `--persist`, the [`Persister`] every change is recorded with first.
 
 use crate::events::BlogEvent;
+use crate::persister::Persister;
 use crate::projection::{Change, Projection, Unapplicable};
 use crate::store::{ProjectionStore, Saved, StoreError};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -31,18 +32,19 @@ struct Inner {
     projection: RwLock<Projection>,
     /// The highest seq applied (or examined and refused) so far.
     applied: watch::Sender<u64>,
-    store: Option<ProjectionStore>,
+    persister: Option<Arc<Persister>>,
 }
 
 impl ReadModel {
     /// A read model over what `store` held at start (`Saved::default()` and no store: in
-    /// memory, empty).
+    /// memory, empty). With a store, it must be called within the tokio runtime (its
+    /// [`Persister`] writes in the background).
     pub fn new(saved: Saved, store: Option<ProjectionStore>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 projection: RwLock::new(saved.projection),
                 applied: watch::channel(saved.applied.unwrap_or(0)).0,
-                store,
+                persister: store.map(Persister::start),
             }),
         }
     }
@@ -70,11 +72,12 @@ impl ReadModel {
         )
     }
 
-    /// Applies `event`, the event at `seq`: the store first (with the checkpoint), then
-    /// memory. One caller at a time (the subscriber applies in seq order).
+    /// Applies `event`, the event at `seq`: recorded for the store first (with the
+    /// checkpoint), then in memory. One caller at a time (the subscriber applies in seq
+    /// order).
     pub async fn apply(&self, seq: u64, event: &BlogEvent) -> Result<(), ApplyError> {
         let change = self.read(|projection| projection.plan(seq, event))?;
-        self.store(&change, seq).await?;
+        self.record(&change, seq).await?;
         self.inner
             .projection
             .write()
@@ -87,15 +90,15 @@ impl ReadModel {
     /// An event at `seq` that can never be applied was examined: the checkpoint moves past
     /// it, so that it is not asked again after a restart.
     pub async fn pass(&self, seq: u64) -> Result<(), StoreError> {
-        self.store(&Change::Nothing, seq).await?;
+        self.record(&Change::Nothing, seq).await?;
         self.mark_applied(seq);
         Ok(())
     }
 
     /// Drops everything (the log was replaced, or the checkpoint is beyond its head).
     pub async fn reset(&self) -> Result<(), StoreError> {
-        if let Some(store) = self.inner.store.clone() {
-            blocking(move || store.clear()).await?;
+        if let Some(persister) = &self.inner.persister {
+            persister.clear().await?;
         }
         *self
             .inner
@@ -108,27 +111,25 @@ impl ReadModel {
 
     /// Remembers, with `--persist`, the bus log the checkpoint belongs to.
     pub async fn remember_log_id(&self, log_id: &str) -> Result<(), StoreError> {
-        let Some(store) = self.inner.store.clone() else {
-            return Ok(());
-        };
-        let log_id = log_id.to_string();
-        blocking(move || store.set_log_id(&log_id)).await
-    }
-
-    /// Makes the stored state durable (at shutdown).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        match self.inner.store.clone() {
-            Some(store) => blocking(move || store.flush()).await,
+        match &self.inner.persister {
+            Some(persister) => persister.set_log_id(log_id).await,
             None => Ok(()),
         }
     }
 
-    async fn store(&self, change: &Change, seq: u64) -> Result<(), StoreError> {
-        let Some(store) = self.inner.store.clone() else {
-            return Ok(());
-        };
-        let change = change.clone();
-        blocking(move || store.write(&change, seq)).await
+    /// Writes what is pending and makes the stored state durable (at shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        match &self.inner.persister {
+            Some(persister) => persister.flush().await,
+            None => Ok(()),
+        }
+    }
+
+    async fn record(&self, change: &Change, seq: u64) -> Result<(), StoreError> {
+        match &self.inner.persister {
+            Some(persister) => persister.record(change, seq).await,
+            None => Ok(()),
+        }
     }
 
     fn mark_applied(&self, seq: u64) {
@@ -138,13 +139,4 @@ impl ReadModel {
             newer
         });
     }
-}
-
-/// Runs a store call on tokio's blocking pool (sled may wait for the disk).
-async fn blocking(
-    call: impl FnOnce() -> Result<(), StoreError> + Send + 'static,
-) -> Result<(), StoreError> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|e| StoreError::Interrupted(e.to_string()))?
 }

@@ -1,7 +1,7 @@
 //! `ProjectionStore`: the projection in sled under `--data-dir` (with `--persist`), with its
-//! checkpoint. Every change is written in one atomic batch with the seq it applies, so that
-//! after a crash the state and the checkpoint always agree (sled keeps a prefix of its
-//! writes; a batch survives whole or not at all).
+//! checkpoint. Changes are written in atomic batches, each with the seq of its last change
+//! as the checkpoint, so that after a crash the state and the checkpoint always agree
+//! (sled keeps a prefix of its writes; a batch survives whole or not at all).
 //!
 //! One tree, keys by kind: `p` + the post's seq (big-endian) → `{id, title}`; `c` + the
 //! post's seq + the comment's seq → `{id, content, status, version}` (so a scan gives each
@@ -91,21 +91,11 @@ impl ProjectionStore {
         })
     }
 
-    /// Writes `change` and the checkpoint `seq` as one batch.
-    pub fn write(&self, change: &Change, seq: u64) -> Result<(), StoreError> {
+    /// Writes `entries` (each from [`entry`]) and the checkpoint `seq` as one batch.
+    pub fn write(&self, entries: Vec<Entry>, seq: u64) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        match change {
-            Change::Nothing => {}
-            Change::AddPost(post) => batch.insert(&post_key(post.seq)[..], stored_post(post)),
-            Change::AddComment {
-                post_seq, comment, ..
-            }
-            | Change::UpdateComment {
-                post_seq, comment, ..
-            } => batch.insert(
-                &comment_key(*post_seq, comment.seq)[..],
-                stored_comment(comment),
-            ),
+        for (key, value) in entries {
+            batch.insert(key, value);
         }
         batch.insert(APPLIED, &seq.to_be_bytes());
         Ok(self.tree.apply_batch(batch)?)
@@ -163,6 +153,26 @@ impl ProjectionStore {
             });
         }
         Ok(posts)
+    }
+}
+
+/// A key and its value, as [`ProjectionStore::write`] stores them.
+pub type Entry = (sled::IVec, Vec<u8>);
+
+/// What `change` stores, if anything.
+pub fn entry(change: &Change) -> Option<Entry> {
+    match change {
+        Change::Nothing => None,
+        Change::AddPost(post) => Some((post_key(post.seq)[..].into(), stored_post(post))),
+        Change::AddComment {
+            post_seq, comment, ..
+        }
+        | Change::UpdateComment {
+            post_seq, comment, ..
+        } => Some((
+            comment_key(*post_seq, comment.seq)[..].into(),
+            stored_comment(comment),
+        )),
     }
 }
 

@@ -39,7 +39,9 @@ fn events() -> Vec<BlogEvent> {
 fn apply_all(store: &ProjectionStore, projection: &mut Projection, events: &[BlogEvent]) {
     for (seq, event) in (1..).zip(events) {
         let change = projection.plan(seq, event).expect("applies");
-        store.write(&change, seq).expect("written");
+        store
+            .write(entry(&change).into_iter().collect(), seq)
+            .expect("written");
         projection.commit(change);
     }
 }
