@@ -43,8 +43,21 @@ pub fn router(model: ReadModel, readiness: Readiness, cors: CorsLayer) -> Router
         .routes(routes!(all_posts))
         .routes(routes!(one_post));
     service_router(routes, readiness)
-        .with_state(model)
+        .with_state(model.clone())
+        .layer(axum::middleware::map_response_with_state(
+            model,
+            every_answer_says_applied,
+        ))
         .layer(cors)
+}
+
+/// `Minibus-Applied-Seq` on every answer (health, errors, the document) that has none: the
+/// routes of posts set their own, read before the projection.
+async fn every_answer_says_applied(State(model): State<ReadModel>, response: Response) -> Response {
+    match response.headers().contains_key(APPLIED_SEQ) {
+        true => response,
+        false => with_applied(response, model.applied()),
+    }
 }
 
 /// Any origin, or only `origins` (`--cors-origin`); `GET` with any header; the client may

@@ -79,3 +79,23 @@ async fn any_origin_may_read_unless_cors_origin_restricts_it() {
     );
     assert_eq!(preflight(&restricted, "http://evil.test").await, None);
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_seq_applied() {
+    let bus = spawn_bus().await;
+    let dir = tempfile::tempdir().unwrap();
+    let query = QueryApp::start(&bus, dir.path(), false).await;
+    let seq = publish(&bus, &[post_created("p1", "one")]).await[0];
+    query.posts_after(seq).await;
+    for path in [
+        "/posts",
+        "/posts/p1",
+        "/posts/nope",
+        "/readyz",
+        "/healthz",
+        "/openapi.json",
+        "/nowhere",
+    ] {
+        assert_eq!(query.get(path).await.applied(), seq, "{path}");
+    }
+}
