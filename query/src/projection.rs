@@ -95,7 +95,12 @@ pub struct Projection {
 impl Projection {
     /// Rebuilds a projection from stored posts, each with its comments, in creation order.
     pub fn from_posts(posts: Vec<Post>) -> Self {
-        let mut projection = Self::default();
+        let comments = posts.iter().map(|p| p.comments.len()).sum();
+        let mut projection = Self {
+            posts: Vec::with_capacity(posts.len()),
+            post_index: HashMap::with_capacity(posts.len()),
+            comment_index: HashMap::with_capacity(comments),
+        };
         for mut post in posts {
             let comments = std::mem::take(&mut post.comments);
             let at = projection.posts.len();
