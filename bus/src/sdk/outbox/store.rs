@@ -94,3 +94,79 @@ pub(super) fn entries(tree: &sled::Tree) -> sled::Result<Vec<(OutboxKey, String)
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::NewEvent;
+    use crate::sdk::Outbox;
+    use sled::transaction::ConflictableTransactionResult;
+    use std::convert::Infallible;
+    use std::sync::atomic::Ordering;
+
+    fn open_outbox() -> (tempfile::TempDir, Outbox) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let db = sled::open(dir.path()).expect("sled opens");
+        (dir, Outbox::open(&db).expect("the outbox opens"))
+    }
+
+    /// Enqueues one event per `sizes` entry, with data of about that many bytes.
+    fn enqueue(outbox: &Outbox, sizes: &[usize]) {
+        for &size in sizes {
+            let event = NewEvent::new("Noted", &"x".repeat(size)).expect("serialises");
+            let written = outbox
+                .write_blocking([], |tx| -> ConflictableTransactionResult<_, Infallible> {
+                    Ok(tx.enqueue(&event)?)
+                });
+            written.expect("the write commits");
+        }
+    }
+
+    fn keys(batch: &Batch) -> Vec<OutboxKey> {
+        batch.entries.iter().map(|(key, _)| *key).collect()
+    }
+
+    #[test]
+    fn a_batch_stops_at_the_durable_key() {
+        let (_dir, outbox) = open_outbox();
+        enqueue(&outbox, &[1, 1, 1]);
+        let batch = outbox.parts.read_batch(MAX_BATCH, 2).expect("reads");
+        assert_eq!(keys(&batch), [1, 2]);
+        let body: serde_json::Value = serde_json::from_slice(&batch.body()).expect("an array");
+        assert_eq!(body.as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn a_committed_entry_is_offered_to_the_relay_only_once_flushed() {
+        let (_dir, outbox) = open_outbox();
+        let event = NewEvent::new("Noted", &1).expect("serialises");
+        let committed = outbox.commit([], |tx| -> ConflictableTransactionResult<_, Infallible> {
+            Ok(tx.enqueue(&event)?)
+        });
+        assert_eq!(committed.expect("commits").0.keys, [1]);
+        let durable = outbox.parts.durable.load(Ordering::SeqCst);
+        assert_eq!(durable, 0, "not durable before its flush");
+        enqueue(&outbox, &[1]);
+        let durable = outbox.parts.durable.load(Ordering::SeqCst);
+        assert_eq!(durable, 2, "a later flush covers it");
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_1000_events_and_1_mib_but_at_least_one() {
+        let (_dir, outbox) = open_outbox();
+        enqueue(&outbox, &[0; 1_001]);
+        let batch = outbox.parts.read_batch(MAX_BATCH, u64::MAX).expect("reads");
+        assert_eq!(batch.entries.len(), 1_000);
+
+        let (_dir, outbox) = open_outbox();
+        enqueue(
+            &outbox,
+            &[2 << 20, 300 << 10, 300 << 10, 300 << 10, 300 << 10],
+        );
+        let batch = outbox.parts.read_batch(MAX_BATCH, u64::MAX).expect("reads");
+        assert_eq!(keys(&batch), [1], "a large event goes alone");
+        outbox.parts.delete(&batch).expect("deletes");
+        let batch = outbox.parts.read_batch(MAX_BATCH, u64::MAX).expect("reads");
+        assert_eq!(keys(&batch), [2, 3, 4], "up to 1 MiB");
+    }
+}

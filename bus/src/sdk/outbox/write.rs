@@ -120,7 +120,7 @@ impl Outbox {
 
     /// The transaction, under the key lock so that key order is commit order; the write
     /// and its commit ticket.
-    fn commit<const N: usize, A, E, F>(
+    pub(super) fn commit<const N: usize, A, E, F>(
         &self,
         trees: [&sled::Tree; N],
         f: F,
