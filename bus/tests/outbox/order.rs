@@ -65,26 +65,43 @@ async fn events_written_with_their_state_go_out_in_order_as_one_array() {
 }
 
 #[tokio::test]
-async fn an_aborted_write_enqueues_nothing() {
+async fn a_state_change_its_checkpoint_and_its_events_commit_together_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let service = Service::open(dir.path());
-    let aborted = service
-        .outbox
-        .write([&service.notes], |tx| {
-            let [notes] = tx.trees();
-            notes.insert("n", "noted")?;
-            tx.enqueue(&noted(1))?;
-            abort::<(), _>("no")
-        })
-        .await;
+    let checkpoint = service.db.open_tree("checkpoint").unwrap();
+    let apply = |seq: u64, refuse: bool| {
+        service
+            .outbox
+            .write([&service.notes, &checkpoint], move |tx| {
+                let [notes, checkpoint] = tx.trees();
+                notes.insert(&seq.to_be_bytes(), "noted")?;
+                checkpoint.insert("applied", &seq.to_be_bytes())?;
+                tx.enqueue(&noted(seq))?;
+                if refuse {
+                    return abort("refused");
+                }
+                Ok(seq)
+            })
+    };
+    let aborted = apply(7, true).await;
     assert!(matches!(
         aborted,
-        Err(sled::transaction::TransactionError::Abort("no"))
+        Err(sled::transaction::TransactionError::Abort("refused"))
     ));
     assert_eq!(service.notes.len(), 0);
+    assert_eq!(checkpoint.len(), 0);
     assert_eq!(service.outbox.pending_count(), 0);
-    // The key was not used up.
-    assert_eq!(service.note(2).await.keys, [1]);
+
+    let applied = apply(8, false).await.unwrap();
+    assert_eq!(
+        (applied.value, applied.keys),
+        (8, vec![1]),
+        "the key was not used up"
+    );
+    let stored = checkpoint.get("applied").unwrap().unwrap();
+    assert_eq!(stored.as_ref(), 8u64.to_be_bytes());
+    assert_eq!(service.notes.len(), 1);
+    assert_eq!(service.outbox.pending_count(), 1);
 }
 
 #[tokio::test]

@@ -53,6 +53,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A stateful subscriber (comments) keeps its applied seq beside its state, in a tree of
+//! its own passed with the others, so that the state change, the checkpoint and the events
+//! it causes commit together: `outbox.write([&comments, &checkpoint], move |tx| { let
+//! [comments, checkpoint] = tx.trees(); …; checkpoint.insert("applied", &seq.to_be_bytes())?;
+//! tx.enqueue(&updated)?; Ok(()) })`.
+//!
 //! Durability: a write returns once sled's `flush()` covered it (concurrent writes share
 //! one flush). That flush ends with `sync_file_range`, which does not flush a disk's write
 //! cache (spacejam/sled#1452): unlike the bus's log, a power cut may still lose the last
@@ -118,7 +124,8 @@ struct OutboxParts {
 
 impl Outbox {
     /// Opens (or creates) the outbox trees in `db`, beside the service's own trees. Entries
-    /// left pending by an earlier run are published by the next relay.
+    /// left pending by an earlier run are published by the next relay. Open it once per
+    /// `Db` and clone the handle: the keys it gives are counted in the handle.
     pub fn open(db: &sled::Db) -> sled::Result<Self> {
         let pending = db.open_tree(PENDING_TREE)?;
         let parked = db.open_tree(PARKED_TREE)?;
