@@ -7,6 +7,7 @@
 
 mod data;
 mod rules;
+pub(crate) mod whole_number;
 
 pub use rules::{
     is_valid_event_type, is_valid_stream_name, InvalidEvent, EVENT_TYPE_RULE, MAX_DATA_DEPTH,
@@ -166,7 +167,11 @@ pub struct NewEvent {
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,200}$"))]
     pub stream: Option<String>,
     /// Append only if `stream` is at this version (0 = the stream must not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expected_version: Option<u64>,
     /// The publisher's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,3 +25,4 @@ mod sse;
 mod sub_bad_input;
 mod subscriptions;
 mod unsafe_data;
+mod whole_numbers;
