@@ -101,7 +101,7 @@ pub struct SubscriptionSpec {
     pub url: String,
     /// Event types delivered; empty = all.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, value_type = Vec<crate::envelope::EventType>))]
     pub types: Vec<String>,
     /// Where delivery starts, on creation or with `reset`.
     #[serde(default)]
@@ -122,7 +122,14 @@ pub struct SubscriptionSpec {
     pub format: Format,
     /// `whsec_<base64 of 24–64 bytes>`: sign deliveries (Standard Webhooks). Never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^whsec_"))]
+    // The pattern is exactly what `Signer::from_secret` takes: canonical standard base64 (with
+    // its padding, no stray bits in the last character) of 24 to 64 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]==)?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)$"
+        )
+    )]
     pub secret: Option<String>,
     /// How long one delivery may take before it counts as failed.
     #[serde(default = "defaults::timeout_ms", deserialize_with = "whole")]
@@ -180,6 +187,10 @@ pub enum Start {
     After {
         /// The last seq not to deliver.
         #[serde(deserialize_with = "whole")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)
+        )]
         after: u64,
     },
 }
@@ -239,7 +250,10 @@ pub struct RetryPolicy {
     pub max_ms: u64,
     /// Attempts of one event before `on_exhausted`; `null` = retry forever.
     #[serde(default, deserialize_with = "optional")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, format = "uint32", maximum = 4_294_967_295_u32)
+    )]
     pub max_attempts: Option<u32>,
     /// What to do when `max_attempts` is reached.
     #[serde(default)]
@@ -352,6 +366,10 @@ pub struct DeadLetter {
 pub struct RewindRequest {
     /// Redeliver from `after + 1`.
     #[serde(default, deserialize_with = "optional")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)
+    )]
     pub after: Option<u64>,
     /// Redeliver from the first event with time ≥ this (RFC 3339).
     #[serde(default)]

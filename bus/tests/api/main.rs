@@ -18,6 +18,7 @@ mod openapi;
 mod publish;
 mod read;
 mod restart;
+mod schemathesis;
 mod sdk_publisher;
 mod sdk_subscriber;
 mod signatures;
