@@ -93,17 +93,29 @@ impl Modify for FieldRules {
                 },
             }),
         );
-        // Binary mode carries one event per request.
         add_keywords(
             document,
             "SubscriptionSpec",
-            json!({
-                "if": {
-                    "required": ["format"],
-                    "properties": {"format": {"const": "cloudevents"}},
+            json!({"allOf": [
+                // Binary mode carries one event per request.
+                {
+                    "if": {
+                        "required": ["format"],
+                        "properties": {"format": {"const": "cloudevents"}},
+                    },
+                    "then": {"properties": {"batch": {"maximum": 1}}},
                 },
-                "then": {"properties": {"batch": {"maximum": 1}}},
-            }),
+                // At most once never retries on its own.
+                {
+                    "if": {
+                        "required": ["delivery"],
+                        "properties": {"delivery": {"const": "at_most_once"}},
+                    },
+                    "then": {"properties": {"retry": {
+                        "properties": {"max_attempts": {"maximum": 1}},
+                    }}},
+                },
+            ]}),
         );
         // A rewind goes back to a seq or to a time: exactly one of them.
         add_keywords(
