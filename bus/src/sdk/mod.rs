@@ -8,6 +8,8 @@ mod subscriber;
 
 pub use error::Error;
 pub use publisher::Publisher;
+#[cfg(feature = "kit")]
+pub use subscriber::document_deliveries;
 pub use subscriber::{
     Handler, HandlerError, Registration, Subscriber, SubscriberConfig, SIGNATURE_TOLERANCE_SECS,
 };
