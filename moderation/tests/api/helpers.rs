@@ -10,7 +10,7 @@ use bus::testkit::{eventually, TestBus};
 use moderation::ModerationArgs;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -170,6 +170,8 @@ struct ProxyParts {
     publishes: Mutex<Publishes>,
     /// Publishes received, whatever was done with them.
     received: AtomicUsize,
+    /// Every request is answered `503`, as by a bus that is not ready.
+    down: AtomicBool,
 }
 
 impl BusProxy {
@@ -182,6 +184,7 @@ impl BusProxy {
             http: reqwest::Client::new(),
             publishes: Mutex::new(Publishes::Forward),
             received: AtomicUsize::new(0),
+            down: AtomicBool::new(false),
         });
         let app = axum::Router::new()
             .fallback(forward)
@@ -193,6 +196,11 @@ impl BusProxy {
     /// From now on, publishes are handled so.
     pub(crate) fn publishes(&self, what: Publishes) {
         *self.parts.publishes.lock().unwrap() = what;
+    }
+
+    /// From now on, every request is answered `503` (`true`) or forwarded (`false`).
+    pub(crate) fn set_down(&self, down: bool) {
+        self.parts.down.store(down, Ordering::SeqCst);
     }
 
     /// How many publishes it received.
@@ -212,7 +220,7 @@ async fn forward(State(proxy): State<Arc<ProxyParts>>, request: Request) -> Resp
         proxy.received.fetch_add(1, Ordering::SeqCst);
         what = *proxy.publishes.lock().unwrap();
     }
-    if what == Publishes::Refuse {
+    if what == Publishes::Refuse || proxy.down.load(Ordering::SeqCst) {
         return unavailable();
     }
     let (status, answer) = send_to_bus(&proxy, head, body).await;

@@ -8,5 +8,5 @@ mod bus_failure;
 mod deliveries;
 mod helpers;
 mod openapi;
-mod settings;
+mod start;
 mod verdicts;
