@@ -124,9 +124,8 @@ async fn register(subscriber: &Subscriber<Moderator>) -> Result<Registration, Ru
     loop {
         match subscriber.register().await {
             Ok(registration) => return Ok(registration),
-            Err(bus::sdk::Error::Rejected { status, body }) if status < 500 => {
-                let error = bus::sdk::Error::Rejected { status, body };
-                return Err(RunError::Registration(error));
+            Err(refused @ bus::sdk::Error::Rejected { status: ..500, .. }) => {
+                return Err(RunError::Registration(refused));
             }
             Err(error) => tracing::warn!(error = %error, "cannot register with the bus yet"),
         }
