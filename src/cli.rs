@@ -18,6 +18,8 @@ pub(crate) enum Command {
     Bus(BusConfig),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
+    /// Run the moderation service: approves or rejects each new comment.
+    Moderation(moderation::ModerationArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -28,6 +30,7 @@ impl Command {
         match self {
             Command::Bus(config) => serve::bus(config).await,
             Command::Up(args) => up::run(args).await,
+            Command::Moderation(args) => crate::moderation::moderation(args).await,
             Command::Bench(command) => command.run().await,
         }
     }

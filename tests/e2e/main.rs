@@ -14,6 +14,8 @@
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
 //!   process): nothing applied twice across its restart and a bus SIGKILL.
 //! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
+//! - `moderation`: `minibus moderation` SIGKILLed again and again under a load of comments:
+//!   exactly one `CommentModerated` per `CommentCreated`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -25,5 +27,6 @@ mod course;
 mod crash;
 mod delivery;
 mod helpers;
+mod moderation;
 mod readyz;
 mod shutdown;

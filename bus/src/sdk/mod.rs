@@ -16,6 +16,8 @@ pub use outbox::{
     PENDING_TREE, PUBLISH_WAIT,
 };
 pub use publisher::Publisher;
+#[cfg(feature = "kit")]
+pub use subscriber::document_deliveries;
 pub use subscriber::{
     Handler, HandlerError, Registration, Subscriber, SubscriberConfig, SIGNATURE_TOLERANCE_SECS,
 };

@@ -23,6 +23,7 @@ mod read;
 mod restart;
 mod schemathesis;
 mod sdk_publisher;
+mod sdk_stateless;
 mod sdk_subscriber;
 mod signatures;
 mod sse;
