@@ -54,6 +54,9 @@ for run in $(seq "$RUNS"); do
   fresh "fanout-b1-s4" fanout --events 20000 --batch 1 --subscribers 4
   fresh "fanout-b100" fanout --events 200000 --batch 100
   fresh "fanout-latency" fanout --latency-samples 2000
+  fresh "fanout-amo-b1" fanout --events 5000 --batch 1 --delivery at_most_once
+  fresh "fanout-amo-b100" fanout --events 200000 --batch 100 --delivery at_most_once
+  fresh "fanout-amo-latency" fanout --latency-samples 2000 --delivery at_most_once
 done
 
 # The store alone (no HTTP).

@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Query(::query::QueryArgs),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
+    /// Run the moderation service: approves or rejects each new comment.
+    Moderation(moderation::ModerationArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -31,6 +33,7 @@ impl Command {
             Command::Bus(config) => serve::bus(config).await,
             Command::Query(args) => crate::query::run(args).await,
             Command::Up(args) => up::run(args).await,
+            Command::Moderation(args) => crate::moderation::moderation(args).await,
             Command::Bench(command) => command.run().await,
         }
     }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod moderation;
 mod query;
 mod serve;
 mod up;

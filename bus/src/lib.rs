@@ -10,6 +10,8 @@
 //!   always sets a UUIDv7 `id`, so a publish can be retried safely, and a
 //!   `sdk::Subscriber` that registers a service's subscription and applies its deliveries
 //!   in order, checking their signatures (`signature`);
+//!   With the feature `outbox`, `sdk::Outbox` commits a service's writes with their events
+//!   in one sled transaction, and its `sdk::Relay` publishes them;
 //! - the **daemon** (`daemon`, feature `daemon`): the sled-backed event log, the
 //!   group-commit writer, the subscriptions' delivery loops and the HTTP API that
 //!   `minibus bus` runs. Other crates use `daemon::{run, BusConfig, DaemonError, router}`;
@@ -32,6 +34,11 @@
 //! sdk/
 //!   error.rs           sdk::Error: unreachable, or refused with the bus's error body
 //!   publisher.rs       Publisher: POST /events with retry-safe ids
+//!   outbox/            feature `outbox`: Outbox, a service's write and its events in one
+//!                      sled transaction; wait_published for `Minibus-Seq`
+//!     write.rs           the transaction (OutboxTx::enqueue, Written), flushes shared by writes
+//!     relay.rs           Relay: publishes in order as arrays, backs off, parks refused entries
+//!     store.rs           the outbox trees: the next batch, deleting, parking
 //!   subscriber/        Subscriber: registration from the service's checkpoint;
 //!     delivery.rs        POST /events: signature, generation, log id, in-order apply
 //! daemon/

@@ -1,6 +1,7 @@
 //! Request and response bodies of the bus HTTP API, and its header names, shared by the
 //! daemon and the SDK.
 
+use crate::envelope::whole_number::{optional, whole};
 use serde::{Deserialize, Serialize};
 
 /// The names of the headers of the bus protocol (DESIGN "Subscriptions", "Read"), in lowercase,
@@ -100,7 +101,7 @@ pub struct SubscriptionSpec {
     pub url: String,
     /// Event types delivered; empty = all.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, value_type = Vec<crate::envelope::EventType>))]
     pub types: Vec<String>,
     /// Where delivery starts, on creation or with `reset`.
     #[serde(default)]
@@ -109,11 +110,11 @@ pub struct SubscriptionSpec {
     #[serde(default)]
     pub reset: bool,
     /// Events per request: 1 = one envelope per body; N = a JSON array of up to N.
-    #[serde(default = "defaults::batch")]
+    #[serde(default = "defaults::batch", deserialize_with = "whole")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000, default = defaults::batch))]
     pub batch: u32,
     /// A batch is cut before it exceeds this many bytes (it always holds at least one event).
-    #[serde(default = "defaults::batch_max_bytes")]
+    #[serde(default = "defaults::batch_max_bytes", deserialize_with = "whole")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 67108864, default = defaults::batch_max_bytes))]
     pub batch_max_bytes: u64,
     /// Body format.
@@ -121,10 +122,17 @@ pub struct SubscriptionSpec {
     pub format: Format,
     /// `whsec_<base64 of 24–64 bytes>`: sign deliveries (Standard Webhooks). Never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^whsec_"))]
+    // The pattern is exactly what `Signer::from_secret` takes: canonical standard base64 (with
+    // its padding, no stray bits in the last character) of 24 to 64 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]==)?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)$"
+        )
+    )]
     pub secret: Option<String>,
     /// How long one delivery may take before it counts as failed.
-    #[serde(default = "defaults::timeout_ms")]
+    #[serde(default = "defaults::timeout_ms", deserialize_with = "whole")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 300000, default = defaults::timeout_ms))]
     pub timeout_ms: u64,
     /// Retries of a failing delivery (not used with `delivery: "at_most_once"`).
@@ -183,6 +191,11 @@ pub enum Start {
     /// `{"after": SEQ}`: from SEQ + 1.
     After {
         /// The last seq not to deliver.
+        #[serde(deserialize_with = "whole")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)
+        )]
         after: u64,
     },
 }
@@ -251,16 +264,19 @@ pub enum Delivery {
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
     /// First backoff.
-    #[serde(default = "defaults::initial_ms")]
+    #[serde(default = "defaults::initial_ms", deserialize_with = "whole")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400000, default = defaults::initial_ms))]
     pub initial_ms: u64,
     /// Longest backoff (also caps `Retry-After`).
-    #[serde(default = "defaults::max_ms")]
+    #[serde(default = "defaults::max_ms", deserialize_with = "whole")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400000, default = defaults::max_ms))]
     pub max_ms: u64,
     /// Attempts of one event before `on_exhausted`; `null` = retry forever.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    #[serde(default, deserialize_with = "optional")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, format = "uint32", maximum = 4_294_967_295_u32)
+    )]
     pub max_attempts: Option<u32>,
     /// What to do when `max_attempts` is reached.
     #[serde(default)]
@@ -376,7 +392,11 @@ pub struct DeadLetter {
 #[serde(deny_unknown_fields)]
 pub struct RewindRequest {
     /// Redeliver from `after + 1`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)
+    )]
     pub after: Option<u64>,
     /// Redeliver from the first event with time ≥ this (RFC 3339).
     #[serde(default)]

@@ -1,1 +1,135 @@
-//! moderation service (placeholder).
+//! moderation (`minibus moderation`, port 4003): approves or rejects each new comment. For
+//! every `CommentCreated` the bus delivers, it publishes `CommentModerated {id, content,
+//! postId, status}` with the status `rejected` when the content contains a blocked word
+//! (`--blocked-words`, case-insensitive, as a substring), else `approved`.
+//!
+//! It keeps no data. Exactly one verdict per comment comes from the event id
+//! `moderated-<commentId>`: the delivery is acknowledged only once the bus has stored the
+//! verdict (else `503`, and the bus retries), and a verdict published again after a lost
+//! answer or a crash is deduplicated by the bus.
+//!
+//! Its subscription (`moderation`, `CommentCreated` only) is registered at start without
+//! `reset` ([`bus::sdk::Subscriber::stateless`]): created, it starts from the beginning, so
+//! comments written before moderation first ran are moderated; restarted, it resumes after
+//! the last comment it acknowledged, the bus's cursor, instead of judging the whole log
+//! again. Judging again would be harmless (the ids dedupe) but costs one publish per
+//! comment ever written at every restart.
+//!
+//! # Layout
+//!
+//! ```text
+//! config.rs     ModerationArgs: the kit's ServiceArgs, --blocked-words, --delay-ms (checked)
+//! verdict.rs    Verdict, BlockedWords: the rule
+//! events.rs     CommentCreated (read), CommentModerated (written, with its event id)
+//! moderator.rs  Moderator: the sdk::Handler that judges and publishes before acknowledging
+//! routes.rs     router(): POST /events (the SDK's), /healthz, /readyz, /openapi.json
+//! ```
+
+mod config;
+mod events;
+mod moderator;
+mod routes;
+mod verdict;
+
+pub use config::{
+    delivery_timeout, max_delay, Moderation, ModerationArgs, SettingsError, PUBLISH_ALLOWANCE,
+};
+pub use events::{CommentCreated, CommentModerated, COMMENT_CREATED, COMMENT_MODERATED};
+pub use moderator::Moderator;
+pub use routes::router;
+pub use verdict::{BlockedWords, Verdict};
+
+use bus::kit::{serve, ConfigError, Readiness, ServiceDefaults};
+use bus::sdk::{Publisher, Registration, Subscriber, SubscriberConfig};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The subscription's name at the bus.
+pub const SUBSCRIPTION: &str = Moderation::NAME;
+
+/// The longest wait between two attempts to register while the bus cannot be reached.
+const MAX_REGISTER_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Why moderation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A setting it refuses.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// No URL at which the bus can reach it.
+    #[error(transparent)]
+    AdvertiseUrl(#[from] ConfigError),
+    /// The bus refused the registration (a wrong token, a URL it does not allow…).
+    #[error("the bus refused the subscription: {0}")]
+    Registration(#[source] bus::sdk::Error),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs moderation on `listener` until `shutdown`: serves its routes, registers its
+/// subscription (retrying while the bus cannot be reached; `/readyz` answers 200 once it
+/// is registered), and moderates what the bus delivers.
+pub async fn run(
+    listener: TcpListener,
+    args: ModerationArgs,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    args.check()?;
+    let advertised = args.service.advertise_url(listener.local_addr()?)?;
+    let subscriber = subscriber(&args, format!("{advertised}/events"));
+    let readiness = Readiness::new();
+    let app = router(subscriber.router(), readiness.clone());
+    let stop = shutdown.child_token();
+    let served = tokio::spawn(serve(listener, app, stop.clone()));
+    let registered = tokio::select! {
+        registered = register(&subscriber) => registered.map(|_| readiness.set_ready()),
+        () = shutdown.cancelled() => Ok(()),
+    };
+    if registered.is_err() {
+        stop.cancel();
+    }
+    served.await.map_err(std::io::Error::other)??;
+    registered
+}
+
+/// The SDK subscriber of `CommentCreated`, one event per delivery, reached at `url`.
+fn subscriber(args: &ModerationArgs, url: String) -> Subscriber<Moderator> {
+    let token = args.service.bus_token.clone();
+    let publisher = Publisher::new(&args.service.bus_url, token.clone()).with_source(SUBSCRIPTION);
+    let moderator = Moderator::new(
+        BlockedWords::new(&args.blocked_words),
+        publisher,
+        args.delay(),
+        delivery_timeout().saturating_sub(args.delay()),
+    );
+    let config = SubscriberConfig {
+        bus_url: args.service.bus_url.clone(),
+        token,
+        name: SUBSCRIPTION.into(),
+        url,
+        types: vec![COMMENT_CREATED.into()],
+        batch: 1,
+        applied: None,
+        log_id: None,
+    };
+    Subscriber::stateless(config, moderator)
+}
+
+/// Registers, retrying with backoff while the bus cannot be reached or is not ready; a
+/// refusal (4xx) is final.
+async fn register(subscriber: &Subscriber<Moderator>) -> Result<Registration, RunError> {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match subscriber.register().await {
+            Ok(registration) => return Ok(registration),
+            Err(refused @ bus::sdk::Error::Rejected { status: ..500, .. }) => {
+                return Err(RunError::Registration(refused));
+            }
+            Err(error) => tracing::warn!(error = %error, "cannot register with the bus yet"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_REGISTER_BACKOFF);
+    }
+}

@@ -16,6 +16,8 @@
 //! - `query`: `minibus query` SIGKILLed comes back with the same `GET /posts`, rebuilt
 //!   with no state, or with `--persist` from its checkpoint.
 //! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
+//! - `moderation`: `minibus moderation` SIGKILLed again and again under a load of comments:
+//!   exactly one `CommentModerated` per `CommentCreated`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -27,6 +29,7 @@ mod course;
 mod crash;
 mod delivery;
 mod helpers;
+mod moderation;
 mod query;
 mod readyz;
 mod shutdown;

@@ -7,7 +7,10 @@
 
 mod data;
 mod rules;
+pub(crate) mod whole_number;
 
+#[cfg(feature = "openapi")]
+pub(crate) use rules::EventType;
 pub use rules::{
     is_valid_event_type, is_valid_stream_name, InvalidEvent, EVENT_TYPE_RULE, MAX_DATA_DEPTH,
     MAX_NAME_CHARS, NAME_RULE,
@@ -151,11 +154,25 @@ pub fn format_time(ms: i64) -> String {
 pub struct NewEvent {
     /// Idempotency key; the bus assigns a UUIDv7 when absent (then the publish is not safe to retry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub id: Option<String>,
     /// The event's type, 1–200 characters.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub ty: String,
     /// Any JSON; `null` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,19 +183,48 @@ pub struct NewEvent {
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,200}$"))]
     pub stream: Option<String>,
     /// Append only if `stream` is at this version (0 = the stream must not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)
+    )]
     pub expected_version: Option<u64>,
     /// The publisher's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub source: Option<String>,
     /// See [`Envelope::correlation_id`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub correlation_id: Option<String>,
     /// See [`Envelope::causation_id`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub causation_id: Option<String>,
 }
 

@@ -22,6 +22,23 @@ macro_rules! name_rule {
 /// [`is_valid_stream_name`].
 pub const NAME_RULE: &str = name_rule!();
 
+/// An event's type as `/openapi.json` states [`EVENT_TYPE_RULE`] (its `pattern` refuses the
+/// control characters, Unicode's `Cc`, that `char::is_control` finds), for the lists of
+/// types in a subscription and a read's query. A single field states the same rule with
+/// the same attributes.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(
+    min_length = 1,
+    max_length = 200,
+    pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+)]
+#[allow(
+    dead_code,
+    reason = "it describes the rule in the document; the rule is checked by hand"
+)]
+pub(crate) struct EventType(String);
+
 impl NewEvent {
     /// Checks every field rule of DESIGN; the error names the field.
     pub fn validate(&self) -> Result<(), InvalidEvent> {

@@ -1,13 +1,23 @@
 //! The client SDK every service uses to talk to the bus: [`Publisher`] to publish, and
 //! [`Subscriber`] to receive a subscription's deliveries. Calls to the bus fail with
-//! [`Error`].
+//! [`Error`]. With the feature `outbox`, `Outbox` commits a service's writes with their
+//! events in one sled transaction, and its `Relay` publishes them.
 
 mod error;
+#[cfg(feature = "outbox")]
+mod outbox;
 mod publisher;
 mod subscriber;
 
 pub use error::Error;
+#[cfg(feature = "outbox")]
+pub use outbox::{
+    Outbox, OutboxKey, OutboxTx, Pass, Relay, Written, MAX_BATCH, MAX_BATCH_BYTES, PARKED_TREE,
+    PENDING_TREE, PUBLISH_WAIT,
+};
 pub use publisher::Publisher;
+#[cfg(feature = "kit")]
+pub use subscriber::document_deliveries;
 pub use subscriber::{
     Handler, HandlerError, Registration, Subscriber, SubscriberConfig, SIGNATURE_TOLERANCE_SECS,
 };

@@ -211,9 +211,11 @@ async fn the_allowlist_and_the_flags_apply_to_the_file() {
     );
 }
 
-/// What the course's services need, by name: (host, port, types). `host` maps a service
-/// to the host name a profile reaches it at.
-fn course_services(host: fn(&str) -> &'static str) -> Vec<(&'static str, String, Value)> {
+/// Maps a service's name to the host name a profile reaches it at.
+type HostOf = fn(&str) -> &'static str;
+
+/// What the course's services need, by name: (url, types), at the hosts `host` gives.
+fn course_services(host: HostOf) -> Vec<(&'static str, String, Value)> {
     let types = [
         ("comments", 4001, json!(["CommentModerated"])),
         ("moderation", 4003, json!(["CommentCreated"])),
@@ -247,7 +249,7 @@ fn in_kubernetes(service: &str) -> &'static str {
 
 #[tokio::test]
 async fn the_course_profiles_load_through_the_real_parser() {
-    let profiles: [(&str, fn(&str) -> &'static str); 2] = [
+    let profiles: [(&str, HostOf); 2] = [
         ("profiles/course.json", on_localhost),
         ("profiles/course-k8s.json", in_kubernetes),
     ];

@@ -10,6 +10,7 @@
 //! read.rs     GET /events, /events/SEQ, /streams/NAME
 //! body.rs     a JSON array streamed from the store chunk by chunk
 //! query.rs    the read routes' query strings, parsed by hand
+//! schemas.rs  what the document says that the derived schemas cannot
 //! sse.rs      GET /events/stream: Server-Sent Events
 //! subs.rs     /subscriptions/…
 //! ops.rs      /info, /metrics
@@ -23,6 +24,7 @@ mod ops;
 mod publish;
 mod query;
 mod read;
+mod schemas;
 mod sse;
 mod subs;
 
@@ -162,6 +164,7 @@ pub fn router(app: AppState) -> Router {
     };
     let routes = service_router_with(routes, app.parts.readiness.clone(), |document| {
         document.info.description = Some(DESCRIPTION.into());
+        schemas::FieldRules.modify(document);
         bearer.modify(document);
     });
     // Without a token there is nothing to check: no layer, no cost per request.

@@ -2,6 +2,7 @@
 //! mode: `cloudevents.rs`).
 
 use super::cloudevents::Framing;
+use super::schemas::CloudEventOrArray;
 use super::{ApiError, AppState};
 use crate::daemon::writer::{PublishOutcome, Rejection};
 use crate::envelope::NewEvent;
@@ -57,7 +58,8 @@ enum ReplyOrArray {
         structured mode with `Content-Type: application/cloudevents+json`; or a CloudEvent in \
         binary mode: `ce-specversion: 1.0`, `ce-id`, `ce-type`, `ce-source` headers and its \
         JSON `data` as the body (a request with any `ce-*` header is read this way)",
-        content((EventOrArray = "application/json"), (Object = "application/cloudevents+json"))),
+        content((EventOrArray = "application/json"),
+            (CloudEventOrArray = "application/cloudevents+json"))),
     responses(
         (status = CREATED, description = "appended and durable", body = ReplyOrArray),
         (status = OK, description = "already stored (an idempotent repeat): the originals", body = ReplyOrArray),

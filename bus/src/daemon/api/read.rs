@@ -3,7 +3,7 @@
 use super::body::{json_array, CHUNK_EVENTS};
 use super::query::{self, DEFAULT_LIMIT};
 use super::{ApiError, AppState};
-use crate::envelope::{is_valid_stream_name, Envelope, NAME_RULE};
+use crate::envelope::{is_valid_stream_name, Envelope, EventType, NAME_RULE};
 use crate::wire::headers::MINIBUS_HEAD_SEQ;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -28,10 +28,11 @@ fn storage(e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
 /// Every event up to the durable head, streamed; with any parameter, a page.
 #[utoipa::path(get, path = "/events", operation_id = "read_events", tag = "events",
     params(
-        ("after" = Option<u64>, Query, description = "events after this seq"),
+        ("after" = Option<u64>, Query, format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
+            description = "events after this seq"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 10000,
             description = "the page size; 1,000 when absent"),
-        ("type" = Option<Vec<String>>, Query, style = Form, explode,
+        ("type" = Option<Vec<EventType>>, Query, style = Form, explode,
             description = "only events of these types (repeat the parameter)"),
         ("stream" = Option<String>, Query, pattern = "^[A-Za-z0-9._:-]{1,200}$",
             description = "only events of this stream")),
@@ -78,7 +79,8 @@ pub(super) async fn list(
 
 /// One event.
 #[utoipa::path(get, path = "/events/{seq}", operation_id = "read_event", tag = "events",
-    params(("seq" = u64, Path, description = "the event's seq")),
+    params(("seq" = u64, Path, format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
+        description = "the event's seq")),
     responses(
         (status = OK, description = "the event", body = Envelope),
         (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number, \

@@ -8,6 +8,7 @@
 use super::query::{self, parse_seq};
 use super::{ApiError, AppState};
 use crate::daemon::store::{Filter, StoredEvent};
+use crate::envelope::EventType;
 use crate::wire::headers::LAST_EVENT_ID;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -28,10 +29,12 @@ const SCAN_BUDGET: usize = 4_096;
 /// filtered by `type`, then each new one as it becomes durable.
 #[utoipa::path(get, path = "/events/stream", operation_id = "stream_events", tag = "events",
     params(
-        ("after" = Option<u64>, Query, description = "start after this seq"),
-        ("type" = Option<Vec<String>>, Query, style = Form, explode,
+        ("after" = Option<u64>, Query, format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
+            description = "start after this seq"),
+        ("type" = Option<Vec<EventType>>, Query, style = Form, explode,
             description = "only events of these types (repeat the parameter)"),
         ("Last-Event-ID" = Option<u64>, Header,
+            format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
             description = "the last seq received: the stream resumes after it (before `after`)")),
     responses(
         (status = OK, description = "an endless stream: first `retry: 1000` (reconnect \

@@ -69,7 +69,8 @@ pub(super) async fn list(
 
 /// A subscription's status.
 #[utoipa::path(get, path = "/subscriptions/{name}", operation_id = "get_subscription", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = OK, description = "its status", body = SubscriptionStatus),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
@@ -111,7 +112,8 @@ pub(super) async fn put(
 
 /// Deletes a subscription, with its dead letters.
 #[utoipa::path(delete, path = "/subscriptions/{name}", operation_id = "delete_subscription", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = NO_CONTENT, description = "deleted"),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
@@ -125,7 +127,8 @@ pub(super) async fn delete(
 
 /// Pauses delivery (the delivery in flight finishes).
 #[utoipa::path(post, path = "/subscriptions/{name}/pause", operation_id = "pause_subscription", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = OK, description = "its status", body = SubscriptionStatus),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
@@ -140,7 +143,8 @@ pub(super) async fn pause(
 
 /// Resumes delivery, also from `blocked`.
 #[utoipa::path(post, path = "/subscriptions/{name}/resume", operation_id = "resume_subscription", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = OK, description = "its status", body = SubscriptionStatus),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
@@ -155,7 +159,8 @@ pub(super) async fn resume(
 
 /// Redelivers after a seq, or from a time, in a new generation; `dry_run` only counts.
 #[utoipa::path(post, path = "/subscriptions/{name}/rewind", operation_id = "rewind_subscription", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     request_body = RewindRequest,
     responses(
         (status = OK, description = "where delivery resumes", body = RewindReply),
@@ -179,7 +184,8 @@ pub(super) async fn rewind(
 
 /// Parks the next matching event in the dead letters and goes on.
 #[utoipa::path(post, path = "/subscriptions/{name}/skip", operation_id = "skip_event", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = OK, description = "the parked event", body = DeadLetter),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError),
@@ -195,7 +201,8 @@ pub(super) async fn skip(
 
 /// The parked events.
 #[utoipa::path(get, path = "/subscriptions/{name}/dead-letters", operation_id = "list_dead_letters", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = OK, description = "the dead letters, in seq order", body = [DeadLetter]),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError)))]
@@ -209,7 +216,8 @@ pub(super) async fn dead_letters(
 
 /// Retries every dead letter, ahead of the next event.
 #[utoipa::path(post, path = "/subscriptions/{name}/dead-letters/retry", operation_id = "retry_dead_letters", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription")),
     responses(
         (status = ACCEPTED, description = "queued", body = Queued),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError),
@@ -225,8 +233,10 @@ pub(super) async fn retry_all(
 /// Retries one dead letter, ahead of the next event.
 #[utoipa::path(post, path = "/subscriptions/{name}/dead-letters/{seq}/retry", operation_id = "retry_dead_letter",
     tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription"),
-        ("seq" = u64, Path, description = "the dead letter's seq")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription"),
+        ("seq" = u64, Path, format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
+            description = "the dead letter's seq")),
     responses(
         (status = ACCEPTED, description = "queued", body = Queued),
         (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number",
@@ -245,8 +255,10 @@ pub(super) async fn retry_one(
 
 /// Forgets one dead letter.
 #[utoipa::path(delete, path = "/subscriptions/{name}/dead-letters/{seq}", operation_id = "delete_dead_letter", tag = "subscriptions",
-    params(("name" = String, Path, description = "the subscription"),
-        ("seq" = u64, Path, description = "the dead letter's seq")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
+        description = "the subscription"),
+        ("seq" = u64, Path, format = "uint64", maximum = 18_446_744_073_709_551_615_u64,
+            description = "the dead letter's seq")),
     responses(
         (status = NO_CONTENT, description = "deleted"),
         (status = BAD_REQUEST, description = "`invalid_query`: `seq` is not a whole number",

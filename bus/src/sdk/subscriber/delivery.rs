@@ -139,7 +139,8 @@ fn verify(signer: &Signer, headers: &HeaderMap, body: &[u8]) -> bool {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    (now - ts).abs() <= SIGNATURE_TOLERANCE_SECS && signer.verify(id, ts, body, sig)
+    // abs_diff: a timestamp far from now (i64::MIN) must not overflow the subtraction.
+    now.abs_diff(ts) <= SIGNATURE_TOLERANCE_SECS.unsigned_abs() && signer.verify(id, ts, body, sig)
 }
 
 /// `204` when handled, else what the bus must do with the event.
@@ -173,4 +174,34 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     header(headers, name).and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn signed(signer: &Signer, ts: i64, body: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = |v: String| HeaderValue::from_str(&v).expect("a header value");
+        headers.insert(WEBHOOK_ID, value("e1".into()));
+        headers.insert(WEBHOOK_TIMESTAMP, value(ts.to_string()));
+        headers.insert(WEBHOOK_SIGNATURE, value(signer.sign("e1", ts, body)));
+        headers
+    }
+
+    #[test]
+    fn a_signature_verifies_only_near_now_and_any_timestamp_is_safe() {
+        let signer = Signer::from_secret(&Signer::random_secret()).expect("a secret");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64;
+        assert!(verify(&signer, &signed(&signer, now, b"{}"), b"{}"));
+        assert!(!verify(&signer, &signed(&signer, now, b"{}"), b"[]"));
+        let stale = now - SIGNATURE_TOLERANCE_SECS - 1;
+        for ts in [stale, i64::MIN, i64::MAX, i64::MIN + 1] {
+            assert!(!verify(&signer, &signed(&signer, ts, b"{}"), b"{}"), "{ts}");
+        }
+    }
 }

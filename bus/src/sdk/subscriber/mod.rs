@@ -14,10 +14,19 @@
 //! - notices a changed `Minibus-Log-Id` (the log was replaced) and starts over;
 //! - reports through [`Subscriber::caught_up`] when it has applied up to the head it saw
 //!   when it registered.
+//!
+//! A service that keeps no state (moderation) has no checkpoint to register from: built
+//! with [`Subscriber::stateless`], it PUTs without `reset`, so delivery resumes after what
+//! it last acknowledged (the bus's cursor), and starts from the beginning only when the
+//! subscription is created.
 
 mod delivery;
+#[cfg(feature = "kit")]
+mod openapi;
 
 pub use delivery::SIGNATURE_TOLERANCE_SECS;
+#[cfg(feature = "kit")]
+pub use openapi::document_deliveries;
 
 use super::Error;
 use crate::envelope::Envelope;
@@ -119,6 +128,17 @@ struct SubscriberParts<H> {
     secret: String,
     progress: Mutex<Progress>,
     caught_up: watch::Sender<bool>,
+    /// Where a registration starts: the service's checkpoint, or the bus's cursor.
+    resume: Resume,
+}
+
+/// Where a registration makes delivery resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// After the service's own checkpoint (`reset: true`): a stateful service.
+    FromCheckpoint,
+    /// After the bus's cursor (no `reset`): a service that keeps no state.
+    FromBusCursor,
 }
 
 /// The service side of one subscription. Cheap to clone.
@@ -137,6 +157,18 @@ impl<H> Clone for Subscriber<H> {
 impl<H: Handler> Subscriber<H> {
     /// A subscriber with a fresh random secret; nothing is sent until [`Self::register`].
     pub fn new(config: SubscriberConfig, handler: H) -> Self {
+        Self::build(config, handler, Resume::FromCheckpoint)
+    }
+
+    /// A subscriber for a service that keeps no state: [`Self::register`] leaves the
+    /// subscription's cursor where it is (no `reset`), so a restart resumes after what the
+    /// service last acknowledged instead of handling everything again; a new subscription
+    /// starts from the beginning. `config.applied` and `config.log_id` are not used.
+    pub fn stateless(config: SubscriberConfig, handler: H) -> Self {
+        Self::build(config, handler, Resume::FromBusCursor)
+    }
+
+    fn build(config: SubscriberConfig, handler: H, resume: Resume) -> Self {
         let secret = Signer::random_secret();
         let signer = Signer::from_secret(&secret)
             .unwrap_or_else(|_| unreachable!("a random secret is valid"));
@@ -154,6 +186,7 @@ impl<H: Handler> Subscriber<H> {
                 progress: Mutex::new(progress),
                 caught_up: watch::channel(false).0,
                 config,
+                resume,
             }),
         }
     }
@@ -209,15 +242,18 @@ impl<H: Handler> Subscriber<H> {
         progress: &Progress,
         replaced: bool,
     ) -> Result<(SubscriptionStatus, bool), Error> {
+        if self.parts.resume == Resume::FromBusCursor {
+            return Ok((self.put(Start::Beginning, false).await?, false));
+        }
         let start = match self.parts.config.applied {
             Some(applied) if !replaced => Start::After {
                 after: applied.max(progress.applied),
             },
             _ => Start::Beginning,
         };
-        match self.put(start).await {
+        match self.put(start, true).await {
             Err(Error::Rejected { status: 409, body }) if body.error == "cursor_beyond_head" => {
-                Ok((self.put(Start::Beginning).await?, true))
+                Ok((self.put(Start::Beginning, true).await?, true))
             }
             other => Ok((other?, false)),
         }
@@ -263,13 +299,15 @@ impl<H: Handler> Subscriber<H> {
         });
     }
 
-    async fn put(&self, start: Start) -> Result<SubscriptionStatus, Error> {
+    /// PUTs the subscription's settings; `start` applies on creation, or always with
+    /// `reset`.
+    async fn put(&self, start: Start, reset: bool) -> Result<SubscriptionStatus, Error> {
         let c = &self.parts.config;
         let mut spec = SubscriptionSpec::new(c.url.clone());
         spec.types.clone_from(&c.types);
         spec.batch = c.batch;
         spec.start = start;
-        spec.reset = true;
+        spec.reset = reset;
         spec.secret = Some(self.parts.secret.clone());
         self.call(
             reqwest::Method::PUT,
