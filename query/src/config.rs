@@ -32,6 +32,11 @@ pub struct QueryArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+
+    /// The name of query's subscription on the bus: one per replica (`query-0`, `query-1`…)
+    /// when several run, each with its own data.
+    #[arg(long, env = "MINIBUS_SUBSCRIPTION_NAME", default_value = crate::subscription::SUBSCRIPTION)]
+    pub subscription_name: String,
 }
 
 impl QueryArgs {
@@ -42,6 +47,7 @@ impl QueryArgs {
             service: ServiceArgs::new(listen, data_dir),
             persist: false,
             cors_origins: Vec::new(),
+            subscription_name: crate::subscription::SUBSCRIPTION.into(),
         }
     }
 }
@@ -65,6 +71,7 @@ mod tests {
         let args = parse(&[]);
         assert!(!args.persist);
         assert!(args.cors_origins.is_empty());
+        assert_eq!(args.subscription_name, "query");
         assert_eq!(args.service.listen.port(), 4002);
         assert_eq!(
             args.service.data_dir,
@@ -80,12 +87,15 @@ mod tests {
             "http://a.test,http://b.test",
             "--cors-origin",
             "http://c.test",
+            "--subscription-name",
+            "query-1",
         ]);
         assert!(args.persist);
         assert_eq!(
             args.cors_origins,
             ["http://a.test", "http://b.test", "http://c.test"]
         );
+        assert_eq!(args.subscription_name, "query-1");
     }
 
     #[test]
@@ -94,6 +104,7 @@ mod tests {
         for (long, var) in [
             ("persist", "MINIBUS_PERSIST"),
             ("cors-origin", "MINIBUS_CORS_ORIGIN"),
+            ("subscription-name", "MINIBUS_SUBSCRIPTION_NAME"),
         ] {
             let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
             let env = arg.and_then(|a| a.get_env()).and_then(|v| v.to_str());

@@ -14,7 +14,8 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs        QueryArgs: the kit's ServiceArgs, --persist, --cors-origin
+//! config.rs        QueryArgs: the kit's ServiceArgs, --persist, --cors-origin,
+//!                  --subscription-name
 //! events.rs        the typed payloads read: PostCreated, CommentCreated, CommentUpdated
 //! projection.rs    Projection: posts in order with their comments; plan + commit of a Change
 //! store.rs         ProjectionStore: the projection and its checkpoint in sled (--persist)
@@ -82,14 +83,7 @@ pub async fn run(
     let cors = routes::cors(&args.cors_origins).map_err(QueryError::Cors)?;
     let base_url = args.service.advertise_url(listener.local_addr()?)?;
     let (model, from) = open(&args).await?;
-    let service = &args.service;
-    let subscriber = subscriber(
-        &service.bus_url,
-        service.bus_token.clone(),
-        &base_url,
-        from,
-        model.clone(),
-    );
+    let subscriber = subscriber(&args, &base_url, from, model.clone());
     let readiness = Readiness::new();
     let app = router(model.clone(), readiness.clone(), cors).merge(subscriber.router());
     let stop = shutdown.child_token();

@@ -2,6 +2,7 @@
 //! checkpoint), and registration at start, retried while the bus cannot be reached, with
 //! `/readyz` raised once the projection has caught up with the head seen then.
 
+use crate::config::QueryArgs;
 use crate::events::SUBSCRIBED_TYPES;
 use crate::handler::Projector;
 use crate::read_model::ReadModel;
@@ -10,7 +11,7 @@ use bus::sdk::{Error, Subscriber, SubscriberConfig};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The subscription's name on the bus.
+/// The subscription's name on the bus unless `--subscription-name` says otherwise.
 pub const SUBSCRIPTION: &str = "query";
 /// Events per delivery.
 pub const BATCH: u32 = 100;
@@ -27,18 +28,18 @@ pub struct Checkpoint {
     pub log_id: Option<String>,
 }
 
-/// The subscriber of query's subscription, delivering at `base_url/events`.
+/// The subscriber of query's subscription (as `args` name it, on their bus), delivering at
+/// `base_url/events`.
 pub fn subscriber(
-    bus_url: &str,
-    token: Option<String>,
+    args: &QueryArgs,
     base_url: &str,
     from: Checkpoint,
     model: ReadModel,
 ) -> Subscriber<Projector> {
     let config = SubscriberConfig {
-        bus_url: bus_url.into(),
-        token,
-        name: SUBSCRIPTION.into(),
+        bus_url: args.service.bus_url.clone(),
+        token: args.service.bus_token.clone(),
+        name: args.subscription_name.clone(),
         url: format!("{base_url}/events"),
         types: SUBSCRIBED_TYPES.map(String::from).to_vec(),
         batch: BATCH,

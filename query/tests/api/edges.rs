@@ -99,3 +99,25 @@ async fn every_answer_carries_the_seq_applied() {
         assert_eq!(query.get(path).await.applied(), seq, "{path}");
     }
 }
+
+#[tokio::test]
+async fn each_replica_subscribes_under_its_own_name() {
+    let bus = spawn_bus().await;
+    let seq = publish(&bus, &[post_created("p1", "one")]).await[0];
+    let dir = tempfile::tempdir().unwrap();
+    let replica = QueryApp::start_with(&bus, dir.path(), |args| {
+        args.subscription_name = "query-1".into();
+    })
+    .await;
+    replica.posts_after(seq).await;
+    let status = bus_get(&bus, "/subscriptions/query-1").await;
+    assert_eq!(status["url"], format!("{}/events", replica.url));
+    let all = bus_get(&bus, "/subscriptions").await;
+    let names: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("query-1")]);
+}

@@ -7,7 +7,7 @@
 //! - `projection`: what `GET /posts` and `GET /posts/{id}` show, versions, parked events.
 //! - `wait`: `min_seq` and `wait_ms`, `Minibus-Applied-Seq`.
 //! - `start`: `/readyz` and catching up, rebuilding at start, `--persist` and its checkpoint.
-//! - `edges`: forged deliveries, CORS.
+//! - `edges`: forged deliveries, CORS, `Minibus-Applied-Seq` everywhere, the subscription name.
 //! - `schemathesis`: schemathesis against `/openapi.json` finds nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
