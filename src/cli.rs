@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, serve, up};
+use crate::{bench, posts, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -16,6 +16,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
+    /// Run the posts service.
+    Posts(::posts::PostsArgs),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
     /// Benchmarks against a running bus.
@@ -27,6 +29,7 @@ impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Bus(config) => serve::bus(config).await,
+            Command::Posts(args) => posts::run(args).await,
             Command::Up(args) => up::run(args).await,
             Command::Bench(command) => command.run().await,
         }

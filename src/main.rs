@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod posts;
 mod serve;
 mod up;
 
