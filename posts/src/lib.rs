@@ -89,12 +89,16 @@ impl PostsService {
             .store
             .outbox()
             .relay(&service.bus_url, service.bus_token.clone());
-        let relay = tokio::spawn(relay.run(shutdown.clone()));
+        // Its own token, so that serving that ends by itself also stops the relay (and the
+        // store closes), without cancelling the caller's token.
+        let relay_stop = shutdown.child_token();
+        let relay = tokio::spawn(relay.run(relay_stop.clone()));
         let readiness = Readiness::new();
         readiness.set_ready();
         let app = router(self.store, readiness, self.cors);
-        let served = serve(listener, app, shutdown.clone()).await;
-        shutdown.cancel();
+        tracing::info!(bus_url = %service.bus_url, "posts serving, relaying its events to the bus");
+        let served = serve(listener, app, shutdown).await;
+        relay_stop.cancel();
         if let Err(e) = relay.await {
             tracing::error!(error = %e, "the outbox relay ended abnormally");
         }
