@@ -29,22 +29,25 @@ fn rounds() -> usize {
     }
 }
 
-/// A running `minibus posts`; SIGKILLed on drop.
+/// A running `minibus posts`; SIGKILLed on drop. Its stderr is kept in a file, printed if
+/// the test panics.
 struct PostsProcess {
     child: Child,
     url: String,
+    stderr: tempfile::NamedTempFile,
 }
 
 impl PostsProcess {
     /// Starts `minibus posts` on a free loopback port over `data_dir`, publishing to
     /// `bus_url`, and waits (bounded) for its "listening on" line.
     fn start(data_dir: &Path, bus_url: &str) -> Self {
+        let stderr = tempfile::NamedTempFile::new().expect("a file for posts' stderr");
         let mut cmd = minibus();
         cmd.args(["posts", "--listen", "127.0.0.1:0", "--bus-url", bus_url])
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr.reopen().expect("reopen the stderr file"));
         let mut child = cmd.spawn().expect("spawn minibus posts");
         let stdout = child.stdout.take().expect("piped stdout");
         let (lines, rx) = mpsc::channel();
@@ -57,6 +60,7 @@ impl PostsProcess {
         let mut posts = Self {
             child,
             url: String::new(),
+            stderr,
         };
         while posts.url.is_empty() {
             let line = rx
@@ -80,6 +84,10 @@ impl Drop for PostsProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let stderr = std::fs::read_to_string(self.stderr.path()).unwrap_or_default();
+            eprintln!("--- posts at {} wrote on stderr:\n{stderr}", self.url);
+        }
     }
 }
 
@@ -164,6 +172,36 @@ async fn sigkill_after_answered_writes_loses_no_post_and_publishes_each_once() {
         check_every_answered_post_is_kept_and_published_once(&posts.url, bus.url(), &answered)
             .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_written_while_the_bus_is_down_survive_a_sigkill_and_are_published_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bus_dir = dir.path().join("bus");
+    let start_bus =
+        |dir: PathBuf| tokio::task::spawn_blocking(move || BusProcess::start(&dir, &[]));
+    let bus = start_bus(bus_dir.clone()).await.expect("start the bus");
+    let posts_dir = dir.path().join("posts");
+    let posts = start_posts(&posts_dir, bus.url()).await;
+    bus.kill();
+
+    // Each write waits a second for the bus, then answers 201 without Minibus-Seq.
+    let answered: Answered = Arc::default();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| tokio::spawn(write_until_killed(posts.url.clone(), w, answered.clone())))
+        .collect();
+    eventually_within("writes answered", Duration::from_secs(30), || async {
+        (answered.lock().unwrap().len() >= 2 * WRITERS).then_some(())
+    })
+    .await;
+    posts.kill();
+    for writer in writers {
+        writer.await.expect("a writer panicked");
+    }
+
+    let bus = start_bus(bus_dir).await.expect("start the bus again");
+    let posts = start_posts(&posts_dir, bus.url()).await;
+    check_every_answered_post_is_kept_and_published_once(&posts.url, bus.url(), &answered).await;
 }
 
 /// After a restart: every answered post is in `GET /posts` with its title; every stored
