@@ -3,7 +3,7 @@
 //! `PostCreated` is in the bus's log exactly once (the outbox published it, before or after
 //! the crash; the bus deduplicated a republish). No event names a post that is not stored.
 
-use crate::helpers::{eventually_within, minibus, BusProcess, START_TIMEOUT};
+use crate::helpers::{eventually_within, minibus, run_to_exit, BusProcess, START_TIMEOUT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -235,4 +235,21 @@ async fn check_every_answered_post_is_kept_and_published_once(
             "{id} was published but is not stored"
         );
     }
+}
+
+#[test]
+fn a_weak_bus_token_is_refused_before_posts_listens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = minibus();
+    cmd.args(["posts", "--listen", "127.0.0.1:0", "--bus-token", "short"])
+        .arg("--data-dir")
+        .arg(dir.path().join("posts"));
+    let finished = run_to_exit(cmd);
+    assert!(!finished.status.success());
+    assert!(!finished.stdout.contains(LISTENING), "{}", finished.stdout);
+    assert!(
+        finished.stderr.contains("--bus-token"),
+        "{}",
+        finished.stderr
+    );
 }

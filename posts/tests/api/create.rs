@@ -76,3 +76,16 @@ async fn get_posts_lists_every_post_by_id_in_creation_order() {
         "published in order"
     );
 }
+
+#[tokio::test]
+async fn posts_sends_its_bus_token_to_a_bus_that_requires_one() {
+    const TOKEN: &str = "posts-test-token-0123456789";
+    let bus = bus::testkit::spawn_bus_with(|c| c.token = Some(TOKEN.into())).await;
+    let dir = data_dir();
+    let posts = TestPosts::start_with(dir.path(), bus.url(), |args| {
+        args.service.bus_token = Some(TOKEN.into());
+    })
+    .await;
+    let created = posts.create("with a token").await;
+    assert!(created.seq.is_some(), "published: the bus took the token");
+}

@@ -5,7 +5,7 @@
 //! - `helpers`: [`helpers::TestPosts`] (posts on port 0, stopped and started again over
 //!   its dir), typed calls, the bus's log, a bus started again on its old port.
 //! - `create`: a post's answer, its `Minibus-Seq` and its `PostCreated` in the log;
-//!   `GET /posts` in creation order.
+//!   `GET /posts` in creation order; the bus token sent.
 //! - `validation`: titles and bodies refused with 400 (or 415), nothing stored or published.
 //! - `bus_down`: writes succeed while the bus is down; their events arrive once it is back.
 //! - `restart`: posts started again over its dir keeps its posts and their order.
