@@ -15,8 +15,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa_axum::routes;
 
-/// The largest request body taken: a title is at most 200 characters (800 bytes of UTF-8),
-/// escaped at most 6 bytes each in JSON, with room to spare for whitespace around it.
+/// The largest request body taken (larger: `413`): a title is at most 200 characters, at
+/// most 12 bytes each when escaped in JSON (`\uD83D\uDE00`), so 2,400 bytes, with room to
+/// spare for whitespace around it.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// posts' router: its routes, health, `/openapi.json`, CORS and the body limit.

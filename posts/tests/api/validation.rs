@@ -26,7 +26,9 @@ async fn bad_titles_and_bodies_are_refused_and_leave_nothing_behind() {
             assert_eq!(refused.body["error"], code, "{what}");
         }
     }
-    let bodies: [(&str, Option<&str>, u16, &str); 6] = [
+    let oversized = format!(r#"{{"title": "{}x"}}"#, " ".repeat(16 * 1024));
+    let bodies: [(&str, Option<&str>, u16, &str); 7] = [
+        (&oversized, Some("application/json"), 413, "body_too_large"),
         ("{not json", Some("application/json"), 400, "invalid_json"),
         ("{}", Some("application/json"), 400, "invalid_json"),
         (
@@ -46,7 +48,7 @@ async fn bad_titles_and_bodies_are_refused_and_leave_nothing_behind() {
     ];
     let http = reqwest::Client::new();
     for (body, content_type, status, code) in bodies {
-        let mut request = http.post(posts.at("/posts")).body(body);
+        let mut request = http.post(posts.at("/posts")).body(body.to_string());
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
