@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, serve, up};
+use crate::{bench, moderation, posts, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -18,8 +18,10 @@ pub(crate) enum Command {
     Bus(BusConfig),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
+    /// Run the posts service: writes posts and publishes PostCreated.
+    Posts(::posts::PostsArgs),
     /// Run the moderation service: approves or rejects each new comment.
-    Moderation(moderation::ModerationArgs),
+    Moderation(::moderation::ModerationArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -30,7 +32,8 @@ impl Command {
         match self {
             Command::Bus(config) => serve::bus(config).await,
             Command::Up(args) => up::run(args).await,
-            Command::Moderation(args) => crate::moderation::moderation(args).await,
+            Command::Posts(args) => posts::run(args).await,
+            Command::Moderation(args) => moderation::run(args).await,
             Command::Bench(command) => command.run().await,
         }
     }
