@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, serve, up};
+use crate::{bench, moderation, posts, query, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -16,12 +16,14 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
-    /// Run the query service: the blog's read model (port 4002).
-    Query(::query::QueryArgs),
     /// Run the whole stack on one machine (for now: the bus).
     Up(up::UpArgs),
+    /// Run the posts service: writes posts and publishes PostCreated.
+    Posts(::posts::PostsArgs),
     /// Run the moderation service: approves or rejects each new comment.
-    Moderation(moderation::ModerationArgs),
+    Moderation(::moderation::ModerationArgs),
+    /// Run the query service: the blog's read model (posts with their comments).
+    Query(::query::QueryArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -31,9 +33,10 @@ impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Bus(config) => serve::bus(config).await,
-            Command::Query(args) => crate::query::run(args).await,
             Command::Up(args) => up::run(args).await,
-            Command::Moderation(args) => crate::moderation::moderation(args).await,
+            Command::Posts(args) => posts::run(args).await,
+            Command::Moderation(args) => moderation::run(args).await,
+            Command::Query(args) => query::run(args).await,
             Command::Bench(command) => command.run().await,
         }
     }

@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod moderation;
+mod posts;
 mod query;
 mod serve;
 mod up;

@@ -4,7 +4,7 @@ use ::moderation::ModerationArgs;
 use bus::kit::{bind, shutdown_on_signal};
 
 /// `minibus moderation`: the service until SIGINT/SIGTERM.
-pub(crate) async fn moderation(args: ModerationArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ModerationArgs) -> anyhow::Result<()> {
     // Refused settings fail before binding: nothing is announced for a service that
     // cannot start.
     args.check()?;

@@ -1,1 +1,120 @@
-//! posts service (placeholder).
+//! posts (`minibus posts`, port 4000): the blog's posts. `POST /posts` (or the course's
+//! `POST /posts/create`) `{"title"}` stores a post with a random 16-hex id and its title
+//! trimmed, and publishes `PostCreated {id, title}` on the stream `post-<id>`; `GET /posts`
+//! answers `{"<id>": {"id", "title"}}` in creation order. It subscribes to nothing.
+//!
+//! A post and its event are committed together in posts' own sled directory
+//! (`--data-dir`) through the SDK's outbox, and a relay task publishes the event. A write
+//! waits up to one second ([`bus::sdk::PUBLISH_WAIT`]) for the bus to take the event and
+//! then answers with its seq in `Minibus-Seq`; past that it answers without it: the post
+//! is stored, and its event goes out once the bus is back (writes succeed while the bus
+//! is down).
+//!
+//! ```text
+//! minibus posts --listen 127.0.0.1:4000 --data-dir ./data/posts --bus-url http://127.0.0.1:4005
+//! curl -si localhost:4000/posts -H 'content-type: application/json' -d '{"title":"Hello"}'
+//! ```
+//!
+//! # Layout
+//!
+//! ```text
+//! config.rs   PostsArgs: the kit's ServiceArgs and --cors-origin
+//! post.rs     Post, NewPost: the title's rule, the id
+//! events.rs   PostCreated: the event a post publishes
+//! store.rs    PostStore: posts in creation order, each with its event in one transaction
+//! routes.rs   router(): POST /posts, POST /posts/create, GET /posts, health, CORS
+//! ```
+
+mod config;
+mod events;
+mod post;
+mod routes;
+mod store;
+
+pub use config::{Posts, PostsArgs};
+pub use events::{post_created, stream_of, POST_CREATED};
+pub use post::{checked_title, NewPost, Post, TitleError, MAX_TITLE_CHARS, TITLE_PATTERN};
+pub use routes::{cors, router};
+pub use store::{PostStore, StoreError};
+
+use bus::kit::{serve, ConfigError, Readiness};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::CorsLayer;
+
+/// Why posts did not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A refused `--bus-token`.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A refused `--cors-origin`.
+    #[error("{0}")]
+    Cors(String),
+    /// The store did not open.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// posts with its settings checked and its store open, ready to serve.
+#[derive(Debug)]
+pub struct PostsService {
+    args: PostsArgs,
+    store: PostStore,
+    cors: CorsLayer,
+}
+
+impl PostsService {
+    /// Checks `args` and opens the store: a service that cannot start fails here, before
+    /// it announces that it listens.
+    pub async fn open(args: PostsArgs) -> Result<Self, RunError> {
+        args.service.check()?;
+        let cors = cors(&args.cors_origin).map_err(RunError::Cors)?;
+        let store = PostStore::open(&args.service.data_dir, args.service.cache_mb).await?;
+        Ok(Self { args, store, cors })
+    }
+
+    /// Serves on `listener` and relays the outbox to the bus until `shutdown`; returns
+    /// once both have stopped (the store is closed then).
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), RunError> {
+        let service = &self.args.service;
+        let relay = self
+            .store
+            .outbox()
+            .relay(&service.bus_url, service.bus_token.clone());
+        // Its own token, so that serving that ends by itself also stops the relay (and the
+        // store closes), without cancelling the caller's token.
+        let relay_stop = shutdown.child_token();
+        let relay = tokio::spawn(relay.run(relay_stop.clone()));
+        let readiness = Readiness::new();
+        readiness.set_ready();
+        let app = router(self.store, readiness, self.cors);
+        tracing::info!(bus_url = %service.bus_url, "posts serving, relaying its events to the bus");
+        let served = serve(listener, app, shutdown).await;
+        relay_stop.cancel();
+        if let Err(e) = relay.await {
+            tracing::error!(error = %e, "the outbox relay ended abnormally");
+        }
+        served?;
+        Ok(())
+    }
+}
+
+/// Opens posts with `args` and serves it on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    args: PostsArgs,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    PostsService::open(args)
+        .await?
+        .run(listener, shutdown)
+        .await
+}

@@ -13,6 +13,8 @@
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
 //!   process): nothing applied twice across its restart and a bus SIGKILL.
+//! - `posts`: `minibus posts` SIGKILLed right after answered writes (with the bus up, and
+//!   with the bus down): every answered post kept, its `PostCreated` in the log exactly once.
 //! - `query`: `minibus query` SIGKILLed comes back with the same `GET /posts`, rebuilt
 //!   with no state, or with `--persist` from its checkpoint.
 //! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
@@ -30,6 +32,7 @@ mod crash;
 mod delivery;
 mod helpers;
 mod moderation;
+mod posts;
 mod query;
 mod readyz;
 mod shutdown;
