@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
-    /// Run the whole stack on one machine (for now: the bus).
+    /// Run the whole stack on one machine: the bus, posts, query and moderation.
     Up(up::UpArgs),
     /// Run the posts service: writes posts and publishes PostCreated.
     Posts(::posts::PostsArgs),

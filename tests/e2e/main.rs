@@ -20,6 +20,7 @@
 //! - `readyz`: `/readyz` answers 200, then 503 with its code once a write fails for real.
 //! - `moderation`: `minibus moderation` SIGKILLed again and again under a load of comments:
 //!   exactly one `CommentModerated` per `CommentCreated`.
+//! - `up`: `minibus up` runs the stack, stops on SIGTERM, and comes back with the same page.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -36,3 +37,4 @@ mod posts;
 mod query;
 mod readyz;
 mod shutdown;
+mod up;

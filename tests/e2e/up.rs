@@ -1,0 +1,143 @@
+//! `minibus up` as a real process (`--any-ports`, so that tests never need fixed ports): the
+//! banner names every service's URL, a post and a comment go through the stack (posts →
+//! bus → query; the comment moderated), SIGTERM stops everything with exit code 0, and a
+//! second `up` over the same data dir shows the same page.
+
+use crate::helpers::{minibus, wait_for_exit, Api, EXIT_TIMEOUT, START_TIMEOUT};
+use bus::testkit::eventually;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+
+/// The banner's last line.
+const BANNER_END: &str = "Ctrl-C stops everything.";
+
+/// A running `minibus up`; SIGKILLed on drop.
+struct Stack {
+    child: Child,
+    /// Service name → `http://127.0.0.1:PORT`, from the banner.
+    urls: BTreeMap<String, String>,
+}
+
+impl Stack {
+    fn start(data_dir: &Path) -> Self {
+        let mut cmd = minibus();
+        cmd.args(["up", "--any-ports", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(match std::env::var_os("TEST_LOG") {
+                Some(_) => Stdio::inherit(),
+                None => Stdio::null(),
+            });
+        let mut stack = Self {
+            child: cmd.spawn().expect("spawn minibus up"),
+            urls: BTreeMap::new(),
+        };
+        let stdout = stack.child.stdout.take().expect("piped stdout");
+        let (lines, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        loop {
+            let line = rx
+                .recv_timeout(START_TIMEOUT)
+                .unwrap_or_else(|e| panic!("no banner from minibus up: {e}"));
+            if line == BANNER_END {
+                return stack;
+            }
+            let mut words = line.split_whitespace();
+            if let (Some(name), Some(url)) = (words.next(), words.next()) {
+                if url.starts_with("http://") {
+                    stack.urls.insert(name.to_string(), url.to_string());
+                }
+            }
+        }
+    }
+
+    fn api(&self, service: &str) -> Api {
+        let url = self
+            .urls
+            .get(service)
+            .unwrap_or_else(|| panic!("no {service} in {:?}", self.urls));
+        Api::new(url, None)
+    }
+
+    fn terminate(mut self) -> ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        wait_for_exit(&mut self.child, EXIT_TIMEOUT).expect("up exits after SIGTERM")
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// query's page once it shows `post` with one comment.
+async fn page_with_comment(stack: &Stack, post: &str) -> Value {
+    let query = stack.api("query");
+    eventually("query shows the post and its comment", || async {
+        let (_, page) = query.get("/posts").await.ok()?;
+        (page[post]["comments"].as_array()?.len() == 1).then_some(page)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn up_runs_the_stack_and_stops_it_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path());
+    let names: Vec<&str> = stack.urls.keys().map(String::as_str).collect();
+    assert_eq!(names, ["bus", "moderation", "posts", "query"]);
+
+    let (status, post) = post_json(
+        &format!("{}/posts", stack.urls["posts"]),
+        &json!({"title": " Hello "}),
+    )
+    .await;
+    assert_eq!(
+        (status, post["title"].as_str()),
+        (201, Some("Hello")),
+        "{post}"
+    );
+    let post = post["id"].as_str().unwrap().to_string();
+    // A comment as comments publishes it; moderation judges it.
+    let comment = json!({"type": "CommentCreated", "data":
+        {"id": "c1", "content": "I like Orange juice", "postId": post, "status": "pending"}});
+    let (status, body) = stack.api("bus").publish(&comment).await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let page = page_with_comment(&stack, &post).await;
+    assert_eq!(page[&post]["title"], "Hello");
+    let bus = stack.api("bus");
+    eventually("moderation's verdict in the log", || async {
+        let (_, events) = bus.get("/events?type=CommentModerated").await.ok()?;
+        let verdict = events.as_array()?.first()?.clone();
+        (verdict["data"]["status"] == "rejected" && verdict["id"] == "moderated-c1").then_some(())
+    })
+    .await;
+    assert!(stack.terminate().success(), "exit code 0 after SIGTERM");
+
+    // The same data dir: the log is kept, and query rebuilds the same page from it.
+    let stack = Stack::start(dir.path());
+    assert_eq!(page_with_comment(&stack, &post).await, page);
+    assert!(stack.terminate().success());
+}
