@@ -156,4 +156,10 @@ mod tests {
         assert!(Signer::from_secret("whsec_!!!").is_err());
         assert!(Signer::from_secret(&Signer::random_secret()).is_ok());
     }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let signer = Signer::from_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        assert_eq!(format!("{signer:?}"), "Signer(…)");
+    }
 }

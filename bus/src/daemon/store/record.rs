@@ -226,4 +226,46 @@ mod tests {
             assert!(StoredEvent::parse(1, Bytes::from(raw)).is_none(), "{case}");
         }
     }
+
+    #[test]
+    fn every_field_of_a_record_reads_back() {
+        let event = StoredEvent::parse(1, Bytes::from(sample())).expect("parses");
+        assert_eq!(event.version(), Some(1));
+        assert_eq!(event.stream(), Some("s"));
+        assert_eq!(event.source(), Some("src"));
+    }
+
+    #[test]
+    fn an_event_without_stream_or_source_has_no_version_stream_or_source() {
+        let fields = RecordFields {
+            time_ms: 1,
+            version: 0,
+            ty: "T",
+            stream: "",
+            id: "id-1",
+            source: "",
+        };
+        let raw = encode(&fields, br#"{"seq":1}"#);
+        let event = StoredEvent::parse(1, Bytes::from(raw)).expect("parses");
+        assert_eq!(event.version(), None);
+        assert_eq!(event.stream(), None);
+        assert_eq!(event.source(), None);
+    }
+
+    #[test]
+    fn a_record_is_built_in_one_allocation_of_its_exact_size() {
+        // `Vec::with_capacity(n)` allocates exactly `n`: a wrong size shows as a larger
+        // capacity, or as one grown by a reallocation.
+        let raw = sample();
+        assert_eq!(raw.capacity(), raw.len());
+    }
+
+    #[test]
+    fn debug_output_names_seq_id_and_type() {
+        let event = StoredEvent::parse(7, Bytes::from(sample())).expect("parses");
+        assert_eq!(
+            format!("{event:?}"),
+            r#"StoredEvent { seq: 7, id: "id-1", type: "T" }"#
+        );
+    }
 }

@@ -149,4 +149,69 @@ mod tests {
         assert!(check(&spec(r#"{"url":"http://query:4002/events"}"#), &allow).is_ok());
         assert!(check(&spec(r#"{"url":"http://evil:80/"}"#), &allow).is_err());
     }
+
+    /// The default settings with `changes` laid over them.
+    fn spec_with(changes: &serde_json::Value) -> SubscriptionSpec {
+        let mut json = serde_json::json!({"url": "http://127.0.0.1:4002/events"});
+        if let (Some(json), Some(changes)) = (json.as_object_mut(), changes.as_object()) {
+            json.extend(changes.clone());
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn each_limit_is_accepted_and_one_past_it_refused() {
+        use serde_json::json;
+        let types = |n: usize| (0..n).map(|i| format!("Type{i}")).collect::<Vec<_>>();
+        let url = |bytes: usize| {
+            let base = "http://127.0.0.1:4002/";
+            format!("{base}{}", "a".repeat(bytes - base.len()))
+        };
+        // The limits as numbers (README "Limits", and 2,048 bytes for a URL), not as the
+        // constants: a changed constant fails here.
+        for (at_limit, past_limit) in [
+            (json!({"types": types(100)}), json!({"types": types(101)})),
+            (json!({"url": url(2_048)}), json!({"url": url(2_049)})),
+            (json!({"batch": 1_000}), json!({"batch": 1_001})),
+            (
+                json!({"batch_max_bytes": 67_108_864}),
+                json!({"batch_max_bytes": 67_108_865}),
+            ),
+            (
+                json!({"timeout_ms": 300_000}),
+                json!({"timeout_ms": 300_001}),
+            ),
+            (
+                json!({"retry": {"initial_ms": 86_400_000, "max_ms": 86_400_000}}),
+                json!({"retry": {"max_ms": 86_400_001}}),
+            ),
+        ] {
+            assert_eq!(check(&spec_with(&at_limit), &[]), Ok(()), "{at_limit}");
+            assert!(check(&spec_with(&past_limit), &[]).is_err(), "{past_limit}");
+        }
+    }
+
+    #[test]
+    fn only_binary_cloudevents_is_held_to_one_event_per_request() {
+        use serde_json::json;
+        for accepted in [
+            json!({"format": "cloudevents", "batch": 1}),
+            json!({"format": "cloudevents-structured", "batch": 1_000}),
+            json!({"format": "envelope", "batch": 1_000}),
+        ] {
+            assert_eq!(check(&spec_with(&accepted), &[]), Ok(()), "{accepted}");
+        }
+        let refused = json!({"format": "cloudevents", "batch": 2});
+        assert!(check(&spec_with(&refused), &[]).is_err());
+    }
+
+    #[test]
+    fn subscription_names_are_checked() {
+        for good in ["query", "a.b_c:d-1", &"n".repeat(200)] {
+            assert_eq!(check_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "é", &"n".repeat(201)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
 }
