@@ -23,7 +23,7 @@ pub struct PostsArgs {
     pub service: ServiceArgs<Posts>,
 
     /// Origins allowed to call posts from a browser (comma-separated, e.g.
-    /// http://posts.com); any origin when not given.
+    /// `http://posts.com`); any origin when not given.
     #[arg(long, env = "MINIBUS_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
 }
