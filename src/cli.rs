@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Up(up::UpArgs),
     /// Run the moderation service: approves or rejects each new comment.
     Moderation(moderation::ModerationArgs),
+    /// Run the comments service: comments on posts, with moderation's verdicts applied.
+    Comments(::comments::CommentsArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -31,6 +33,7 @@ impl Command {
             Command::Bus(config) => serve::bus(config).await,
             Command::Up(args) => up::run(args).await,
             Command::Moderation(args) => crate::moderation::moderation(args).await,
+            Command::Comments(args) => crate::comments::comments(args).await,
             Command::Bench(command) => command.run().await,
         }
     }
