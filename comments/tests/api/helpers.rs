@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -91,22 +92,56 @@ pub(crate) fn data_dir() -> tempfile::TempDir {
 /// ready (registered).
 pub(crate) async fn spawn_comments(bus_url: &str, dir: &Path) -> TestComments {
     let service = start_comments(bus_url, dir.join("comments")).await;
+    until_ready(&service).await;
+    service
+}
+
+/// Waits until comments answers `/readyz` with 200 (registered).
+async fn until_ready(service: &TestComments) {
     let readyz = format!("{}/readyz", service.url);
     eventually("comments to be ready", || async {
         let answer = reqwest::get(&readyz).await.ok()?;
         (answer.status() == StatusCode::OK).then_some(())
     })
     .await;
-    service
 }
 
 /// comments started as [`spawn_comments`] does, without waiting for it.
 pub(crate) async fn start_comments(bus_url: &str, data_dir: PathBuf) -> TestComments {
-    bus::kit::init_test_tracing();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_comments_on(listener, bus_url, data_dir, None)
+}
+
+/// comments as [`spawn_comments`] starts it, but reached by the bus through a proxy (so
+/// that a test can slow its deliveries down): the service and the proxy.
+pub(crate) async fn spawn_comments_behind_a_proxy(
+    bus_url: &str,
+    dir: &Path,
+) -> (TestComments, BusProxy) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let proxy = BusProxy::start(&url).await;
+    let service = start_comments_on(
+        listener,
+        bus_url,
+        dir.join("comments"),
+        Some(proxy.url.clone()),
+    );
+    until_ready(&service).await;
+    (service, proxy)
+}
+
+fn start_comments_on(
+    listener: TcpListener,
+    bus_url: &str,
+    data_dir: PathBuf,
+    advertise_url: Option<String>,
+) -> TestComments {
+    bus::kit::init_test_tracing();
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let mut args = CommentsArgs::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir);
     args.service.bus_url = bus_url.into();
+    args.service.advertise_url = advertise_url;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(comments::run(listener, args, shutdown.clone()));
     TestComments {
@@ -184,8 +219,10 @@ pub(crate) async fn subscription(bus: &TestBus) -> Value {
         .expect("JSON")
 }
 
-/// A proxy in front of a bus, on 127.0.0.1:0, that answers every request `503` while it
-/// is down (as a bus that cannot be reached: comments' `--bus-url` in the outage tests).
+/// A proxy on 127.0.0.1:0 in front of a bus (comments' `--bus-url` in the outage tests) or
+/// of comments (its `--advertise-url`, to slow deliveries down): it answers every request
+/// `503` while it is down, as a server that cannot be reached, and holds each request for
+/// its delay first.
 #[derive(Clone)]
 pub(crate) struct BusProxy {
     /// `http://127.0.0.1:PORT`.
@@ -197,6 +234,7 @@ struct ProxyParts {
     bus_url: String,
     http: reqwest::Client,
     down: AtomicBool,
+    delay: Mutex<Duration>,
 }
 
 impl BusProxy {
@@ -208,6 +246,7 @@ impl BusProxy {
             bus_url: bus_url.into(),
             http: reqwest::Client::new(),
             down: AtomicBool::new(false),
+            delay: Mutex::new(Duration::ZERO),
         });
         let app = axum::Router::new()
             .fallback(forward)
@@ -220,9 +259,16 @@ impl BusProxy {
     pub(crate) fn set_down(&self, down: bool) {
         self.parts.down.store(down, Ordering::SeqCst);
     }
+
+    /// From now on, each request is held `delay` before it is forwarded.
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        *self.parts.delay.lock().unwrap() = delay;
+    }
 }
 
 async fn forward(State(proxy): State<Arc<ProxyParts>>, request: Request) -> Response {
+    let delay = *proxy.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     if proxy.down.load(Ordering::SeqCst) {
         let body = json!({"error": "unavailable", "message": "the proxy is down"});
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();

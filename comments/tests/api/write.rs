@@ -2,7 +2,9 @@
 //! comments and published; a comment on an unknown post is a 404 (after the wait), never
 //! for a post published just before; bad content is a 400.
 
-use crate::helpers::{data_dir, events_of, publish_post, spawn_comments, until_events};
+use crate::helpers::{
+    data_dir, events_of, publish_post, spawn_comments, spawn_comments_behind_a_proxy, until_events,
+};
 use bus::testkit::spawn_bus;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -78,8 +80,10 @@ async fn a_comment_on_an_unknown_post_is_a_404_after_the_wait() {
 async fn a_comment_right_after_its_post_is_never_a_404() {
     let bus = spawn_bus().await;
     let dir = data_dir();
-    let comments = spawn_comments(bus.url(), dir.path()).await;
-    for round in 0..20 {
+    let (comments, deliveries) = spawn_comments_behind_a_proxy(bus.url(), dir.path()).await;
+    // Each delivery of a post to comments takes a while: the comment comes before it.
+    deliveries.set_delay(Duration::from_millis(300));
+    for round in 0..5 {
         let post = format!("post-{round}");
         publish_post(&bus, &post).await;
         let (_, listed) = comments.comment(&post, "right away").await;
