@@ -37,7 +37,9 @@ mod store;
 mod verify;
 
 pub use applier::Applier;
-pub use comment::{checked_content, Comment, ContentError, NewComment, MAX_CONTENT_CHARS};
+pub use comment::{
+    checked_content, Comment, ContentError, NewComment, CONTENT_PATTERN, MAX_CONTENT_CHARS,
+};
 pub use config::{Comments, CommentsArgs};
 pub use events::{COMMENT_CREATED, COMMENT_MODERATED, COMMENT_UPDATED, POST_CREATED};
 pub use routes::{cors, router, AppState};

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bus_down;
+mod cors;
 mod deliveries;
 mod helpers;
 mod moderation;
