@@ -151,3 +151,123 @@ impl Handler for Applier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use serde_json::{json, Value};
+
+    async fn open_store() -> (tempfile::TempDir, CommentStore) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = CommentStore::open(dir.path(), 8).await.expect("opens");
+        (dir, store)
+    }
+
+    fn envelope(seq: u64, id: &str, ty: &str, data: Value) -> Envelope {
+        serde_json::from_value(json!({"seq": seq, "id": id, "type": ty, "data": data,
+            "time": "2026-11-30T00:00:00Z"}))
+        .expect("an envelope")
+    }
+
+    /// The events waiting in the outbox (no relay runs here), in order.
+    fn pending(store: &CommentStore) -> Vec<Value> {
+        let tree = store
+            .db
+            .open_tree(bus::sdk::PENDING_TREE)
+            .expect("the outbox");
+        let values = tree.iter().values().map(|v| v.expect("an entry"));
+        values
+            .map(|v| serde_json::from_slice(&v).expect("JSON"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn given_a_comment_each_new_verdict_is_one_update_with_the_next_version() {
+        let (_dir, store) = open_store().await;
+        let applier = Applier::new(store.clone());
+        let (comment, _) = store.create("p1", "hi").await.expect("created");
+        let verdict = |seq, id: &str, status| {
+            let data = json!({"id": comment.id, "content": "hi", "postId": "p1", "status": status});
+            envelope(seq, id, COMMENT_MODERATED, data)
+        };
+
+        applier
+            .handle(verdict(5, "m1", "rejected"))
+            .await
+            .expect("applied");
+        let events = pending(&store);
+        assert_eq!(events.len(), 2, "CommentCreated, then CommentUpdated");
+        assert_eq!(events[1]["id"], format!("updated-{}-1", comment.id));
+        assert_eq!(events[1]["data"]["status"], "rejected");
+        assert_eq!(events[1]["data"]["version"], 1);
+        assert_eq!(
+            store.list("p1").await.expect("listed")[0].status,
+            "rejected"
+        );
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(5));
+
+        // The same verdict again (an operator's redelivery of a parked event): nothing new,
+        // and the checkpoint does not go back.
+        applier
+            .handle(verdict(3, "m1", "rejected"))
+            .await
+            .expect("applied");
+        assert_eq!(pending(&store).len(), 2);
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(5));
+
+        applier
+            .handle(verdict(6, "m2", "approved"))
+            .await
+            .expect("applied");
+        let events = pending(&store);
+        assert_eq!(events[2]["id"], format!("updated-{}-2", comment.id));
+        assert_eq!(events[2]["data"]["version"], 2);
+        assert_eq!(events[2]["causation_id"], "m2");
+        assert_eq!(
+            store.list("p1").await.expect("listed")[0].status,
+            "approved"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_posts_the_replica_knows_them_until_a_rewind_to_the_beginning() {
+        let (_dir, store) = open_store().await;
+        let applier = Applier::new(store.clone());
+        let post = envelope(
+            1,
+            "e1",
+            POST_CREATED,
+            json!({"id": "1a2b3c4d", "title": "t"}),
+        );
+        applier.handle(post).await.expect("applied");
+        let other = envelope(2, "e2", "Unrelated", json!(null));
+        applier.handle(other).await.expect("applied");
+        assert!(store.knows_post("1a2b3c4d").await.expect("read"));
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(2));
+
+        applier.on_rewind(0).await;
+        assert!(!store.knows_post("1a2b3c4d").await.expect("read"));
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(0));
+        assert!(pending(&store).is_empty(), "nothing published");
+    }
+
+    #[tokio::test]
+    async fn an_event_that_can_never_apply_is_rejected() {
+        let (_dir, store) = open_store().await;
+        let applier = Applier::new(store.clone());
+        for (ty, data) in [
+            (POST_CREATED, json!({"title": "no id"})),
+            (COMMENT_MODERATED, json!({"id": "c1", "status": "maybe"})),
+            (COMMENT_MODERATED, json!("not an object")),
+        ] {
+            let refused = applier.handle(envelope(1, "e1", ty, data.clone())).await;
+            assert!(
+                matches!(refused, Err(HandlerError::Reject(_))),
+                "{ty} {data}"
+            );
+        }
+        assert_eq!(store.checkpoint().await.expect("read").0, None);
+    }
+}

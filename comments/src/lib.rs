@@ -92,7 +92,7 @@ pub async fn run(
     let cors = cors(&args.cors_origin).map_err(RunError::Cors)?;
     let store = CommentStore::open(&service.data_dir, service.cache_mb).await?;
     let advertised = service.advertise_url(listener.local_addr()?)?;
-    let subscriber = subscriber(&args, &store, format!("{advertised}/events"))?;
+    let subscriber = subscriber(&args, &store, format!("{advertised}/events")).await?;
     let stop = shutdown.child_token();
     let relay = store
         .outbox()
@@ -128,12 +128,12 @@ pub async fn run(
 
 /// The SDK subscriber of `PostCreated` and `CommentModerated`, from the store's checkpoint,
 /// reached at `url`.
-fn subscriber(
+async fn subscriber(
     args: &CommentsArgs,
     store: &CommentStore,
     url: String,
 ) -> Result<Subscriber<Applier>, StoreError> {
-    let (applied, log_id) = store.checkpoint()?;
+    let (applied, log_id) = store.checkpoint().await?;
     let config = SubscriberConfig {
         bus_url: args.service.bus_url.clone(),
         token: args.service.bus_token.clone(),
@@ -157,7 +157,7 @@ async fn register(
     loop {
         match subscriber.register().await {
             Ok(registration) => {
-                store.save_log_id(&registration.log_id)?;
+                store.save_log_id(&registration.log_id).await?;
                 return Ok(registration);
             }
             Err(refused @ bus::sdk::Error::Rejected { status: ..500, .. }) => {

@@ -101,22 +101,28 @@ impl CommentStore {
     }
 
     /// Whether the replica knows the post `post_id`.
-    pub fn knows_post(&self, post_id: &str) -> Result<bool, StoreError> {
-        Ok(self.posts.contains_key(post_id)?)
+    pub async fn knows_post(&self, post_id: &str) -> Result<bool, StoreError> {
+        let (posts, post_id) = (self.posts.clone(), post_id.to_owned());
+        Ok(tokio::task::spawn_blocking(move || posts.contains_key(post_id)).await??)
     }
 
     /// The last seq applied and the log it belongs to; `None` for a store that never
     /// applied anything (its subscription starts from the beginning).
-    pub fn checkpoint(&self) -> Result<(Option<u64>, Option<String>), StoreError> {
-        let applied = self.checkpoint.get(APPLIED)?.map(|v| seq_of(&v));
-        let log_id = self.checkpoint.get(LOG_ID)?;
-        let log_id = log_id.map(|v| String::from_utf8_lossy(&v).into_owned());
-        Ok((applied, log_id))
+    pub async fn checkpoint(&self) -> Result<(Option<u64>, Option<String>), StoreError> {
+        let checkpoint = self.checkpoint.clone();
+        tokio::task::spawn_blocking(move || {
+            let applied = checkpoint.get(APPLIED)?.map(|v| seq_of(&v));
+            let log_id = checkpoint.get(LOG_ID)?;
+            let log_id = log_id.map(|v| String::from_utf8_lossy(&v).into_owned());
+            Ok((applied, log_id))
+        })
+        .await?
     }
 
     /// Remembers the bus log the checkpoint belongs to.
-    pub fn save_log_id(&self, log_id: &str) -> Result<(), StoreError> {
-        self.checkpoint.insert(LOG_ID, log_id.as_bytes())?;
+    pub async fn save_log_id(&self, log_id: &str) -> Result<(), StoreError> {
+        let (checkpoint, log_id) = (self.checkpoint.clone(), log_id.to_owned());
+        tokio::task::spawn_blocking(move || checkpoint.insert(LOG_ID, log_id.as_bytes())).await??;
         Ok(())
     }
 

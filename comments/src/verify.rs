@@ -56,7 +56,7 @@ impl PostVerifier {
 
     /// Whether the post `post_id` exists (see the module doc).
     pub async fn check(&self, post_id: &str) -> Result<PostCheck, StoreError> {
-        if self.store.knows_post(post_id)? {
+        if self.store.knows_post(post_id).await? {
             return Ok(PostCheck::Known);
         }
         let deadline = Instant::now() + CATCH_UP_WAIT;
@@ -67,7 +67,7 @@ impl PostVerifier {
             let Some(status) = self.subscription().await else {
                 return Ok(PostCheck::Unverified);
             };
-            if self.store.knows_post(post_id)? {
+            if self.store.knows_post(post_id).await? {
                 return Ok(PostCheck::Known);
             }
             if status.cursor >= head || Instant::now() >= deadline {

@@ -24,7 +24,7 @@ async fn a_restart_resumes_from_the_checkpoint_stored_with_the_state() {
     let store = CommentStore::open(&dir.path().join("comments"), 8)
         .await
         .expect("the store opens");
-    let (applied, log_id) = store.checkpoint().expect("a checkpoint");
+    let (applied, log_id) = store.checkpoint().await.expect("a checkpoint");
     assert_eq!(applied, Some(verdict), "the last event applied");
     let info: serde_json::Value = reqwest::get(bus.at("/info"))
         .await
