@@ -91,25 +91,36 @@ pub(crate) fn data_dir() -> tempfile::TempDir {
 /// comments on 127.0.0.1:0 for the bus at `bus_url`, its data in `dir`; returns once it is
 /// ready (registered).
 pub(crate) async fn spawn_comments(bus_url: &str, dir: &Path) -> TestComments {
-    let service = start_comments(bus_url, dir.join("comments")).await;
+    spawn_comments_with(bus_url, dir, |_| {}).await
+}
+
+/// [`spawn_comments`], its settings changed by `tweak` first.
+pub(crate) async fn spawn_comments_with(
+    bus_url: &str,
+    dir: &Path,
+    tweak: impl FnOnce(&mut CommentsArgs),
+) -> TestComments {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let service = start_comments_on(listener, bus_url, dir.join("comments"), tweak);
     until_ready(&service).await;
     service
 }
 
+/// comments on 127.0.0.1:0 for the bus at `bus_url`, its data in `dir`, without waiting
+/// for it to be ready.
+pub(crate) async fn start_comments(bus_url: &str, dir: &Path) -> TestComments {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_comments_on(listener, bus_url, dir.join("comments"), |_| {})
+}
+
 /// Waits until comments answers `/readyz` with 200 (registered).
-async fn until_ready(service: &TestComments) {
+pub(crate) async fn until_ready(service: &TestComments) {
     let readyz = format!("{}/readyz", service.url);
     eventually("comments to be ready", || async {
         let answer = reqwest::get(&readyz).await.ok()?;
         (answer.status() == StatusCode::OK).then_some(())
     })
     .await;
-}
-
-/// comments started as [`spawn_comments`] does, without waiting for it.
-pub(crate) async fn start_comments(bus_url: &str, data_dir: PathBuf) -> TestComments {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    start_comments_on(listener, bus_url, data_dir, None)
 }
 
 /// comments as [`spawn_comments`] starts it, but reached by the bus through a proxy (so
@@ -121,12 +132,10 @@ pub(crate) async fn spawn_comments_behind_a_proxy(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let proxy = BusProxy::start(&url).await;
-    let service = start_comments_on(
-        listener,
-        bus_url,
-        dir.join("comments"),
-        Some(proxy.url.clone()),
-    );
+    let advertise_url = Some(proxy.url.clone());
+    let service = start_comments_on(listener, bus_url, dir.join("comments"), |args| {
+        args.service.advertise_url = advertise_url;
+    });
     until_ready(&service).await;
     (service, proxy)
 }
@@ -135,13 +144,13 @@ fn start_comments_on(
     listener: TcpListener,
     bus_url: &str,
     data_dir: PathBuf,
-    advertise_url: Option<String>,
+    tweak: impl FnOnce(&mut CommentsArgs),
 ) -> TestComments {
     bus::kit::init_test_tracing();
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let mut args = CommentsArgs::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir);
     args.service.bus_url = bus_url.into();
-    args.service.advertise_url = advertise_url;
+    tweak(&mut args);
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(comments::run(listener, args, shutdown.clone()));
     TestComments {

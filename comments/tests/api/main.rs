@@ -11,4 +11,5 @@ mod helpers;
 mod moderation;
 mod openapi;
 mod restart;
+mod start;
 mod write;
