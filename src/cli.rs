@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, moderation, posts, query, serve, up};
+use crate::{bench, comments, moderation, posts, query, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
-    /// Run the whole stack on one machine: the bus, posts, query and moderation.
+    /// Run the whole stack on one machine: the bus, posts, comments, query and moderation.
     Up(up::UpArgs),
     /// Run the posts service: writes posts and publishes PostCreated.
     Posts(::posts::PostsArgs),
@@ -24,6 +24,8 @@ pub(crate) enum Command {
     Moderation(::moderation::ModerationArgs),
     /// Run the query service: the blog's read model (posts with their comments).
     Query(::query::QueryArgs),
+    /// Run the comments service: comments on posts, with moderation's verdicts applied.
+    Comments(::comments::CommentsArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -37,6 +39,7 @@ impl Command {
             Command::Posts(args) => posts::run(args).await,
             Command::Moderation(args) => moderation::run(args).await,
             Command::Query(args) => query::run(args).await,
+            Command::Comments(args) => comments::run(args).await,
             Command::Bench(command) => command.run().await,
         }
     }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod comments;
 mod moderation;
 mod posts;
 mod query;

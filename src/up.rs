@@ -1,11 +1,10 @@
 //! `minibus up`: the whole stack in one command: the bus and the blog services built so far
-//! (posts, query, moderation), each on its port with its data in `DIR/<service>`, in this
+//! (posts, comments, query, moderation), each on its port with its data in `DIR/<service>`, in this
 //! one process, with one Ctrl-C for all. Every port is bound before anything starts, so a
 //! taken one stops the start with an error naming the service and the port. Each service's
 //! log lines carry its name (a span named after it); the services wait for the bus by
 //! themselves (registration and the outbox relay retry).
 
-use anyhow::Context;
 use bus::daemon::{BusConfig, Daemon};
 use bus::kit::{bind, shutdown_on_signal};
 use std::future::Future;
@@ -29,9 +28,10 @@ pub(crate) struct UpArgs {
 }
 
 /// The stack's services: name and course port.
-const SERVICES: [(&str, u16); 4] = [
+const SERVICES: [(&str, u16); 5] = [
     ("bus", 4005),
     ("posts", 4000),
+    ("comments", 4001),
     ("query", 4002),
     ("moderation", 4003),
 ];
@@ -40,6 +40,7 @@ const SERVICES: [(&str, u16); 4] = [
 struct Listeners {
     bus: TcpListener,
     posts: TcpListener,
+    comments: TcpListener,
     query: TcpListener,
     moderation: TcpListener,
 }
@@ -50,10 +51,11 @@ impl Listeners {
             let port = if any_ports { 0 } else { port };
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
         };
-        let [bus, posts, query, moderation] = SERVICES;
+        let [bus, posts, comments, query, moderation] = SERVICES;
         Ok(Self {
             bus: bind(bus.0, at(bus.1)).await?,
             posts: bind(posts.0, at(posts.1)).await?,
+            comments: bind(comments.0, at(comments.1)).await?,
             query: bind(query.0, at(query.1)).await?,
             moderation: bind(moderation.0, at(moderation.1)).await?,
         })
@@ -62,50 +64,59 @@ impl Listeners {
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let listeners = Listeners::bind(args.any_ports).await?;
-    let addr = |l: &TcpListener| l.local_addr().context("a bound address");
-    let bus_addr = addr(&listeners.bus)?;
-    let bus_url = format!("http://{bus_addr}");
-    let dir = args.data_dir;
-    let daemon = Daemon::open(BusConfig::new(bus_addr, dir.join("bus")), bus_addr).await?;
+    let bus_addr = listeners.bus.local_addr()?;
+    let daemon = Daemon::open(
+        BusConfig::new(bus_addr, args.data_dir.join("bus")),
+        bus_addr,
+    )
+    .await?;
     let shutdown = shutdown_on_signal();
     let mut stack = Stack::new(shutdown.clone());
-    stack.start("bus", daemon.run(listeners.bus, shutdown.clone()));
-
-    let (posts_addr, query_addr, moderation_addr) = (
-        addr(&listeners.posts)?,
-        addr(&listeners.query)?,
-        addr(&listeners.moderation)?,
-    );
-    let mut posts = posts::PostsArgs::new(posts_addr, dir.join("posts"));
-    posts.service.bus_url.clone_from(&bus_url);
-    stack.start(
-        "posts",
-        posts::run(listeners.posts, posts, shutdown.clone()),
-    );
-    let mut query = query::QueryArgs::new(query_addr, dir.join("query"));
-    query.service.bus_url.clone_from(&bus_url);
-    stack.start(
-        "query",
-        query::run(listeners.query, query, shutdown.clone()),
-    );
-    let mut moderation = moderation::ModerationArgs::new(moderation_addr);
-    moderation.service.bus_url.clone_from(&bus_url);
-    let moderating = moderation::run(listeners.moderation, moderation, shutdown.clone());
-    stack.start("moderation", moderating);
-
-    println!(
-        "{}",
-        banner(
-            &dir,
-            &[
-                ("bus", bus_addr, "/info"),
-                ("posts", posts_addr, "/posts"),
-                ("query", query_addr, "/posts"),
-                ("moderation", moderation_addr, "/readyz"),
-            ]
-        )
-    );
+    let urls = start(&mut stack, daemon, listeners, &args.data_dir, &shutdown)?;
+    println!("{}", banner(&args.data_dir, &urls));
     stack.wait().await
+}
+
+/// Starts the bus and every service on their listeners; what the banner shows of each
+/// (name, address, a path to try).
+fn start(
+    stack: &mut Stack,
+    daemon: Daemon,
+    listeners: Listeners,
+    dir: &Path,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Vec<(&'static str, SocketAddr, &'static str)>> {
+    let Listeners {
+        bus,
+        posts,
+        comments,
+        query,
+        moderation,
+    } = listeners;
+    let at = [
+        ("bus", bus.local_addr()?, "/info"),
+        ("posts", posts.local_addr()?, "/posts"),
+        ("comments", comments.local_addr()?, "/healthz"),
+        ("query", query.local_addr()?, "/posts"),
+        ("moderation", moderation.local_addr()?, "/readyz"),
+    ];
+    let bus_url = format!("http://{}", at[0].1);
+    let stop = || shutdown.clone();
+    stack.start("bus", daemon.run(bus, stop()));
+
+    let mut args = posts::PostsArgs::new(at[1].1, dir.join("posts"));
+    args.service.bus_url.clone_from(&bus_url);
+    stack.start("posts", posts::run(posts, args, stop()));
+    let mut args = comments::CommentsArgs::new(at[2].1, dir.join("comments"));
+    args.service.bus_url.clone_from(&bus_url);
+    stack.start("comments", comments::run(comments, args, stop()));
+    let mut args = query::QueryArgs::new(at[3].1, dir.join("query"));
+    args.service.bus_url.clone_from(&bus_url);
+    stack.start("query", query::run(query, args, stop()));
+    let mut args = moderation::ModerationArgs::new(at[4].1);
+    args.service.bus_url.clone_from(&bus_url);
+    stack.start("moderation", moderation::run(moderation, args, stop()));
+    Ok(at.to_vec())
 }
 
 /// What `up` prints once every port is bound.

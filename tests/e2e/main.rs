@@ -21,6 +21,8 @@
 //! - `moderation`: `minibus moderation` SIGKILLed again and again under a load of comments:
 //!   exactly one `CommentModerated` per `CommentCreated`.
 //! - `up`: `minibus up` runs the stack, stops on SIGTERM, and comes back with the same page.
+//! - `comments`: `minibus comments` SIGKILLed again and again under a load of verdicts:
+//!   exactly one `CommentUpdated` per `CommentModerated`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -28,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod comments;
 mod course;
 mod crash;
 mod delivery;
