@@ -1,5 +1,5 @@
-//! `minibus up`: the whole stack in one command: the bus and the blog services built so far
-//! (posts, comments, query, moderation), each on its port with its data in `DIR/<service>`, in this
+//! `minibus up`: the whole stack in one command: the bus and the blog services (posts,
+//! comments, query, moderation), each on its port with its data in `DIR/<service>`, in this
 //! one process, with one Ctrl-C for all. Every port is bound before anything starts, so a
 //! taken one stops the start with an error naming the service and the port. Each service's
 //! log lines carry its name (a span named after it); the services wait for the bus by
