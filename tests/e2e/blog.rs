@@ -9,10 +9,15 @@
 //! - mixing with the course: a post published straight to the bus in the course's shape
 //!   can be commented on through our comments and shows in our query, moderated.
 
-use crate::helpers::{free_loopback_addr, minibus, Api, BusProcess, ServiceProcess, ServiceSpec};
+mod fold;
+
+use crate::helpers::{
+    eventually_within, free_loopback_addr, minibus, Api, BusProcess, ServiceProcess, ServiceSpec,
+};
+use fold::{comments_of, fold, moderated};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,6 +73,11 @@ impl Blog {
         for spec in &specs {
             services.push(ServiceProcess::start_async(spec).await);
         }
+        // "Listening" comes before a service's subscription is registered: until then
+        // comments cannot verify a post it does not know yet (503 post_unverified).
+        for spec in &specs {
+            until_ready(spec).await;
+        }
         Self {
             bus_api: bus.api(),
             bus: Some(bus),
@@ -87,6 +97,16 @@ impl Blog {
             .find(|s| s.name == name)
             .unwrap_or_else(|| panic!("no service {name}"))
     }
+}
+
+/// Waits (bounded) until the service of `spec` answers `200` on `/readyz`.
+async fn until_ready(spec: &ServiceSpec) {
+    let api = spec.api();
+    eventually_within(&format!("{} to be ready", spec.name), PATIENCE, || async {
+        let (status, _) = api.get("/readyz").await.ok()?;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
 }
 
 /// `POST url` with `body`: the status and the JSON reply (`Null` when it is not JSON).
@@ -113,80 +133,6 @@ async fn post_until_created(http: &reqwest::Client, url: &str, body: &Value) -> 
         assert!(Instant::now() < deadline, "POST {url} {body}: still {last}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// What query's `GET /posts` must be, folded from the bus's log in seq order: a post by
-/// its first `PostCreated`, a comment by its first `CommentCreated` on a known post, and a
-/// `CommentUpdated` applied when its `version` is newer than the last applied one.
-fn fold(events: &[Value]) -> Value {
-    let mut posts = Map::new();
-    // Comment id → (post id, index among its post's comments, last applied version).
-    let mut comments: HashMap<String, (String, usize, u64)> = HashMap::new();
-    let mut last_seq = 0;
-    for event in events {
-        let seq = event["seq"].as_u64().expect("a seq");
-        assert!(
-            seq > last_seq,
-            "GET /events in seq order: {seq} after {last_seq}"
-        );
-        last_seq = seq;
-        let data = &event["data"];
-        let text = |field: &str| data[field].as_str().expect(field).to_string();
-        match event["type"].as_str() {
-            Some("PostCreated") => {
-                let id = text("id");
-                posts
-                    .entry(id.clone())
-                    .or_insert_with(|| json!({"id": id, "title": text("title"), "comments": []}));
-            }
-            Some("CommentCreated") => {
-                let (id, post_id) = (text("id"), text("postId"));
-                let Some(post) = posts.get_mut(&post_id) else {
-                    continue;
-                };
-                if comments.contains_key(&id) {
-                    continue;
-                }
-                let list = post["comments"].as_array_mut().expect("comments");
-                comments.insert(id.clone(), (post_id, list.len(), 0));
-                list.push(json!({"id": id, "content": text("content"), "status": text("status")}));
-            }
-            Some("CommentUpdated") => {
-                let Some((post_id, index, applied)) = comments.get_mut(&text("id")) else {
-                    continue;
-                };
-                let version = data["version"].as_u64().expect("a version");
-                if version <= *applied {
-                    continue;
-                }
-                *applied = version;
-                let comment = &mut posts[post_id.as_str()]["comments"][*index];
-                comment["status"] = data["status"].clone();
-                comment["content"] = data["content"].clone();
-            }
-            _ => {}
-        }
-    }
-    Value::Object(posts)
-}
-
-/// Every comment of `posts` (a `GET /posts` page).
-fn comments_of(posts: &Value) -> Vec<&Value> {
-    let posts = posts.as_object().expect("posts by id");
-    posts
-        .values()
-        .flat_map(|p| p["comments"].as_array().expect("comments"))
-        .collect()
-}
-
-/// Each comment's status is final, and the one moderation gives its content.
-fn moderated(posts: &Value) -> bool {
-    comments_of(posts).iter().all(|c| {
-        let rejected = c["content"]
-            .as_str()
-            .is_some_and(|text| text.to_lowercase().contains("orange"));
-        c["status"] == if rejected { "rejected" } else { "approved" }
-    })
 }
 
 /// Waits until query's `GET /posts` equals the fold of the bus's log, with every comment
