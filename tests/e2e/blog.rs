@@ -59,16 +59,21 @@ struct Blog {
 }
 
 impl Blog {
-    /// Starts the bus on `bus_listen` over `root/bus`, then the services around it.
-    async fn start(root: &Path, bus_listen: &str) -> Self {
+    /// Starts the bus on `bus_listen` over `root/bus`, then the services around it (query
+    /// with `--persist` when `persist_query`).
+    async fn start(root: &Path, bus_listen: &str, persist_query: bool) -> Self {
         let (listen, bus_dir) = (bus_listen.to_string(), root.join("bus"));
         let bus = tokio::task::spawn_blocking(move || start_bus(&listen, &bus_dir))
             .await
             .expect("start the bus");
-        let specs: Vec<_> = SERVICES
+        let mut specs: Vec<_> = SERVICES
             .iter()
             .map(|name| ServiceSpec::new(name, bus.url(), root))
             .collect();
+        if persist_query {
+            let query = specs.iter_mut().find(|s| s.name == "query");
+            query.expect("query").extra_args.push("--persist".into());
+        }
         let mut services = Vec::new();
         for spec in &specs {
             services.push(ServiceProcess::start_async(spec).await);
@@ -234,7 +239,9 @@ async fn kill_at_random(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_equals_a_fold_of_the_log_after_random_sigkills_of_the_services() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut blog = Blog::start(dir.path(), "127.0.0.1:0").await;
+    // query resumes from its checkpoint after each SIGKILL: deliveries repeated across
+    // its crash must not show twice.
+    let mut blog = Blog::start(dir.path(), "127.0.0.1:0", true).await;
     let written = Arc::new(Written::default());
     let stop = Arc::new(AtomicBool::new(false));
     let services = std::mem::take(&mut blog.services);
@@ -288,7 +295,7 @@ async fn comment(
 async fn writes_during_a_bus_outage_reach_query_moderated_once_the_bus_is_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bus_listen = free_loopback_addr();
-    let mut blog = Blog::start(dir.path(), &bus_listen).await;
+    let mut blog = Blog::start(dir.path(), &bus_listen, false).await;
     let http = reqwest::Client::new();
     let mut posts = BTreeSet::new();
     let mut before = Vec::new();
@@ -328,7 +335,7 @@ async fn writes_during_a_bus_outage_reach_query_moderated_once_the_bus_is_back()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_published_in_the_course_shape_takes_our_comments_and_shows_in_query() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let blog = Blog::start(dir.path(), "127.0.0.1:0").await;
+    let blog = Blog::start(dir.path(), "127.0.0.1:0", false).await;
     let course_post =
         json!({"type": "PostCreated", "data": {"id": "1a2b3c4d", "title": "From the course"}});
     let (status, reply) = blog
