@@ -54,7 +54,9 @@ struct Blog {
     bus: Option<BusProcess>,
     /// A client of the bus, at the URL it keeps across restarts.
     bus_api: Api,
+    /// How each service is started, in [`SERVICES`] order.
     specs: Vec<ServiceSpec>,
+    /// The running services, in the same order (empty while the killer holds them).
     services: Vec<ServiceProcess>,
 }
 
@@ -330,6 +332,7 @@ async fn writes_during_a_bus_outage_reach_query_moderated_once_the_bus_is_back()
     blog.bus = Some(bus);
     let page = settled(&blog, &posts, 4).await;
     assert_eq!(page.as_object().map(Map::len), Some(4), "{page}");
+    assert_eq!(comments_of(&page).len(), 4, "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
