@@ -5,7 +5,10 @@
 //! - `helpers`: [`helpers::BusProcess`] (start on port 0, SIGKILL, SIGTERM, killed on drop),
 //!   [`helpers::Api`] (HTTP calls), and bounded waits; `helpers/load.rs`:
 //!   [`helpers::Load`] (concurrent publishers that record every acknowledged event) and
-//!   [`helpers::verify_log`] (the log's invariants after a restart).
+//!   [`helpers::verify_log`] (the log's invariants after a restart); `helpers/service.rs`:
+//!   [`helpers::ServiceProcess`] (one blog service on a port fixed across restarts).
+//! - `blog`: the bus and the four services as separate processes: query equals a fold of
+//!   the log after random SIGKILLs under load; a bus outage; a post in the course's shape.
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.
@@ -29,6 +32,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod blog;
 mod cli;
 mod comments;
 mod course;

@@ -2,8 +2,10 @@
 //! publish load and the log's invariants are in `load`.
 
 mod load;
+mod service;
 
 pub(crate) use load::{new_event, record_acks, verify_log, Acked, AckedMap, Load};
+pub(crate) use service::{free_loopback_addr, ServiceProcess, ServiceSpec};
 
 use reqwest::StatusCode;
 use serde_json::Value;
