@@ -23,7 +23,7 @@ pub struct CommentsArgs {
     pub service: ServiceArgs<Comments>,
 
     /// Origins allowed to call comments from a browser (comma-separated, e.g.
-    /// http://posts.com); any origin when not given.
+    /// `http://posts.com`); any origin when not given.
     #[arg(long, env = "MINIBUS_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
 }
