@@ -8,7 +8,7 @@
 //!   applies something new (no polling interval to add to the figures);
 //! - sustained: comments at `--sustained-rate` per second for `--seconds`, each request
 //!   opened on its tick (open loop, at most `--max-in-flight` at once); then the time from
-//!   the last answer until the bus's `GET /subscriptions/query` shows lag 0 with the head
+//!   the last answer until the bus's `GET /subscriptions` shows query's lag 0 with the head
 //!   past the chain's three events per comment (`CommentCreated`, `CommentModerated`,
 //!   `CommentUpdated`): the whole chain drained.
 //!
@@ -130,7 +130,7 @@ async fn sustained(
     rate: u32,
     post_ids: &Arc<Vec<String>>,
 ) -> anyhow::Result<Sustained> {
-    let head_before = stack.query_subscription().await?.head_seq;
+    let head_before = stack.head_seq().await?;
     let total = u64::from(rate) * u64::from(args.seconds);
     let started = Instant::now();
     let mut run = paced(args, rate, total, |n| {
@@ -140,6 +140,7 @@ async fn sustained(
     .await?;
     let load_seconds = started.elapsed().as_secs_f64();
     let stopped = Instant::now();
+    let lag_at_stop = stack.lags().await?;
     let expected_head = head_before + 3 * run.ok;
     let drained = stack.drained(expected_head, args.timeout()).await;
     let query_lag_zero_ms = match drained {
@@ -156,6 +157,7 @@ async fn sustained(
         load_seconds,
         achieved_per_s: run.ok as f64 / load_seconds.max(f64::MIN_POSITIVE),
         request: Percentiles::of(&mut run.latencies_us),
+        lag_at_stop,
         query_lag_zero_ms,
         errors: run.errors,
     })
@@ -245,6 +247,8 @@ struct Sustained {
     achieved_per_s: f64,
     /// `POST /posts/{id}/comments` answer times.
     request: Percentiles,
+    /// Each subscription's lag on the bus right after the last answer: where the backlog is.
+    lag_at_stop: BTreeMap<String, u64>,
     /// From the last answer to query's lag 0 with the whole chain on the bus; `null` if it
     /// never came within `--timeout-ms`.
     query_lag_zero_ms: Option<f64>,
@@ -303,13 +307,14 @@ impl BlogSummary {
                 .map_or("never".to_string(), |ms| format!("{ms:.1} ms"));
             println!(
                 "  sustained: {} comments in {:.2} s ({:.0}/s of {}/s asked); request p50 {:.3} ms, \
-                 p99 {:.3} ms; query's lag 0 {drained} after the load",
+                 p99 {:.3} ms; lags at the end {:?}; query's lag 0 {drained} after it",
                 s.comments,
                 s.load_seconds,
                 s.achieved_per_s,
                 s.rate_asked,
                 s.request.p50_ms,
-                s.request.p99_ms
+                s.request.p99_ms,
+                s.lag_at_stop
             );
         }
         let errors = self.errors();
@@ -370,5 +375,30 @@ mod tests {
         assert_eq!(json["post_visible"]["samples"], 2);
         assert_eq!(json["post_visible"]["p99_ms"], 3.0);
         assert_eq!(json["sustained"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_chain_that_never_drains_is_a_failure_with_a_null_figure() {
+        let args = Cli::try_parse_from(["blog"]).expect("defaults parse").args;
+        let sustained = Sustained {
+            rate_asked: 1000,
+            seconds_asked: 5,
+            comments: 5000,
+            load_seconds: 5.0,
+            achieved_per_s: 1000.0,
+            request: Percentiles::default(),
+            lag_at_stop: BTreeMap::from([("moderation".into(), 42)]),
+            query_lag_zero_ms: None,
+            errors: BTreeMap::from([("lag timeout".into(), 1)]),
+        };
+        let summary = BlogSummary::new(&args, Run::default(), Run::default(), Some(sustained));
+        let expected = BTreeMap::from([("sustained lag timeout".into(), 1)]);
+        assert_eq!(summary.errors(), expected);
+        let json = serde_json::to_value(&summary).expect("the summary serializes");
+        assert_eq!(
+            json["sustained"]["query_lag_zero_ms"],
+            serde_json::Value::Null
+        );
+        assert_eq!(json["sustained"]["lag_at_stop"]["moderation"], 42);
     }
 }

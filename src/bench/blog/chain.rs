@@ -5,6 +5,7 @@ use super::BlogArgs;
 use anyhow::Context;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One job's result: its latency and the post id it made, or what went wrong (`timeout`,
@@ -24,17 +25,19 @@ pub(super) struct Stack {
     posts_url: String,
     comments_url: String,
     query_url: String,
-    subscription_url: String,
+    info_url: String,
+    subscriptions_url: String,
     /// In every title and comment, so that a comment is found by its content.
     run_tag: String,
     timeout: Duration,
 }
 
-/// What the bus says of query's subscription.
+/// What `bench blog` reads of a subscription on the bus.
 #[derive(Debug, serde::Deserialize)]
-pub(super) struct Subscription {
-    pub(super) head_seq: u64,
-    pub(super) lag: u64,
+struct Subscription {
+    name: String,
+    head_seq: u64,
+    lag: u64,
 }
 
 impl Stack {
@@ -54,7 +57,8 @@ impl Stack {
             posts_url: format!("{}/posts", base(&args.posts_url)),
             comments_url: base(&args.comments_url),
             query_url: base(&args.query_url),
-            subscription_url: format!("{}/subscriptions/query", base(&args.bus.bus_url)),
+            info_url: format!("{}/info", base(&args.bus.bus_url)),
+            subscriptions_url: format!("{}/subscriptions", base(&args.bus.bus_url)),
             run_tag: format!("bench-{:x}", since_epoch.as_millis()),
             timeout: args.timeout(),
         })
@@ -166,36 +170,48 @@ impl Stack {
         Err("timeout".to_string())
     }
 
-    /// The bus's view of query's subscription.
-    pub(super) async fn query_subscription(&self) -> anyhow::Result<Subscription> {
-        let response = self.bus.get(&self.subscription_url).send().await;
-        let response = response.with_context(|| format!("GET {}", self.subscription_url))?;
-        anyhow::ensure!(
-            response.status() == StatusCode::OK,
-            "GET {} answered {}",
-            self.subscription_url,
-            response.status()
-        );
-        response
-            .json()
-            .await
-            .context("reading query's subscription")
+    /// The bus's head seq (`GET /info`).
+    pub(super) async fn head_seq(&self) -> anyhow::Result<u64> {
+        let info: Value = self.bus_get(&self.info_url).await?;
+        info["head_seq"]
+            .as_u64()
+            .context("GET /info without head_seq")
+    }
+
+    /// Every subscription's lag, by name (`GET /subscriptions`).
+    pub(super) async fn lags(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let subscriptions: Vec<Subscription> = self.bus_get(&self.subscriptions_url).await?;
+        Ok(subscriptions.into_iter().map(|s| (s.name, s.lag)).collect())
     }
 
     /// Waits until the bus's head reached `head` and query's lag is 0 (every `LAG_POLL`).
     pub(super) async fn drained(&self, head: u64, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            let sub = self
-                .query_subscription()
+            let subscriptions: Vec<Subscription> = self
+                .bus_get(&self.subscriptions_url)
                 .await
                 .map_err(|_| "bus transport".to_string())?;
-            if sub.head_seq >= head && sub.lag == 0 {
+            let query = subscriptions.iter().find(|s| s.name == "query");
+            let query = query.ok_or("no subscription named query on the bus")?;
+            if query.head_seq >= head && query.lag == 0 {
                 return Ok(());
             }
             tokio::time::sleep(LAG_POLL).await;
         }
         Err("lag timeout".to_string())
+    }
+
+    /// GETs `url` on the bus and reads its JSON.
+    async fn bus_get<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
+        let response = self.bus.get(url).send().await;
+        let response = response.with_context(|| format!("GET {url}"))?;
+        let status = response.status();
+        anyhow::ensure!(status == StatusCode::OK, "GET {url} answered {status}");
+        response
+            .json()
+            .await
+            .with_context(|| format!("reading GET {url}"))
     }
 }
 
