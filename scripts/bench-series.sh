@@ -110,3 +110,18 @@ echo "size-1m-streams $(du -sm "$STREAMS" | cut -f1) MiB"
 for run in $(seq "$RUNS"); do
   read_rss read-1m-streams "$STREAMS"
 done
+
+# The blog's chain: a fresh `minibus up` (OS-chosen ports, read from its banner) per run,
+# `bench blog` against it (latency at 100/s, then 1,000 comments/s for 5 s).
+blog_url() { awk -v s="$1" '$1 == s && $2 ~ /^http/ {print $2; exit}' "$WORK/up.log"; }
+for run in $(seq "$RUNS"); do
+  rm -rf "$WORK/blog"
+  : >"$WORK/up.log"
+  "$BIN" up --any-ports --data-dir "$WORK/blog" >"$WORK/up.log" 2>&1 &
+  UP_PID=$!
+  until [ -n "$(blog_url query)" ] && curl -sf "$(blog_url query)/readyz" >/dev/null; do sleep 0.01; done
+  echo "blog $("$BIN" bench blog --bus-url "$(blog_url bus)" --posts-url "$(blog_url posts)" \
+    --comments-url "$(blog_url comments)" --query-url "$(blog_url query)" 2>/dev/null | grep '^{')"
+  kill -TERM "$UP_PID"
+  wait "$UP_PID" || true
+done

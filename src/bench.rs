@@ -3,12 +3,14 @@
 //! - `publish`: C tasks publish N events in total (one event or an array of K per request)
 //!   and report events/s, requests/s, request latency percentiles and errors by status;
 //! - `read`: times `GET /events`, the whole log streamed, and reports bytes and events/s;
-//! - `fanout`: push delivery to subscribers in this process (see `fanout.rs`).
+//! - `fanout`: push delivery to subscribers in this process (see `fanout.rs`);
+//! - `blog`: the blog's chain against a running stack (see `blog.rs`).
 //!
 //! Each prints a human summary and then one JSON line of the same figures, so that the docs
 //! can quote a run exactly. The progress bar goes to stderr and is hidden when stderr is not
 //! a terminal.
 
+mod blog;
 mod fanout;
 mod publish;
 mod read;
@@ -28,6 +30,8 @@ pub(crate) enum BenchCommand {
     Read(read::ReadArgs),
     /// Push delivery to subscribers in this process: throughput, replay, latency.
     Fanout(fanout::FanoutArgs),
+    /// The blog's chain against a running stack: write-to-query latency and a sustained load.
+    Blog(blog::BlogArgs),
 }
 
 impl BenchCommand {
@@ -36,6 +40,7 @@ impl BenchCommand {
             BenchCommand::Publish(args) => publish::run(args).await,
             BenchCommand::Read(args) => read::run(args).await,
             BenchCommand::Fanout(args) => fanout::run(args).await,
+            BenchCommand::Blog(args) => blog::run(args).await,
         }
     }
 }
