@@ -125,3 +125,4 @@ for run in $(seq "$RUNS"); do
   kill -TERM "$UP_PID"
   wait "$UP_PID" || true
 done
+fresh "query-rebuild-1m" query-rebuild --persist

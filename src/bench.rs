@@ -4,7 +4,8 @@
 //!   and report events/s, requests/s, request latency percentiles and errors by status;
 //! - `read`: times `GET /events`, the whole log streamed, and reports bytes and events/s;
 //! - `fanout`: push delivery to subscribers in this process (see `fanout.rs`);
-//! - `blog`: the blog's chain against a running stack (see `blog.rs`).
+//! - `blog`: the blog's chain against a running stack (see `blog.rs`);
+//! - `query-rebuild`: `minibus query` timed to ready from a long log (see `query_rebuild.rs`).
 //!
 //! Each prints a human summary and then one JSON line of the same figures, so that the docs
 //! can quote a run exactly. The progress bar goes to stderr and is hidden when stderr is not
@@ -13,6 +14,7 @@
 mod blog;
 mod fanout;
 mod publish;
+mod query_rebuild;
 mod read;
 mod stats;
 
@@ -32,6 +34,8 @@ pub(crate) enum BenchCommand {
     Fanout(fanout::FanoutArgs),
     /// The blog's chain against a running stack: write-to-query latency and a sustained load.
     Blog(blog::BlogArgs),
+    /// Time `minibus query` to ready from a long log (in memory, --persist empty, from its checkpoint).
+    QueryRebuild(query_rebuild::QueryRebuildArgs),
 }
 
 impl BenchCommand {
@@ -41,6 +45,7 @@ impl BenchCommand {
             BenchCommand::Read(args) => read::run(args).await,
             BenchCommand::Fanout(args) => fanout::run(args).await,
             BenchCommand::Blog(args) => blog::run(args).await,
+            BenchCommand::QueryRebuild(args) => query_rebuild::run(args).await,
         }
     }
 }
