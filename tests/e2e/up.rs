@@ -60,6 +60,21 @@ impl Stack {
         }
     }
 
+    /// Waits until every service answers `/readyz` with 200: the banner comes once the ports
+    /// are bound, before the subscribing services have registered with the bus (until
+    /// then comments answers 503 `post_unverified` for a post it has not seen).
+    async fn ready(self) -> Self {
+        for (name, url) in &self.urls {
+            let probe = format!("{url}/readyz");
+            eventually(&format!("{name} is ready"), || async {
+                let answer = reqwest::get(&probe).await.ok()?;
+                answer.status().is_success().then_some(())
+            })
+            .await;
+        }
+        self
+    }
+
     fn api(&self, service: &str) -> Api {
         let url = self
             .urls
@@ -110,7 +125,7 @@ async fn page_with_comment(stack: &Stack, post: &str, status: &str) -> Value {
 #[tokio::test]
 async fn up_runs_the_stack_and_stops_it_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path());
+    let stack = Stack::start(dir.path()).ready().await;
     let names: Vec<&str> = stack.urls.keys().map(String::as_str).collect();
     assert_eq!(names, ["bus", "comments", "moderation", "posts", "query"]);
 
@@ -138,7 +153,7 @@ async fn up_runs_the_stack_and_stops_it_on_sigterm() {
     assert!(stack.terminate().success(), "exit code 0 after SIGTERM");
 
     // The same data dir: the log is kept, and query rebuilds the same page from it.
-    let stack = Stack::start(dir.path());
+    let stack = Stack::start(dir.path()).ready().await;
     assert_eq!(page_with_comment(&stack, &post, "rejected").await, page);
     assert!(stack.terminate().success());
 }
