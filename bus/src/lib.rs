@@ -31,6 +31,8 @@
 //! wire.rs              request/response bodies, error bodies, /info, subscriptions;
 //!                      `headers`: the protocol's header names
 //! signature.rs         Standard Webhooks signatures (sign, verify)
+//! sled_store.rs        feature `store`: open a service's sled store, waiting out the lock of
+//!                      one just closed in the same process
 //! sdk/
 //!   error.rs           sdk::Error: unreachable, or refused with the bus's error body
 //!   publisher.rs       Publisher: POST /events with retry-safe ids
@@ -91,6 +93,8 @@ pub mod wire;
 pub mod sdk;
 #[cfg(feature = "sdk")]
 pub mod signature;
+#[cfg(feature = "store")]
+pub mod sled_store;
 
 #[cfg(feature = "daemon")]
 pub mod daemon;

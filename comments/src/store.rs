@@ -82,7 +82,7 @@ impl CommentStore {
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1 << 20));
         tokio::task::spawn_blocking(move || {
-            let db = config.open()?;
+            let db = bus::sled_store::open(&config)?;
             Ok(Self {
                 comments: db.open_tree(COMMENTS_TREE)?,
                 by_post: db.open_tree(BY_POST_TREE)?,

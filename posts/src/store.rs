@@ -50,7 +50,7 @@ impl PostStore {
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1 << 20));
         tokio::task::spawn_blocking(move || {
-            let db = config.open()?;
+            let db = bus::sled_store::open(&config)?;
             Ok(Self {
                 posts: db.open_tree(POSTS_TREE)?,
                 meta: db.open_tree(META_TREE)?,

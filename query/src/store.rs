@@ -68,10 +68,10 @@ pub struct ProjectionStore {
 impl ProjectionStore {
     /// Opens (or creates) the store in `dir`, with a page cache of `cache_mb` MiB.
     pub fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
-            .cache_capacity(cache_mb.saturating_mul(1 << 20))
-            .open()?;
+            .cache_capacity(cache_mb.saturating_mul(1 << 20));
+        let db = bus::sled_store::open(&config)?;
         let tree = db.open_tree(TREE)?;
         Ok(Self { db, tree })
     }

@@ -46,27 +46,55 @@ impl TestPosts {
         tweak: impl FnOnce(&mut PostsArgs),
     ) -> TestPosts {
         bus::kit::init_test_tracing();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("an address");
-        let mut args = PostsArgs::new(addr, data_dir.to_path_buf());
+        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut args = PostsArgs::new(unbound, data_dir.to_path_buf());
         args.service.bus_url = bus_url.into();
         tweak(&mut args);
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(posts::run(listener, args, shutdown.clone()));
-        let posts = TestPosts {
-            url: format!("http://{addr}"),
-            data_dir: data_dir.to_path_buf(),
-            shutdown,
-            task: Some(task),
-            http: reqwest::Client::new(),
-        };
-        let healthz = posts.at("/healthz");
-        eventually("posts to answer /healthz", || async {
-            let answer = posts.http.get(&healthz).send().await.ok()?;
-            answer.status().is_success().then_some(())
-        })
-        .await;
-        posts
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            args.service.listen = listener.local_addr().expect("an address");
+            let shutdown = CancellationToken::new();
+            let task = tokio::spawn(posts::run(listener, args.clone(), shutdown.clone()));
+            let mut posts = TestPosts {
+                url: format!("http://{}", args.service.listen),
+                data_dir: data_dir.to_path_buf(),
+                shutdown,
+                task: Some(task),
+                http: reqwest::Client::new(),
+            };
+            // Started again in the same process right after a stop, posts can find its
+            // store still locked by sled's threads of the one just dropped (they let go a
+            // moment later): it then ends at once, and is started again.
+            match posts.answers_healthz().await {
+                Ok(()) => return posts,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(%e, "posts ended at start; starting it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("posts did not start within {PATIENCE:?}: {e}"),
+            }
+        }
+    }
+
+    /// Waits until posts answers `/healthz` (bounded); its error if it ended first.
+    async fn answers_healthz(&mut self) -> Result<(), String> {
+        let healthz = self.at("/healthz");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
+            let task = self.task.as_ref().expect("running");
+            if task.is_finished() {
+                let ended = self.task.take().expect("running").await;
+                return Err(format!("{ended:?}"));
+            }
+            if let Ok(answer) = self.http.get(&healthz).send().await {
+                if answer.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err("no answer on /healthz".into())
     }
 
     /// posts over `data_dir` with the defaults, publishing to `bus_url`.

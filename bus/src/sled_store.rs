@@ -1,0 +1,52 @@
+//! Opening a service's own sled store.
+//!
+//! sled 0.34.7 takes an exclusive lock on its `db` file and lets go of it from its own
+//! threads a moment after the last handle is dropped, so a store opened again in the same
+//! process right after it was closed (a service restarted in-process, `minibus up`, tests)
+//! can find it still locked. [`open`] waits that out, bounded; every other error is
+//! returned at once.
+
+use std::time::{Duration, Instant};
+
+/// How long [`open`] waits for a store just closed in this process to let go of its lock.
+pub const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Opens the store `config` names, retrying while its file is locked (for at most
+/// [`LOCK_PATIENCE`]). Blocking: call it from a blocking task.
+pub fn open(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match config.open() {
+            Err(e) if is_locked(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// sled's error when another handle holds the store's file lock (its message, as sled
+/// 0.34.7 words it: it has no variant of its own).
+fn is_locked(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_held_open_elsewhere_is_waited_for_and_then_opened() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = sled::Config::new().path(dir.path());
+        let held = config.open().expect("the first handle");
+        let error = config.open().expect_err("locked while held");
+        assert!(is_locked(&error), "{error}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        open(&config).expect("opened once the first handle let go");
+        release.join().expect("the releasing thread");
+    }
+}
