@@ -62,6 +62,19 @@ impl StoppedBus {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        self.start_on(listener).await
+    }
+
+    /// Starts the bus again over the same data dir on the port it had, where the services
+    /// under test still point (their bus URL does not change).
+    pub async fn start_on_same_port(self) -> TestBus {
+        let listener = TcpListener::bind(self.config.listen)
+            .await
+            .expect("the old port is free");
+        self.start_on(listener).await
+    }
+
+    async fn start_on(mut self, listener: TcpListener) -> TestBus {
         let addr = listener.local_addr().expect("local addr");
         self.config.listen = addr;
         let shutdown = CancellationToken::new();

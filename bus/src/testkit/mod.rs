@@ -21,6 +21,7 @@
 //! answer.rs      Answer: what the fake subscriber answers, scripted per request or per seq
 //! poll.rs        eventually(), eventually_within(), PATIENCE
 //! openapi.rs     documented_operations(), assert_documented_routes_are_served()
+//! schemathesis.rs Schemathesis: the one schemathesis run every suite makes against its document
 //! tools.rs       paths of the installed test tools (node packages, venv, promtool)
 //! ```
 
@@ -28,6 +29,7 @@ mod answer;
 mod bus;
 mod openapi;
 mod poll;
+mod schemathesis;
 mod subscriber;
 pub mod tools;
 
@@ -35,4 +37,5 @@ pub use answer::Answer;
 pub use bus::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
 pub use openapi::{assert_documented_routes_are_served, documented_operations};
 pub use poll::{eventually, eventually_within, PATIENCE};
+pub use schemathesis::Schemathesis;
 pub use subscriber::{FakeSubscriber, Received};

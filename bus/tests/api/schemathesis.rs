@@ -16,66 +16,25 @@
 //!   cannot state (each `id` once in an array, `retry.max_ms` ≥ `retry.initial_ms`), and
 //!   points the subscriptions it creates at 127.0.0.1, so that nothing leaves the machine.
 
-use crate::helpers::{spawn_app_with, TestApp};
-use bus::testkit::tools::{schemathesis, workspace_root};
-use std::process::{Command, Output};
+use crate::helpers::spawn_app_with;
+use bus::testkit::tools::workspace_root;
+use bus::testkit::Schemathesis;
 
 /// The bus's token: the run sends it on every request, and the `ignored_auth` check tries
 /// each operation without it and with a wrong one.
 const TOKEN: &str = "schemathesis-token-0123456789";
-/// Examples per operation and phase: enough to reach every documented limit, few enough
-/// for about half a minute on two cores. (Runs of 300 with other seeds find nothing either.)
-const MAX_EXAMPLES: &str = "100";
-/// Fixed, so that a failure is reproducible with the same command.
-const SEED: &str = "20261130";
-/// The run is killed after this long (coreutils `timeout`): it takes about half a minute.
-const DEADLINE_SECONDS: &str = "240";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_the_document_does_not_say() {
     let app = spawn_app_with(|c| c.token = Some(TOKEN.into())).await;
-    let output = run_schemathesis(&app).await;
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "schemathesis found something (exit {:?}):\n{report}",
-        output.status.code()
-    );
-}
-
-/// Runs `st run` against `app` to its end, in a scratch directory (schemathesis writes
-/// nothing into the workspace).
-async fn run_schemathesis(app: &TestApp) -> Output {
-    let scratch = tempfile::tempdir().expect("a scratch dir");
     let settings = workspace_root().join("bus/tests/api/schemathesis");
-    let mut command = Command::new("timeout");
-    command
-        .args(["--kill-after=10", DEADLINE_SECONDS])
-        .arg(schemathesis())
-        .arg("--config-file")
-        .arg(settings.join("schemathesis.toml"))
-        .arg("run")
-        .arg(app.at("/openapi.json"))
-        .args(["--header", &format!("Authorization: Bearer {TOKEN}")])
-        .args(["--checks", "all"])
-        .args(["--max-examples", MAX_EXAMPLES])
-        .args(["--seed", SEED, "--generation-deterministic"])
-        .args(["--workers", "1", "--request-timeout", "10"])
-        // A health check of the generator, not of the bus: it fails a run whose examples
-        // take long to generate, as they may on a loaded machine.
-        .args(["--suppress-health-check", "too_slow"])
+    let run = Schemathesis {
+        config_file: Some(settings.join("schemathesis.toml")),
+        hooks: Some(settings.join("hooks.py")),
+        token: Some(TOKEN.into()),
         // An endless Server-Sent Events stream: a request never ends, so every one would
         // be a timeout. `sse.rs` tests it.
-        .args(["--exclude-path", "/events/stream"])
-        .args(["--no-color", "--output-truncate", "true"])
-        .env("SCHEMATHESIS_HOOKS", settings.join("hooks.py"))
-        .current_dir(scratch.path());
-    tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the schemathesis thread")
-        .expect("schemathesis runs (scripts/install-test-tools.sh installs it)")
+        exclude_paths: vec!["/events/stream".into()],
+    };
+    run.assert_finds_nothing(&app.url).await;
 }

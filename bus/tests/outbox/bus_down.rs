@@ -1,7 +1,7 @@
 //! While the bus is down, writes still succeed; their events go out once it is back, none
 //! lost and none twice.
 
-use crate::helpers::{assert_ids_unique, log, notes_in, until_drained, SamePortBus, Service};
+use crate::helpers::{assert_ids_unique, log, notes_in, until_drained, Service};
 use bus::testkit::{spawn_bus, PATIENCE};
 use std::time::{Duration, Instant};
 
@@ -28,9 +28,9 @@ async fn writes_succeed_while_the_bus_is_down_and_go_out_once_it_is_back() {
         "kept while the bus is down"
     );
 
-    let bus = SamePortBus::start(stopped).await;
+    let bus = stopped.start_on_same_port().await;
     until_drained(&service.outbox).await;
-    let log = log(&bus.url).await;
+    let log = log(bus.url()).await;
     assert_eq!(notes_in(&log), (0..23).collect::<Vec<_>>());
     assert_ids_unique(&log);
     assert!(service.outbox.parked().unwrap().is_empty());

@@ -2,14 +2,12 @@
 //! tests read it, and a bus restarted on the port it had (where the relay still points).
 
 use bus::sdk::{Outbox, Written};
-use bus::testkit::{eventually, StoppedBus};
+use bus::testkit::eventually;
 use bus::{Envelope, NewEvent};
 use serde_json::json;
 use sled::transaction::ConflictableTransactionResult;
 use std::convert::Infallible;
 use std::path::Path;
-use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -108,42 +106,4 @@ pub(crate) async fn until_drained(outbox: &Outbox) {
         (outbox.pending_count() == 0).then_some(())
     })
     .await;
-}
-
-/// A bus started again over a stopped one's data dir on the port it had before, where a
-/// relay started earlier still points. Stopped when dropped.
-pub(crate) struct SamePortBus {
-    pub(crate) url: String,
-    shutdown: CancellationToken,
-    _dir: TempDir,
-}
-
-impl SamePortBus {
-    pub(crate) async fn start(stopped: StoppedBus) -> SamePortBus {
-        let listen = stopped.config.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .expect("the old port is free");
-        let shutdown = CancellationToken::new();
-        let run = bus::daemon::run(listener, stopped.config.clone(), shutdown.clone());
-        tokio::spawn(run);
-        let url = format!("http://{listen}");
-        let healthz = format!("{url}/healthz");
-        eventually("the restarted bus to answer", || async {
-            let answer = reqwest::get(&healthz).await.ok()?;
-            answer.status().is_success().then_some(())
-        })
-        .await;
-        SamePortBus {
-            url,
-            shutdown,
-            _dir: stopped.dir,
-        }
-    }
-}
-
-impl Drop for SamePortBus {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }

@@ -4,9 +4,9 @@
 //! registered, which is the point (`deliveries.rs` delivers through the bus).
 
 use crate::helpers::spawn_moderation;
-use bus::testkit::tools::schemathesis;
-use bus::testkit::{assert_documented_routes_are_served, documented_operations, spawn_bus};
-use std::process::Command;
+use bus::testkit::{
+    assert_documented_routes_are_served, documented_operations, spawn_bus, Schemathesis,
+};
 
 #[tokio::test]
 async fn the_document_lists_deliveries_and_health_and_each_is_served() {
@@ -24,40 +24,11 @@ async fn the_document_lists_deliveries_and_health_and_each_is_served() {
     assert_documented_routes_are_served(&moderation.url).await;
 }
 
-/// Examples per operation and phase (the operations are few: this is quick).
-const MAX_EXAMPLES: &str = "100";
-/// Fixed, so that a failure is reproducible with the same command.
-const SEED: &str = "20261130";
-/// The run is killed after this long (coreutils `timeout`).
-const DEADLINE_SECONDS: &str = "240";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_the_document_does_not_say() {
     let bus = spawn_bus().await;
     let moderation = spawn_moderation(bus.url(), |_| {}).await;
-    let scratch = tempfile::tempdir().expect("a scratch dir");
-    let mut command = Command::new("timeout");
-    command
-        .args(["--kill-after=10", DEADLINE_SECONDS])
-        .arg(schemathesis())
-        .arg("run")
-        .arg(format!("{}/openapi.json", moderation.url))
-        .args(["--checks", "all"])
-        .args(["--max-examples", MAX_EXAMPLES])
-        .args(["--seed", SEED, "--generation-deterministic"])
-        .args(["--workers", "1", "--request-timeout", "10"])
-        .args(["--suppress-health-check", "too_slow"])
-        .args(["--no-color", "--output-truncate", "true"])
-        .current_dir(scratch.path());
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the schemathesis thread")
-        .expect("schemathesis runs (scripts/install-test-tools.sh installs it)");
-    assert!(
-        output.status.success(),
-        "schemathesis found something (exit {:?}):\n{}\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    Schemathesis::default()
+        .assert_finds_nothing(&moderation.url)
+        .await;
 }

@@ -1,7 +1,7 @@
 //! While the bus is down (stopped, or never there), writes still answer 201, without
 //! `Minibus-Seq`; once a bus is back at the URL posts has, every event arrives, once.
 
-use crate::helpers::{created_ids, data_dir, log, Created, SamePortBus, TestPosts};
+use crate::helpers::{created_ids, data_dir, log, Created, TestPosts};
 use bus::daemon::BusConfig;
 use bus::sdk::PUBLISH_WAIT;
 use bus::testkit::{eventually, spawn_bus};
@@ -46,15 +46,15 @@ async fn writes_succeed_while_the_bus_is_stopped_and_their_events_arrive_once_it
     }
     assert_eq!(posts.list().await.1.as_object().unwrap().len(), 4);
 
-    let bus = SamePortBus::start(stopped).await;
-    until_published_once(&bus.url, &ids).await;
+    let bus = stopped.start_on_same_port().await;
+    until_published_once(bus.url(), &ids).await;
     let after = posts.create("after").await;
     assert!(
         after.seq.is_some(),
         "the relay is back to answering in time"
     );
     ids.push(after.id().to_string());
-    assert_eq!(created_ids(&log(&bus.url).await), ids);
+    assert_eq!(created_ids(&log(bus.url()).await), ids);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! posts in this process on 127.0.0.1:0 over a data dir the test owns, typed calls to its
 //! API, and what the bus's log holds.
 
-use bus::testkit::{eventually, StoppedBus, PATIENCE};
+use bus::testkit::{eventually, PATIENCE};
 use posts::{PostsArgs, RunError};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -46,55 +46,27 @@ impl TestPosts {
         tweak: impl FnOnce(&mut PostsArgs),
     ) -> TestPosts {
         bus::kit::init_test_tracing();
-        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut args = PostsArgs::new(unbound, data_dir.to_path_buf());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("an address");
+        let mut args = PostsArgs::new(addr, data_dir.to_path_buf());
         args.service.bus_url = bus_url.into();
         tweak(&mut args);
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            args.service.listen = listener.local_addr().expect("an address");
-            let shutdown = CancellationToken::new();
-            let task = tokio::spawn(posts::run(listener, args.clone(), shutdown.clone()));
-            let mut posts = TestPosts {
-                url: format!("http://{}", args.service.listen),
-                data_dir: data_dir.to_path_buf(),
-                shutdown,
-                task: Some(task),
-                http: reqwest::Client::new(),
-            };
-            // Started again in the same process right after a stop, posts can find its
-            // store still locked by sled's threads of the one just dropped (they let go a
-            // moment later): it then ends at once, and is started again.
-            match posts.answers_healthz().await {
-                Ok(()) => return posts,
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    tracing::debug!(%e, "posts ended at start; starting it again");
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-                Err(e) => panic!("posts did not start within {PATIENCE:?}: {e}"),
-            }
-        }
-    }
-
-    /// Waits until posts answers `/healthz` (bounded); its error if it ended first.
-    async fn answers_healthz(&mut self) -> Result<(), String> {
-        let healthz = self.at("/healthz");
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while tokio::time::Instant::now() < deadline {
-            let task = self.task.as_ref().expect("running");
-            if task.is_finished() {
-                let ended = self.task.take().expect("running").await;
-                return Err(format!("{ended:?}"));
-            }
-            if let Ok(answer) = self.http.get(&healthz).send().await {
-                if answer.status().is_success() {
-                    return Ok(());
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Err("no answer on /healthz".into())
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(posts::run(listener, args, shutdown.clone()));
+        let posts = TestPosts {
+            url: format!("http://{addr}"),
+            data_dir: data_dir.to_path_buf(),
+            shutdown,
+            task: Some(task),
+            http: reqwest::Client::new(),
+        };
+        let healthz = posts.at("/healthz");
+        eventually("posts to answer /healthz", || async {
+            let answer = posts.http.get(&healthz).send().await.ok()?;
+            answer.status().is_success().then_some(())
+        })
+        .await;
+        posts
     }
 
     /// posts over `data_dir` with the defaults, publishing to `bus_url`.
@@ -185,46 +157,4 @@ pub(crate) fn created_ids(log: &[Value]) -> Vec<String> {
 /// A temp dir for posts' data.
 pub(crate) fn data_dir() -> TempDir {
     tempfile::tempdir().expect("a temp dir")
-}
-
-/// A bus started again over a stopped one's data dir, on the port it had before (where
-/// posts still points). Stopped when dropped.
-pub(crate) struct SamePortBus {
-    pub(crate) url: String,
-    shutdown: CancellationToken,
-    _dir: TempDir,
-}
-
-impl SamePortBus {
-    /// Starts `stopped` again on its old port.
-    pub(crate) async fn start(stopped: StoppedBus) -> SamePortBus {
-        let listen = stopped.config.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .expect("the old port is free");
-        let shutdown = CancellationToken::new();
-        tokio::spawn(bus::daemon::run(
-            listener,
-            stopped.config.clone(),
-            shutdown.clone(),
-        ));
-        let url = format!("http://{listen}");
-        let healthz = format!("{url}/healthz");
-        eventually("the restarted bus to answer", || async {
-            let answer = reqwest::get(&healthz).await.ok()?;
-            answer.status().is_success().then_some(())
-        })
-        .await;
-        SamePortBus {
-            url,
-            shutdown,
-            _dir: stopped.dir,
-        }
-    }
-}
-
-impl Drop for SamePortBus {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
