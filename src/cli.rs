@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, comments, moderation, posts, query, serve, up};
+use crate::{admin, bench, comments, moderation, posts, query, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -26,6 +26,13 @@ pub(crate) enum Command {
     Query(::query::QueryArgs),
     /// Run the comments service: comments on posts, with moderation's verdicts applied.
     Comments(::comments::CommentsArgs),
+    /// Follow or publish events on a running bus.
+    #[command(subcommand)]
+    Events(admin::EventsCommand),
+    /// Inspect and steer a running bus's subscriptions: list, show, pause, resume, rewind,
+    /// skip, dead letters.
+    #[command(subcommand)]
+    Subs(admin::SubsCommand),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -40,6 +47,8 @@ impl Command {
             Command::Moderation(args) => moderation::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Comments(args) => comments::run(args).await,
+            Command::Events(command) => command.run().await,
+            Command::Subs(command) => command.run().await,
             Command::Bench(command) => command.run().await,
         }
     }

@@ -12,6 +12,9 @@
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.
+//! - `admin_cli`: the operator CLI (`minibus events tail | publish`, `minibus subs …`)
+//!   against a bus process: each action's effect in the bus, the tables, and each error
+//!   as one line on stderr.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
@@ -32,6 +35,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_cli;
 mod blog;
 mod cli;
 mod comments;
