@@ -36,7 +36,7 @@ pub(crate) struct BusArgs {
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
 
-    /// Print the bus's JSON as it sent it (one envelope per line for `tail`), for scripts.
+    /// Print the bus's JSON as it sent it, for scripts (tail: one envelope per line).
     #[arg(long, env = "MINIBUS_JSON")]
     pub(crate) json: bool,
 }

@@ -22,7 +22,7 @@ pub(crate) enum SubsCommand {
     Resume(Named),
     /// Redeliver after a seq, or from a time, in a new generation.
     Rewind(RewindArgs),
-    /// Park the event at the cursor in the dead letters and go on.
+    /// Park the next event due (the one delivery is stuck on) in the dead letters and go on.
     Skip(Named),
     /// List the dead letters, or queue them all for one more attempt.
     DeadLetters(DeadLettersArgs),
@@ -41,10 +41,8 @@ pub(crate) struct Named {
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("from").required(true).args(["after", "time"])))]
 pub(crate) struct RewindArgs {
-    #[command(flatten)]
-    named: Named,
-    /// Redeliver from seq N + 1 (0: from the beginning).
-    #[arg(long, env = "MINIBUS_REWIND_AFTER")]
+    /// Redeliver the events after this seq (0: from the beginning).
+    #[arg(long, value_name = "SEQ", env = "MINIBUS_REWIND_AFTER")]
     after: Option<u64>,
     /// Redeliver from the first event whose time is at or after T (RFC 3339).
     #[arg(long, env = "MINIBUS_REWIND_TIME")]
@@ -52,16 +50,18 @@ pub(crate) struct RewindArgs {
     /// Only count what would be redelivered; change nothing.
     #[arg(long, env = "MINIBUS_REWIND_DRY_RUN")]
     dry_run: bool,
+    #[command(flatten)]
+    named: Named,
 }
 
 /// `minibus subs dead-letters NAME [--retry]`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeadLettersArgs {
-    #[command(flatten)]
-    named: Named,
     /// Queue every dead letter for one more attempt, ahead of the next event.
     #[arg(long, env = "MINIBUS_DEAD_LETTERS_RETRY")]
     retry: bool,
+    #[command(flatten)]
+    named: Named,
 }
 
 impl SubsCommand {

@@ -22,7 +22,7 @@ const DATA_WIDTH: usize = 300;
 pub(crate) struct TailArgs {
     /// Start after this seq (0: the whole log); by default, the bus's head when tail
     /// starts, so only new events are printed.
-    #[arg(long, env = "MINIBUS_TAIL_AFTER")]
+    #[arg(long, value_name = "SEQ", env = "MINIBUS_TAIL_AFTER")]
     after: Option<u64>,
     /// Only events of this type (repeat the flag, or separate types with commas).
     #[arg(

@@ -186,3 +186,59 @@ async fn the_bus_refusing_bad_input_is_one_line_with_its_error() {
         "nothing published"
     );
 }
+
+#[test]
+fn help_names_every_flag_with_its_variable() {
+    let cases: [(&[&str], &[(&str, &str)]); 4] = [
+        (
+            &["events", "tail"],
+            &[
+                ("--after", "MINIBUS_TAIL_AFTER"),
+                ("--type", "MINIBUS_TAIL_TYPES"),
+            ],
+        ),
+        (
+            &["events", "publish"],
+            &[
+                ("--stream", "MINIBUS_PUBLISH_STREAM"),
+                ("--id", "MINIBUS_PUBLISH_ID"),
+                ("--expected-version", "MINIBUS_PUBLISH_EXPECTED_VERSION"),
+            ],
+        ),
+        (
+            &["subs", "rewind"],
+            &[
+                ("--after", "MINIBUS_REWIND_AFTER"),
+                ("--time", "MINIBUS_REWIND_TIME"),
+                ("--dry-run", "MINIBUS_REWIND_DRY_RUN"),
+            ],
+        ),
+        (
+            &["subs", "dead-letters"],
+            &[("--retry", "MINIBUS_DEAD_LETTERS_RETRY")],
+        ),
+    ];
+    let shared = [
+        ("--bus-url", "MINIBUS_BUS_URL"),
+        ("--token", "MINIBUS_TOKEN"),
+        ("--json", "MINIBUS_JSON"),
+    ];
+    for (command, flags) in cases {
+        let mut cmd = minibus();
+        cmd.args(command).arg("--help");
+        let help = run_to_exit(cmd);
+        assert!(help.status.success(), "{}", help.stderr);
+        for (flag, var) in flags.iter().chain(&shared) {
+            assert!(
+                help.stdout.contains(flag),
+                "{command:?} {flag}: {}",
+                help.stdout
+            );
+            assert!(
+                help.stdout.contains(var),
+                "{command:?} {var}: {}",
+                help.stdout
+            );
+        }
+    }
+}
