@@ -187,9 +187,12 @@ async fn the_bus_refusing_bad_input_is_one_line_with_its_error() {
     );
 }
 
+/// A flag and the variable it reads.
+type FlagVar = (&'static str, &'static str);
+
 #[test]
 fn help_names_every_flag_with_its_variable() {
-    let cases: [(&[&str], &[(&str, &str)]); 4] = [
+    let cases: [(&[&str], &[FlagVar]); 4] = [
         (
             &["events", "tail"],
             &[
