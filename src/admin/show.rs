@@ -19,9 +19,9 @@ pub(super) fn status_table(statuses: &[SubscriptionStatus]) -> String {
         ("CURSOR", Align::Right),
         ("HEAD", Align::Right),
         ("LAG", Align::Right),
-        ("LAG_S", Align::Right),
+        ("LAG_SECONDS", Align::Right),
         ("DELIVERED", Align::Right),
-        ("DEAD", Align::Right),
+        ("DEAD_LETTERS", Align::Right),
         ("LAST_ERROR", Align::Left),
     ]);
     for s in statuses {

@@ -24,9 +24,9 @@ fn row<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
             "CURSOR",
             "HEAD",
             "LAG",
-            "LAG_S",
+            "LAG_SECONDS",
             "DELIVERED",
-            "DEAD",
+            "DEAD_LETTERS",
             "LAST_ERROR"
         ]
     );
@@ -68,7 +68,7 @@ async fn list_and_show_give_the_bus_s_values() {
     let table = cli_ok(bus.url(), &["subs", "list"]).await;
     let cells = row(&table, "q");
     assert_eq!(cells[1..5], ["retrying", "0", "3", "3"], "{table}");
-    let lag_seconds: f64 = cells[5].parse().expect("LAG_S is a number");
+    let lag_seconds: f64 = cells[5].parse().expect("LAG_SECONDS is a number");
     assert!(lag_seconds >= 0.0, "{table}");
     assert_eq!(cells[6..8], ["0", "0"], "delivered, dead letters: {table}");
     assert!(table.contains("500"), "the last error: {table}");
