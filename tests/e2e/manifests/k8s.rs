@@ -8,7 +8,9 @@ use super::container::{Container, EnvValue, Findings, Target};
 use super::files::{Help, IMAGE};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use workload::{check_data_dir, check_env_references, check_probes, selected, text, Workload};
+use workload::{
+    check_data_dir, check_env_references, check_pod, check_probes, selected, text, Workload,
+};
 
 /// The course's Service names, and the subcommand each must reach.
 const SERVICE_NAMES: [(&str, &str); 7] = [
@@ -96,7 +98,8 @@ impl Cluster {
         self.check_services(&workloads, f);
         self.check_ingress(f);
         let subcommands: BTreeSet<_> = workloads.iter().map(|w| &w.container.subcommand).collect();
-        f.check(subcommands.len() == KINDS.len(), || {
+        let one_each = subcommands.len() == KINDS.len() && workloads.len() == KINDS.len();
+        f.check(one_each, || {
             format!("one workload per service, found {subcommands:?}")
         });
     }
@@ -134,20 +137,7 @@ impl Cluster {
         check_env_references(c, f);
         self.check_token(c, f);
         check_data_dir(c, doc, spec, f);
-        let pod = &doc["spec"]["template"]["spec"]["securityContext"];
-        f.check(
-            pod["runAsNonRoot"] == true
-                && uid.parse::<u64>().is_ok_and(|id| pod["runAsUser"] == id),
-            || format!("{}: not run as the image's non-root user {uid}", c.origin),
-        );
-        let resources = &spec["resources"];
-        let set = ["/requests/cpu", "/requests/memory", "/limits/memory"];
-        f.check(set.iter().all(|at| resources.pointer(at).is_some()), || {
-            format!(
-                "{}: resources should request cpu and memory and limit memory",
-                c.origin
-            )
-        });
+        check_pod(c, doc, spec, uid, f);
     }
 
     /// `MINIBUS_TOKEN` comes from the Secret of secret.example.yaml, never written out.

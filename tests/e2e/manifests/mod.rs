@@ -6,6 +6,7 @@
 
 mod compose;
 mod container;
+mod dockerfile;
 mod files;
 mod k8s;
 
@@ -20,7 +21,7 @@ use std::time::Duration;
 /// Everything wrong with the manifests in `manifests`, against `helps`.
 fn findings(manifests: &Manifests, helps: &BTreeMap<String, Help>) -> Vec<String> {
     let mut found = Findings::default();
-    let uid = compose::check_dockerfile(&manifests.dockerfile(), helps, &mut found);
+    let uid = dockerfile::check_dockerfile(&manifests.dockerfile(), helps, &mut found);
     Cluster::new(manifests.kubernetes_documents()).check(helps, &uid, &mut found);
     compose::check_compose(&manifests.compose(), helps, &mut found);
     found.0
@@ -74,74 +75,40 @@ fn the_manifests_compose_file_and_dockerfile_agree_with_the_binary() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
+/// Mistakes the checks must catch, each made alone in a copy: (file, text, replacement).
+#[rustfmt::skip]
+const MUTATIONS: [(&str, &str, &str); 21] = [
+    ("k8s/posts.yaml", "containerPort: 4000", "containerPort: 4010"),
+    ("k8s/comments.yaml", "\"0.0.0.0:4001\"", "\"0.0.0.0:4011\""),
+    ("k8s/query.yaml", "MINIBUS_PERSIST", "MINIBUS_PERSISTENT"),
+    ("k8s/query.yaml", "publishNotReadyAddresses: true", "publishNotReadyAddresses: false"),
+    ("k8s/query.yaml", "value: $(POD_NAME)\n", "value: query\n"),
+    ("k8s/query.yaml", "mountPath: /data", "mountPath: /var/data"),
+    ("k8s/bus.yaml", "path: /readyz", "path: /ready"),
+    ("k8s/bus.yaml", "name: minibus-token", "name: minibus-secret"),
+    ("k8s/client.yaml", "http://query-srv:4002", "http://query-srv:4003"),
+    ("k8s/client.yaml", "http://comments-srv:4001", "http://posts-clusterip-srv:4000"),
+    ("k8s/moderation.yaml", "replicas: 1", "replicas: 2"),
+    ("k8s/moderation.yaml", "args: [\"moderation\"]", "args: [\"moderation\", \"--delay\", \"5\"]"),
+    ("k8s/ingress.yaml", "name: comments-srv", "name: query-srv"),
+    ("docker-compose.yml", "MINIBUS_LISTEN: 0.0.0.0:4002", "MINIBUS_LISTEN: 0.0.0.0:4012"),
+    ("docker-compose.yml", "MINIBUS_BUS_URL: http://bus:4005", "MINIBUS_BUS_URL: http://bus:4000"),
+    ("docker-compose.yml", "MINIBUS_BLOCKED_WORDS", "MINIBUS_BLOCKED_WORD"),
+    ("docker-compose.yml", "MINIBUS_LISTEN: 0.0.0.0:3000", "MINIBUS_LISTEN: 0.0.0.0:3000\n      MINIBUS_ADMIN_ACTIONS: \"true\""),
+    ("docker-compose.yml", "MINIBUS_TOKEN: ${MINIBUS_TOKEN:?set MINIBUS_TOKEN}", "MINIBUS_TOKEN: a-token-written-in-the-file"),
+    ("Dockerfile", "EXPOSE 3000 4000 4001 4002 4003 4005", "EXPOSE 3000 4000 4001 4002 4005"),
+    ("Dockerfile", "COPY query ./query\n", ""),
+    ("Dockerfile", "USER 10001:10001", "USER root"),
+];
+
 /// Each mutation, made alone in a copy of manifests/, must be found (a finding the real
 /// manifests do not have).
 #[test]
 fn a_copy_with_a_wrong_port_flag_or_variable_is_caught() {
     let helps = Help::of_services();
     let baseline = findings(&Manifests::of_repo(), &helps);
-    let mutations = [
-        (
-            "k8s/posts.yaml",
-            "containerPort: 4000",
-            "containerPort: 4010",
-        ),
-        ("k8s/comments.yaml", "\"0.0.0.0:4001\"", "\"0.0.0.0:4011\""),
-        ("k8s/query.yaml", "MINIBUS_PERSIST", "MINIBUS_PERSISTENT"),
-        (
-            "k8s/query.yaml",
-            "publishNotReadyAddresses: true",
-            "publishNotReadyAddresses: false",
-        ),
-        ("k8s/query.yaml", "value: $(POD_NAME)\n", "value: query\n"),
-        ("k8s/bus.yaml", "path: /readyz", "path: /ready"),
-        (
-            "k8s/bus.yaml",
-            "name: minibus-token",
-            "name: minibus-secret",
-        ),
-        (
-            "k8s/client.yaml",
-            "http://query-srv:4002",
-            "http://query-srv:4003",
-        ),
-        (
-            "k8s/client.yaml",
-            "http://comments-srv:4001",
-            "http://posts-clusterip-srv:4000",
-        ),
-        ("k8s/moderation.yaml", "replicas: 1", "replicas: 2"),
-        (
-            "k8s/moderation.yaml",
-            "args: [\"moderation\"]",
-            "args: [\"moderation\", \"--delay\", \"5\"]",
-        ),
-        ("k8s/ingress.yaml", "name: comments-srv", "name: query-srv"),
-        (
-            "docker-compose.yml",
-            "MINIBUS_LISTEN: 0.0.0.0:4002",
-            "MINIBUS_LISTEN: 0.0.0.0:4012",
-        ),
-        (
-            "docker-compose.yml",
-            "MINIBUS_BUS_URL: http://bus:4005",
-            "MINIBUS_BUS_URL: http://bus:4000",
-        ),
-        (
-            "docker-compose.yml",
-            "MINIBUS_BLOCKED_WORDS",
-            "MINIBUS_BLOCKED_WORD",
-        ),
-        (
-            "Dockerfile",
-            "EXPOSE 3000 4000 4001 4002 4003 4005",
-            "EXPOSE 3000 4000 4001 4002 4005",
-        ),
-        ("Dockerfile", "COPY query ./query\n", ""),
-        ("Dockerfile", "USER 10001:10001", "USER root"),
-    ];
     let mut missed = Vec::new();
-    for (file, from, to) in mutations {
+    for (file, from, to) in MUTATIONS {
         let copy = tempfile::tempdir().expect("tempdir");
         let found = findings(&mutated_copy(copy.path(), file, from, to), &helps);
         let new: Vec<_> = found.iter().filter(|f| !baseline.contains(f)).collect();

@@ -138,18 +138,21 @@ pub(super) fn check_env_references(c: &Container, f: &mut Findings) {
         });
     }
     if c.subcommand == "query" {
-        let pod_name = c
-            .env
-            .iter()
-            .any(|entry| *entry == ("POD_NAME".into(), EnvValue::Field("metadata.name".into())));
-        let name = c.literal("MINIBUS_SUBSCRIPTION_NAME");
-        f.check(pod_name && name == Some("$(POD_NAME)"), || {
-            format!(
-                "{}: each replica should subscribe as its pod's name",
-                c.origin
-            )
-        });
+        check_replica_names(c, f);
     }
+}
+
+/// Each query replica subscribes as its pod's name (`query-N`).
+fn check_replica_names(c: &Container, f: &mut Findings) {
+    let pod_name = ("POD_NAME".into(), EnvValue::Field("metadata.name".into()));
+    let named = c.env.contains(&pod_name);
+    let name = c.literal("MINIBUS_SUBSCRIPTION_NAME");
+    f.check(named && name == Some("$(POD_NAME)"), || {
+        format!(
+            "{}: each replica should subscribe as its pod's name",
+            c.origin
+        )
+    });
 }
 
 /// `MINIBUS_DATA_DIR` is a mounted volume: a claim of a StatefulSet's own for the services
@@ -176,4 +179,21 @@ pub(super) fn check_data_dir(c: &Container, doc: &Value, spec: &Value, f: &mut F
             format!("{}: data dir {dir} is not on its own PVC", c.origin)
         });
     }
+}
+
+/// Runs as the image's non-root user, with CPU and memory requested and memory limited.
+pub(super) fn check_pod(c: &Container, doc: &Value, spec: &Value, uid: &str, f: &mut Findings) {
+    let pod = &doc["spec"]["template"]["spec"]["securityContext"];
+    f.check(
+        pod["runAsNonRoot"] == true && uid.parse::<u64>().is_ok_and(|id| pod["runAsUser"] == id),
+        || format!("{}: not run as the image's non-root user {uid}", c.origin),
+    );
+    let resources = &spec["resources"];
+    let set = ["/requests/cpu", "/requests/memory", "/limits/memory"];
+    f.check(set.iter().all(|at| resources.pointer(at).is_some()), || {
+        format!(
+            "{}: resources should request cpu and memory and limit memory",
+            c.origin
+        )
+    });
 }
