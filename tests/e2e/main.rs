@@ -27,8 +27,8 @@
 //! - `comments`: `minibus comments` SIGKILLed again and again under a load of verdicts:
 //!   exactly one `CommentUpdated` per `CommentModerated`.
 //! - `manifests`: manifests/ checked statically: the Kubernetes schemas (kubernetes-validate),
-//!   and agreement of the Kubernetes files, the compose file and the Dockerfile with the
-//!   binary's `--help` (flags, variables, ports) and its probe paths.
+//!   hadolint, and agreement of the Kubernetes files, the compose file and the Dockerfile
+//!   with the binary's `--help` (flags, variables, ports) and its probe paths.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.

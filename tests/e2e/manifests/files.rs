@@ -66,61 +66,44 @@ impl Manifests {
         docs.remove(0)
     }
 
-    /// The Dockerfile's instructions.
+    /// The Dockerfile's instructions, read by BuildKit's parser
+    /// (tests/tools/dockerfile_to_json.py).
     pub(crate) fn dockerfile(&self) -> Vec<Instruction> {
-        let path = self.dir.join("Dockerfile");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        instructions(&text)
+        let json = run_tool_script("dockerfile_to_json.py", &[self.dir.join("Dockerfile")]);
+        serde_json::from_slice(&json).expect("dockerfile_to_json.py prints its instructions")
     }
 }
 
 /// Parses `files` with PyYAML (tests/tools/yaml_to_json.py): path → its documents.
 fn yaml_documents(files: &[PathBuf]) -> BTreeMap<String, Vec<Value>> {
-    let script = bus::testkit::tools::workspace_root().join("tests/tools/yaml_to_json.py");
+    let json = run_tool_script("yaml_to_json.py", files);
+    serde_json::from_slice(&json).expect("yaml_to_json.py prints JSON")
+}
+
+/// Runs `tests/tools/SCRIPT FILES…` with the test tools' Python: what it printed.
+fn run_tool_script(script: &str, files: &[PathBuf]) -> Vec<u8> {
+    let path = bus::testkit::tools::workspace_root()
+        .join("tests/tools")
+        .join(script);
     let out = Command::new(bus::testkit::tools::python())
-        .arg(script)
+        .arg(path)
         .args(files)
         .output()
-        .expect("run yaml_to_json.py");
-    assert!(
-        out.status.success(),
-        "yaml_to_json.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("yaml_to_json.py prints JSON")
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed: {stderr}");
+    out.stdout
 }
 
-/// One Dockerfile instruction: its keyword (upper case) and the rest, continuations joined.
-#[derive(Debug)]
+/// One Dockerfile instruction, as BuildKit's parser reads it.
+#[derive(Debug, serde::Deserialize)]
 pub(crate) struct Instruction {
-    pub(crate) keyword: String,
-    pub(crate) rest: String,
-}
-
-/// The instructions of a Dockerfile: comments dropped, `\` continuations joined.
-fn instructions(text: &str) -> Vec<Instruction> {
-    let mut found = Vec::new();
-    let mut pending = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('#') || (trimmed.is_empty() && pending.is_empty()) {
-            continue;
-        }
-        match trimmed.strip_suffix('\\') {
-            Some(head) => pending.push_str(head),
-            None => {
-                pending.push_str(trimmed);
-                let (keyword, rest) = pending.split_once(' ').unwrap_or((&pending, ""));
-                found.push(Instruction {
-                    keyword: keyword.to_uppercase(),
-                    rest: rest.trim().to_string(),
-                });
-                pending.clear();
-            }
-        }
-    }
-    found
+    /// The keyword, upper case (`FROM`, `RUN`…).
+    pub(crate) cmd: String,
+    /// Its arguments: an exec form's items, or a shell form's command as one string.
+    pub(crate) value: Vec<String>,
+    /// Its flags (`--from=builder`, `--mount=…`).
+    pub(crate) flags: Vec<String>,
 }
 
 /// What `minibus SUBCOMMAND --help` says: its flags, its environment variables, its port.

@@ -1,8 +1,8 @@
 //! manifests/ checked without Docker or a cluster: the Kubernetes files against the
-//! Kubernetes schemas (kubernetes-validate, offline), and the Kubernetes files, the compose
-//! file and the Dockerfile against what the built binary says of itself (`minibus SERVICE
-//! --help`: flags, variables, ports) and serves (its probe paths). Each check is also shown
-//! to catch a broken copy.
+//! Kubernetes schemas (kubernetes-validate, offline), the Dockerfile with hadolint, and the
+//! Kubernetes files, the compose file and the Dockerfile (read by BuildKit's parser) against
+//! what the built binary says of itself (`minibus SERVICE --help`: flags, variables, ports)
+//! and serves (its probe paths). Each check is also shown to catch a broken copy.
 
 mod compose;
 mod container;
@@ -66,6 +66,35 @@ fn a_manifest_that_breaks_the_schema_fails_validation() {
     assert!(
         !validate(&manifests).0,
         "a misspelt field is refused (--strict)"
+    );
+}
+
+/// hadolint on the Dockerfile: its exit status and what it printed.
+fn lint(manifests: &Manifests) -> (bool, String) {
+    let out = Command::new(bus::testkit::tools::hadolint())
+        .arg("--no-color")
+        .arg(manifests.dir.join("Dockerfile"))
+        .output()
+        .expect("run hadolint");
+    let printed = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), printed.into_owned())
+}
+
+#[test]
+fn the_dockerfile_passes_hadolint() {
+    let (clean, printed) = lint(&Manifests::of_repo());
+    assert!(clean && printed.trim().is_empty(), "hadolint:\n{printed}");
+}
+
+#[test]
+fn hadolint_finds_a_mistake_in_a_copy_of_the_dockerfile() {
+    let copy = tempfile::tempdir().expect("tempdir");
+    let cd = "WORKDIR /data\nRUN cd /data && ls\n";
+    let manifests = mutated_copy(copy.path(), "Dockerfile", "WORKDIR /data\n", cd);
+    let (clean, printed) = lint(&manifests);
+    assert!(
+        !clean && printed.contains("DL3003"),
+        "`cd` instead of WORKDIR: {printed}"
     );
 }
 
