@@ -113,6 +113,12 @@ impl Cluster {
         f.check(kind == doc["kind"].as_str(), || {
             format!("{}: should be a {kind:?}", c.origin)
         });
+        if c.subcommand == "moderation" {
+            let strategy = &doc["spec"]["strategy"]["type"];
+            f.check(strategy == "Recreate", || {
+                format!("{}: a rollout must not run two replicas at once", c.origin)
+            });
+        }
         if ["bus", "moderation", "posts", "comments"].contains(&c.subcommand.as_str()) {
             let replicas = &doc["spec"]["replicas"];
             f.check(replicas == 1, || {

@@ -106,7 +106,7 @@ fn the_manifests_compose_file_and_dockerfile_agree_with_the_binary() {
 
 /// Mistakes the checks must catch, each made alone in a copy: (file, text, replacement).
 #[rustfmt::skip]
-const MUTATIONS: [(&str, &str, &str); 21] = [
+const MUTATIONS: [(&str, &str, &str); 22] = [
     ("k8s/posts.yaml", "containerPort: 4000", "containerPort: 4010"),
     ("k8s/comments.yaml", "\"0.0.0.0:4001\"", "\"0.0.0.0:4011\""),
     ("k8s/query.yaml", "MINIBUS_PERSIST", "MINIBUS_PERSISTENT"),
@@ -118,6 +118,7 @@ const MUTATIONS: [(&str, &str, &str); 21] = [
     ("k8s/client.yaml", "http://query-srv:4002", "http://query-srv:4003"),
     ("k8s/client.yaml", "http://comments-srv:4001", "http://posts-clusterip-srv:4000"),
     ("k8s/moderation.yaml", "replicas: 1", "replicas: 2"),
+    ("k8s/moderation.yaml", "type: Recreate", "type: RollingUpdate"),
     ("k8s/moderation.yaml", "args: [\"moderation\"]", "args: [\"moderation\", \"--delay\", \"5\"]"),
     ("k8s/ingress.yaml", "name: comments-srv", "name: query-srv"),
     ("docker-compose.yml", "MINIBUS_LISTEN: 0.0.0.0:4002", "MINIBUS_LISTEN: 0.0.0.0:4012"),
