@@ -10,7 +10,7 @@ mod dockerfile;
 mod files;
 mod k8s;
 
-use crate::helpers::{free_loopback_addr, minibus, BusProcess};
+use crate::helpers::{eventually_within, free_loopback_addr, minibus, BusProcess};
 use container::Findings;
 use files::{copy_dir, Help, Manifests};
 use k8s::Cluster;
@@ -163,6 +163,9 @@ fn mutated_copy(dir: &std::path::Path, file: &str, from: &str, to: &str) -> Mani
     }
 }
 
+/// How long a service may take to start and be ready on a loaded machine.
+const SERVICE_START: Duration = Duration::from_secs(60);
+
 /// The paths the probes GET answer 200 once each service runs (the services against a bus,
 /// as in the cluster).
 #[tokio::test]
@@ -190,7 +193,8 @@ async fn every_probe_path_is_served() {
         .expect("an HTTP client");
     for (service, path) in &probes {
         let url = format!("{}{path}", urls[service]);
-        bus::testkit::eventually(&format!("GET {url} → 200 ({service})"), || async {
+        let what = format!("GET {url} → 200 ({service})");
+        eventually_within(&what, SERVICE_START, || async {
             let response = http.get(&url).send().await.ok()?;
             response.status().is_success().then_some(())
         })
