@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod cli;
+mod client;
 mod comments;
 mod moderation;
 mod posts;

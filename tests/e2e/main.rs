@@ -29,6 +29,9 @@
 //! - `up`: `minibus up` runs the stack, stops on SIGTERM, and comes back with the same page.
 //! - `comments`: `minibus comments` SIGKILLed again and again under a load of verdicts:
 //!   exactly one `CommentUpdated` per `CommentModerated`.
+//! - `manifests`: manifests/ checked statically: the Kubernetes schemas (kubernetes-validate),
+//!   hadolint, and agreement of the Kubernetes files, the compose file and the Dockerfile
+//!   with the binary's `--help` (flags, variables, ports) and its probe paths.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -43,6 +46,7 @@ mod course;
 mod crash;
 mod delivery;
 mod helpers;
+mod manifests;
 mod moderation;
 mod posts;
 mod query;
