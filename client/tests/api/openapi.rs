@@ -89,7 +89,12 @@ async fn the_request_rules_are_the_upstreams_own() {
     }
     let ours_rewind = schema(&ours, "RewindBody");
     let bus_rewind = schema(&bus, "RewindRequest");
-    for rule in ["/oneOf", "/additionalProperties", "/properties/after/type", "/properties/after/maximum"] {
+    for rule in [
+        "/oneOf",
+        "/additionalProperties",
+        "/properties/after/type",
+        "/properties/after/maximum",
+    ] {
         let found = ours_rewind.pointer(rule);
         assert_eq!(found, bus_rewind.pointer(rule), "{rule}");
         assert!(found.is_some(), "{rule}");
