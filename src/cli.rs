@@ -16,7 +16,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
-    /// Run the whole stack on one machine: the bus, posts, comments, query and moderation.
+    /// Run the whole stack on one machine: the bus, posts, comments, query, moderation and the
+    /// client (the page and its gateway).
     Up(up::UpArgs),
     /// Run the posts service: writes posts and publishes PostCreated.
     Posts(::posts::PostsArgs),
