@@ -1,7 +1,7 @@
-//! `minibus comments`' flags: the kit's [`ServiceArgs`] and `--cors-origin`, each with its
+//! `minibus comments`' flags: the kit's [`ServiceArgs`] and [`CorsArgs`], each with its
 //! `MINIBUS_…` variable.
 
-use bus::kit::{ServiceArgs, ServiceDefaults};
+use bus::kit::{ConfigError, CorsArgs, ServiceArgs, ServiceDefaults};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,10 +22,9 @@ pub struct CommentsArgs {
     #[command(flatten)]
     pub service: ServiceArgs<Comments>,
 
-    /// Origins allowed to call comments from a browser (comma-separated, e.g.
-    /// `http://posts.com`); any origin when not given.
-    #[arg(long, env = "MINIBUS_CORS_ORIGIN", value_delimiter = ',')]
-    pub cors_origin: Vec<String>,
+    /// `--cors-origin`.
+    #[command(flatten)]
+    pub cors: CorsArgs,
 }
 
 impl CommentsArgs {
@@ -33,8 +32,15 @@ impl CommentsArgs {
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             service: ServiceArgs::new(listen, data_dir),
-            cors_origin: Vec::new(),
+            cors: CorsArgs::any(),
         }
+    }
+
+    /// Refuses settings comments must not start with (`--bus-token`, `--cors-origin`),
+    /// before it binds.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.service.check()?;
+        self.cors.check()
     }
 }
 
@@ -53,6 +59,6 @@ mod tests {
         let args = CommentsArgs::from_arg_matches(&matches).expect("the struct");
         assert_eq!(args.service.listen.to_string(), "127.0.0.1:4001");
         assert_eq!(args.service.data_dir, PathBuf::from("./data/comments"));
-        assert_eq!(args.cors_origin, ["http://a.test", "http://b.test"]);
+        assert_eq!(args.cors.origins, ["http://a.test", "http://b.test"]);
     }
 }

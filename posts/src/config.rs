@@ -1,7 +1,7 @@
-//! `minibus posts`' flags: the kit's [`ServiceArgs`] and `--cors-origin`, each with its
+//! `minibus posts`' flags: the kit's [`ServiceArgs`] and [`CorsArgs`], each with its
 //! `MINIBUS_…` variable.
 
-use bus::kit::{ServiceArgs, ServiceDefaults};
+use bus::kit::{ConfigError, CorsArgs, ServiceArgs, ServiceDefaults};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,10 +22,9 @@ pub struct PostsArgs {
     #[command(flatten)]
     pub service: ServiceArgs<Posts>,
 
-    /// Origins allowed to call posts from a browser (comma-separated, e.g.
-    /// `http://posts.com`); any origin when not given.
-    #[arg(long, env = "MINIBUS_CORS_ORIGIN", value_delimiter = ',')]
-    pub cors_origin: Vec<String>,
+    /// `--cors-origin`.
+    #[command(flatten)]
+    pub cors: CorsArgs,
 }
 
 impl PostsArgs {
@@ -33,8 +32,14 @@ impl PostsArgs {
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             service: ServiceArgs::new(listen, data_dir),
-            cors_origin: Vec::new(),
+            cors: CorsArgs::any(),
         }
+    }
+
+    /// Refuses settings posts must not start with (`--bus-token`, `--cors-origin`).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.service.check()?;
+        self.cors.check()
     }
 }
 
@@ -43,28 +48,15 @@ mod tests {
     use super::*;
     use clap::{Args, Command, FromArgMatches};
 
-    fn command() -> Command {
-        PostsArgs::augment_args(Command::new("posts"))
-    }
-
     #[test]
-    fn the_flags_are_well_formed_and_read_their_variables() {
-        let command = command();
+    fn the_flags_are_well_formed_and_the_defaults_are_posts() {
+        let command = PostsArgs::augment_args(Command::new("posts"));
         command.clone().debug_assert();
-        let cors = command
-            .get_arguments()
-            .find(|a| a.get_id() == "cors_origin");
-        let env = cors.and_then(|a| a.get_env()).and_then(|v| v.to_str());
-        assert_eq!(env, Some("MINIBUS_CORS_ORIGIN"));
-    }
-
-    #[test]
-    fn cors_origins_are_comma_separated_and_the_defaults_are_posts() {
-        let matches = command()
+        let matches = command
             .try_get_matches_from(["posts", "--cors-origin", "http://a.test,http://b.test"])
             .expect("valid flags");
         let args = PostsArgs::from_arg_matches(&matches).expect("the struct");
-        assert_eq!(args.cors_origin, ["http://a.test", "http://b.test"]);
+        assert_eq!(args.cors.origins, ["http://a.test", "http://b.test"]);
         assert_eq!(
             args.service.listen,
             Posts::LISTEN.parse().expect("an address")

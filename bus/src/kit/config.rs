@@ -135,6 +135,9 @@ pub enum ConfigError {
     /// A `--bus-token` that breaks the token rule ([`check_token`]).
     #[error("--bus-token (MINIBUS_TOKEN) {0}")]
     BusToken(#[source] TokenError),
+    /// A `--cors-origin` that is not a valid origin ([`CorsArgs`](super::CorsArgs)).
+    #[error("--cors-origin {0:?} is not a valid origin")]
+    CorsOrigin(String),
 }
 
 #[cfg(test)]
