@@ -19,7 +19,7 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs   CommentsArgs: the kit's ServiceArgs and CorsArgs (--cors-origin)
+//! config.rs   CommentsArgs: the kit's WebServiceArgs (--cors-origin too), comments' defaults
 //! comment.rs  Comment, NewComment: the content's rule (the kit's TextRule)
 //! events.rs   the events read (PostCreated, CommentModerated) and written
 //! store.rs    CommentStore: comments, the replica of post ids, the checkpoint, the outbox

@@ -18,7 +18,7 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs   PostsArgs: the kit's ServiceArgs and CorsArgs (--cors-origin)
+//! config.rs   PostsArgs: the kit's WebServiceArgs (--cors-origin too) with posts' defaults
 //! post.rs     Post, NewPost: the title's rule (the kit's TextRule)
 //! events.rs   PostCreated: the event a post publishes
 //! store.rs    PostStore: posts in creation order, each with its event in one transaction

@@ -27,7 +27,8 @@
 //!               and GET /readyz
 //! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
 //!               service_router_with(): the same, with the document edited (security…)
-//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
+//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule;
+//!               WebServiceArgs<S>: those and --cors-origin, for a service a browser calls
 //! created.rs    Created: a write's 201 with its Minibus-Seq
 //! cors.rs       CorsArgs: --cors-origin and the CORS layer of a service a browser calls
 //! text.rs       TextRule: a free text's rule (trimmed, 1–N characters), its pattern, its 400
@@ -59,7 +60,8 @@ mod timeouts;
 mod token;
 
 pub use config::{
-    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
+    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, DEFAULT_BUS_URL,
+    DEFAULT_CACHE_MB,
 };
 pub use cors::CorsArgs;
 pub use created::Created;

@@ -66,3 +66,81 @@ pub async fn register_with_retry<H: crate::sdk::Handler>(
         }
     }
 }
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::envelope::Envelope;
+    use crate::sdk::{Handler, HandlerError, Subscriber, SubscriberConfig};
+    use crate::testkit::{spawn_bus, spawn_bus_with};
+
+    struct Ignore;
+    impl Handler for Ignore {
+        async fn handle(&self, _: Envelope) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    fn subscriber(bus_url: &str, token: Option<&str>) -> Subscriber<Ignore> {
+        let config = SubscriberConfig {
+            bus_url: bus_url.into(),
+            token: token.map(String::from),
+            name: "s".into(),
+            url: "http://127.0.0.1:9/events".into(),
+            types: Vec::new(),
+            batch: 1,
+            applied: None,
+            log_id: None,
+        };
+        Subscriber::new(config, Ignore)
+    }
+
+    #[tokio::test]
+    async fn a_reachable_bus_registers_at_once() {
+        let bus = spawn_bus().await;
+        let stop = CancellationToken::new();
+        let registered = register_with_retry(&subscriber(bus.url(), None), &stop).await;
+        assert!(registered.expect("registered").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_returned_and_not_retried() {
+        let token = "a-token-of-thirty-two-characters-at-least";
+        let bus = spawn_bus_with(|c| c.token = Some(token.into())).await;
+        let stop = CancellationToken::new();
+        let wrong = subscriber(bus.url(), Some("another-token-of-thirty-two-characters"));
+        let refused =
+            tokio::time::timeout(Duration::from_secs(10), register_with_retry(&wrong, &stop));
+        let refused = refused.await.expect("no retries");
+        assert!(
+            matches!(
+                refused,
+                Err(crate::sdk::Error::Rejected { status: 401, .. })
+            ),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_bus_is_retried_until_it_answers() {
+        let stopped = spawn_bus().await.stop().await;
+        let url = format!("http://{}", stopped.config.listen);
+        let sub = subscriber(&url, None);
+        let retrying =
+            tokio::spawn(async move { register_with_retry(&sub, &CancellationToken::new()).await });
+        let _bus = stopped.start_on_same_port().await;
+        let registered = tokio::time::timeout(Duration::from_secs(30), retrying).await;
+        let registered = registered.expect("registered once the bus is back");
+        assert!(registered.expect("the task").expect("registered").is_some());
+    }
+
+    #[tokio::test]
+    async fn stop_ends_the_retries() {
+        let stopped = spawn_bus().await.stop().await;
+        let url = format!("http://{}", stopped.config.listen);
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let ended = register_with_retry(&subscriber(&url, None), &stop).await;
+        assert!(matches!(ended, Ok(None)), "{ended:?}");
+    }
+}
