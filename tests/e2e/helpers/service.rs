@@ -3,10 +3,8 @@
 //! (what the bus's subscriptions and the test's writers know it by), or on port 0.
 
 use super::{eventually_within, minibus, wait_for_exit, Api, EXIT_TIMEOUT};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a service may take to print its "listening on" line on a loaded machine.
@@ -102,13 +100,7 @@ impl ServiceProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn minibus {}: {e}", spec.name));
         let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        // Reads stdout to its end, so the service can never block on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        let rx = super::stdout_lines(stdout);
         let mut service = Self {
             child,
             spec: spec.clone(),
