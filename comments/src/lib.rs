@@ -44,8 +44,9 @@ pub use routes::{cors, router, AppState};
 pub use store::{CommentStore, StoreError, StoredComment};
 pub use verify::{PostCheck, PostVerifier, CATCH_UP_WAIT};
 
-use bus::kit::ServiceDefaults;
-use bus::kit::{register_with_retry, serve_while, ConfigError, Readiness, RelayTask};
+use bus::kit::{
+    register_with_retry, serve_while, ConfigError, Readiness, RelayTask, ServiceDefaults,
+};
 use bus::sdk::{Subscriber, SubscriberConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
