@@ -7,8 +7,7 @@ use bus::kit::{bind, shutdown_on_signal};
 pub(crate) async fn run(args: CommentsArgs) -> anyhow::Result<()> {
     // Refused settings fail before binding: nothing is announced for a service that
     // cannot start.
-    args.service.check()?;
-    let _checked = ::comments::cors(&args.cors_origin).map_err(anyhow::Error::msg)?;
+    args.check()?;
     let listener = bind("comments", args.service.listen).await?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_on_signal();

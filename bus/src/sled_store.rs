@@ -6,6 +6,7 @@
 //! can find it still locked. [`open`] waits that out, bounded; every other error is
 //! returned at once.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long [`open`] waits for a store just closed in this process to let go of its lock.
@@ -23,6 +24,15 @@ pub fn open(config: &sled::Config) -> sled::Result<sled::Db> {
             other => return other,
         }
     }
+}
+
+/// Opens (or creates) a service's store in `dir` with a page cache of `cache_mb` MiB, as
+/// [`open`] does. Blocking: call it from a blocking task.
+pub fn open_dir(dir: &Path, cache_mb: u64) -> sled::Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_mb.saturating_mul(1 << 20));
+    open(&config)
 }
 
 /// sled's error when another handle holds the store's file lock (its message, as sled
@@ -48,5 +58,17 @@ mod tests {
         });
         open(&config).expect("opened once the first handle let go");
         release.join().expect("the releasing thread");
+    }
+
+    #[test]
+    fn open_dir_creates_the_store_and_opens_it_again() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("service");
+        let db = open_dir(&path, 1).expect("created");
+        db.insert("k", "v").expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let db = open_dir(&path, 1).expect("opened again at once");
+        assert_eq!(db.get("k").expect("get").as_deref(), Some(&b"v"[..]));
     }
 }

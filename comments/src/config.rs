@@ -1,9 +1,7 @@
-//! `minibus comments`' flags: the kit's [`ServiceArgs`] and `--cors-origin`, each with its
-//! `MINIBUS_…` variable.
+//! `minibus comments`' flags: the kit's [`WebServiceArgs`] (the flags every service takes and
+//! `--cors-origin`, each with its `MINIBUS_…` variable), with comments' defaults.
 
-use bus::kit::{ServiceArgs, ServiceDefaults};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use bus::kit::{ServiceDefaults, WebServiceArgs};
 
 /// The comments service's defaults for the kit's common flags.
 #[derive(Debug, Clone, Copy)]
@@ -16,27 +14,7 @@ impl ServiceDefaults for Comments {
 }
 
 /// The flags of `minibus comments`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CommentsArgs {
-    /// The flags every service takes.
-    #[command(flatten)]
-    pub service: ServiceArgs<Comments>,
-
-    /// Origins allowed to call comments from a browser (comma-separated, e.g.
-    /// `http://posts.com`); any origin when not given.
-    #[arg(long, env = "MINIBUS_CORS_ORIGIN", value_delimiter = ',')]
-    pub cors_origin: Vec<String>,
-}
-
-impl CommentsArgs {
-    /// The defaults, listening on `listen` with data in `data_dir` (tests, `minibus up`).
-    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
-        Self {
-            service: ServiceArgs::new(listen, data_dir),
-            cors_origin: Vec::new(),
-        }
-    }
-}
+pub type CommentsArgs = WebServiceArgs<Comments>;
 
 #[cfg(test)]
 mod tests {
@@ -48,11 +26,11 @@ mod tests {
         let command = CommentsArgs::augment_args(Command::new("comments"));
         command.clone().debug_assert();
         let matches = command
-            .try_get_matches_from(["comments", "--cors-origin", "http://a.test,http://b.test"])
-            .expect("valid flags");
+            .try_get_matches_from(["comments"])
+            .expect("no flags");
         let args = CommentsArgs::from_arg_matches(&matches).expect("the struct");
         assert_eq!(args.service.listen.to_string(), "127.0.0.1:4001");
-        assert_eq!(args.service.data_dir, PathBuf::from("./data/comments"));
-        assert_eq!(args.cors_origin, ["http://a.test", "http://b.test"]);
+        assert_eq!(args.service.data_dir.to_str(), Some("./data/comments"));
+        assert!(args.cors.origins.is_empty(), "any origin");
     }
 }

@@ -19,8 +19,8 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs   CommentsArgs: the kit's ServiceArgs and --cors-origin
-//! comment.rs  Comment, NewComment: the content's rule, the id
+//! config.rs   CommentsArgs: the kit's WebServiceArgs (--cors-origin too), comments' defaults
+//! comment.rs  Comment, NewComment: the content's rule (the kit's TextRule)
 //! events.rs   the events read (PostCreated, CommentModerated) and written
 //! store.rs    CommentStore: comments, the replica of post ids, the checkpoint, the outbox
 //! applier.rs  Applier: the sdk::Handler that applies events in one transaction each
@@ -37,18 +37,17 @@ mod store;
 mod verify;
 
 pub use applier::Applier;
-pub use comment::{
-    checked_content, Comment, ContentError, NewComment, CONTENT_PATTERN, MAX_CONTENT_CHARS,
-};
+pub use comment::{Comment, NewComment, CONTENT};
 pub use config::{Comments, CommentsArgs};
 pub use events::{COMMENT_CREATED, COMMENT_MODERATED, COMMENT_UPDATED, POST_CREATED};
 pub use routes::{cors, router, AppState};
 pub use store::{CommentStore, StoreError, StoredComment};
 pub use verify::{PostCheck, PostVerifier, CATCH_UP_WAIT};
 
-use bus::kit::{serve, ConfigError, Readiness, ServiceDefaults};
-use bus::sdk::{Registration, Subscriber, SubscriberConfig};
-use std::time::Duration;
+use bus::kit::{
+    register_with_retry, serve_while, ConfigError, Readiness, RelayTask, ServiceDefaults,
+};
+use bus::sdk::{Subscriber, SubscriberConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -56,18 +55,13 @@ use tokio_util::sync::CancellationToken;
 pub const SUBSCRIPTION: &str = Comments::NAME;
 /// Events per delivery.
 const BATCH: u32 = 100;
-/// The longest wait between two attempts to register while the bus cannot be reached.
-const MAX_REGISTER_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Why comments did not start, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// A refused flag (`--bus-token`, `--advertise-url`).
+    /// A refused flag (`--bus-token`, `--advertise-url`, `--cors-origin`).
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A refused `--cors-origin`.
-    #[error("{0}")]
-    Cors(String),
     /// The store did not open.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -88,42 +82,36 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     let service = &args.service;
-    service.check()?;
-    let cors = cors(&args.cors_origin).map_err(RunError::Cors)?;
+    args.check()?;
+    let cors = cors(&args.cors)?;
     let store = CommentStore::open(&service.data_dir, service.cache_mb).await?;
     let advertised = service.advertise_url(listener.local_addr()?)?;
     let subscriber = subscriber(&args, &store, format!("{advertised}/events")).await?;
-    let stop = shutdown.child_token();
-    let relay = store
-        .outbox()
-        .relay(&service.bus_url, service.bus_token.clone());
-    let relay = tokio::spawn(relay.run(stop.clone()));
+    let relay = RelayTask::start(store.outbox(), service, &shutdown);
     let readiness = Readiness::new();
+    let verifier = PostVerifier::new(
+        store.clone(),
+        &service.bus_url,
+        SUBSCRIPTION,
+        service.bus_token.clone(),
+    );
     let state = AppState {
-        verifier: PostVerifier::new(
-            store.clone(),
-            &service.bus_url,
-            SUBSCRIPTION,
-            service.bus_token.clone(),
-        ),
+        verifier,
         store: store.clone(),
     };
     let app = router(state, subscriber.router(), readiness.clone(), cors);
     tracing::info!(bus_url = %service.bus_url, "comments serving");
-    let served = tokio::spawn(serve(listener, app, stop.clone()));
-    let registered = tokio::select! {
-        registered = register(&subscriber, &store) => registered.map(|_| readiness.set_ready()),
-        () = shutdown.cancelled() => Ok(()),
+    let registering = async {
+        let registered = register_with_retry(&subscriber, &shutdown).await;
+        if let Some(registration) = registered.map_err(RunError::Registration)? {
+            store.save_log_id(&registration.log_id).await?;
+            readiness.set_ready();
+        }
+        Ok(())
     };
-    if registered.is_err() {
-        stop.cancel();
-    }
-    served.await.map_err(std::io::Error::other)??;
-    stop.cancel();
-    if let Err(e) = relay.await {
-        tracing::error!(error = %e, "the outbox relay ended abnormally");
-    }
-    registered
+    let served = serve_while(listener, app, &shutdown, registering).await;
+    relay.stop().await;
+    served
 }
 
 /// The SDK subscriber of `PostCreated` and `CommentModerated`, from the store's checkpoint,
@@ -145,27 +133,4 @@ async fn subscriber(
         log_id,
     };
     Ok(Subscriber::new(config, Applier::new(store.clone())))
-}
-
-/// Registers, retrying with backoff while the bus cannot be reached or is not ready (a
-/// refusal, 4xx, is final), and remembers the bus's log id beside the checkpoint.
-async fn register(
-    subscriber: &Subscriber<Applier>,
-    store: &CommentStore,
-) -> Result<Registration, RunError> {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match subscriber.register().await {
-            Ok(registration) => {
-                store.save_log_id(&registration.log_id).await?;
-                return Ok(registration);
-            }
-            Err(refused @ bus::sdk::Error::Rejected { status: ..500, .. }) => {
-                return Err(RunError::Registration(refused));
-            }
-            Err(error) => tracing::warn!(error = %error, "cannot register with the bus yet"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_REGISTER_BACKOFF);
-    }
 }

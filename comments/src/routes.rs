@@ -1,17 +1,16 @@
 //! comments' HTTP API: `POST /posts/{id}/comments`, `GET /posts/{id}/comments`, the SDK
 //! subscriber's `POST /events`, with health, `/openapi.json`, JSON errors and CORS.
 
-use crate::comment::{checked_content, Comment, NewComment};
+use crate::comment::{Comment, NewComment, CONTENT};
 use crate::store::CommentStore;
 use crate::verify::{PostCheck, PostVerifier};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use axum::Router;
-use bus::kit::{api_router, service_router_with, ApiError, Json, Readiness};
+use bus::kit::{api_router, service_router_with, ApiError, ConfigError, CorsArgs, CorsLayer};
+use bus::kit::{Created, Json, Readiness};
 use bus::sdk::{document_deliveries, PUBLISH_WAIT};
 use bus::wire::headers::MINIBUS_SEQ;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -45,22 +44,9 @@ pub fn router(
         .layer(cors)
 }
 
-/// Any origin, or only `origins` (`--cors-origin`); the methods and headers the page sends.
-pub fn cors(origins: &[String]) -> Result<CorsLayer, String> {
-    let allowed = if origins.is_empty() {
-        AllowOrigin::any()
-    } else {
-        let values = origins.iter().map(|origin| {
-            HeaderValue::from_str(origin)
-                .map_err(|_| format!("--cors-origin {origin:?} is not a valid origin"))
-        });
-        AllowOrigin::list(values.collect::<Result<Vec<_>, _>>()?)
-    };
-    Ok(CorsLayer::new()
-        .allow_origin(allowed)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(Any)
-        .expose_headers([axum::http::HeaderName::from_static(MINIBUS_SEQ)]))
+/// The CORS layer of `--cors-origin`: `GET` and `POST`; the page may read `Minibus-Seq`.
+pub fn cors(args: &CorsArgs) -> Result<CorsLayer, ConfigError> {
+    args.layer(&[Method::GET, Method::POST], &[MINIBUS_SEQ])
 }
 
 /// Comments on a post: stores a pending comment and publishes `CommentCreated` (through
@@ -80,9 +66,8 @@ async fn create(
     State(state): State<AppState>,
     Path(post_id): Path<String>,
     Json(new): Json<NewComment>,
-) -> Result<Response, ApiError> {
-    let content = checked_content(&new.content)
-        .map_err(|e| ApiError::bad_request("invalid_content", e.to_string()))?;
+) -> Result<Created<Vec<Comment>>, ApiError> {
+    let content = CONTENT.check(&new.content)?;
     match state
         .verifier
         .check(&post_id)
@@ -105,12 +90,11 @@ async fn create(
         .map_err(ApiError::internal)?;
     let seq = store.outbox().wait_for(&written, PUBLISH_WAIT).await;
     let comments = store.list(&post_id).await.map_err(ApiError::internal)?;
-    let mut headers = HeaderMap::new();
-    if let Some(seq) = seq {
-        headers.insert(MINIBUS_SEQ, HeaderValue::from(seq));
-    }
     tracing::debug!(id = %comment.id, post = %post_id, seq, "comment created");
-    Ok((StatusCode::CREATED, headers, Json(comments)).into_response())
+    Ok(Created {
+        seq,
+        body: comments,
+    })
 }
 
 /// A post's comments, in creation order (`[]` for an unknown post).

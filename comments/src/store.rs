@@ -78,11 +78,9 @@ pub struct CommentStore {
 impl CommentStore {
     /// Opens (or creates) the store in `dir`, with a page cache of `cache_mb` MiB.
     pub async fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_mb.saturating_mul(1 << 20));
+        let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
-            let db = bus::sled_store::open(&config)?;
+            let db = bus::sled_store::open_dir(&dir, cache_mb)?;
             Ok(Self {
                 comments: db.open_tree(COMMENTS_TREE)?,
                 by_post: db.open_tree(BY_POST_TREE)?,
@@ -134,7 +132,7 @@ impl CommentStore {
         content: &str,
     ) -> Result<(Comment, Written<()>), StoreError> {
         let comment = Comment {
-            id: crate::comment::new_id(),
+            id: bus::kit::new_hex_id(),
             content: content.into(),
             status: PENDING.into(),
         };

@@ -18,8 +18,8 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs   PostsArgs: the kit's ServiceArgs and --cors-origin
-//! post.rs     Post, NewPost: the title's rule, the id
+//! config.rs   PostsArgs: the kit's WebServiceArgs (--cors-origin too) with posts' defaults
+//! post.rs     Post, NewPost: the title's rule (the kit's TextRule)
 //! events.rs   PostCreated: the event a post publishes
 //! store.rs    PostStore: posts in creation order, each with its event in one transaction
 //! routes.rs   router(): POST /posts, POST /posts/create, GET /posts, health, CORS
@@ -33,24 +33,20 @@ mod store;
 
 pub use config::{Posts, PostsArgs};
 pub use events::{post_created, stream_of, POST_CREATED};
-pub use post::{checked_title, NewPost, Post, TitleError, MAX_TITLE_CHARS, TITLE_PATTERN};
+pub use post::{NewPost, Post, TITLE};
 pub use routes::{cors, router};
 pub use store::{PostStore, StoreError};
 
-use bus::kit::{serve, ConfigError, Readiness};
+use bus::kit::{serve, ConfigError, CorsLayer, Readiness, RelayTask};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::CorsLayer;
 
 /// Why posts did not start, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// A refused `--bus-token`.
+    /// A refused `--bus-token` or `--cors-origin`.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A refused `--cors-origin`.
-    #[error("{0}")]
-    Cors(String),
     /// The store did not open.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -71,8 +67,8 @@ impl PostsService {
     /// Checks `args` and opens the store: a service that cannot start fails here, before
     /// it announces that it listens.
     pub async fn open(args: PostsArgs) -> Result<Self, RunError> {
-        args.service.check()?;
-        let cors = cors(&args.cors_origin).map_err(RunError::Cors)?;
+        args.check()?;
+        let cors = cors(&args.cors)?;
         let store = PostStore::open(&args.service.data_dir, args.service.cache_mb).await?;
         Ok(Self { args, store, cors })
     }
@@ -84,24 +80,14 @@ impl PostsService {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), RunError> {
-        let service = &self.args.service;
-        let relay = self
-            .store
-            .outbox()
-            .relay(&service.bus_url, service.bus_token.clone());
-        // Its own token, so that serving that ends by itself also stops the relay (and the
-        // store closes), without cancelling the caller's token.
-        let relay_stop = shutdown.child_token();
-        let relay = tokio::spawn(relay.run(relay_stop.clone()));
+        let relay = RelayTask::start(self.store.outbox(), &self.args.service, &shutdown);
         let readiness = Readiness::new();
         readiness.set_ready();
         let app = router(self.store, readiness, self.cors);
-        tracing::info!(bus_url = %service.bus_url, "posts serving, relaying its events to the bus");
+        let bus_url = &self.args.service.bus_url;
+        tracing::info!(%bus_url, "posts serving, relaying its events to the bus");
         let served = serve(listener, app, shutdown).await;
-        relay_stop.cancel();
-        if let Err(e) = relay.await {
-            tracing::error!(error = %e, "the outbox relay ended abnormally");
-        }
+        relay.stop().await;
         served?;
         Ok(())
     }

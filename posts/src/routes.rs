@@ -5,14 +5,13 @@
 use crate::post::{NewPost, Post};
 use crate::store::PostStore;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use axum::Router;
-use bus::kit::{api_router, service_router, ApiError, Json, Readiness};
+use bus::kit::{api_router, service_router, ApiError, ConfigError, CorsArgs, CorsLayer, Created};
+use bus::kit::{Json, Readiness};
 use bus::sdk::PUBLISH_WAIT;
 use bus::wire::headers::MINIBUS_SEQ;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa_axum::routes;
 
 /// The largest request body taken (larger: `413`): a title is at most 200 characters, at
@@ -32,22 +31,9 @@ pub fn router(store: PostStore, readiness: Readiness, cors: CorsLayer) -> Router
         .layer(cors)
 }
 
-/// Any origin, or only `origins` (`--cors-origin`); the methods and headers the page sends.
-pub fn cors(origins: &[String]) -> Result<CorsLayer, String> {
-    let allowed = if origins.is_empty() {
-        AllowOrigin::any()
-    } else {
-        let values = origins.iter().map(|origin| {
-            HeaderValue::from_str(origin)
-                .map_err(|_| format!("--cors-origin {origin:?} is not a valid origin"))
-        });
-        AllowOrigin::list(values.collect::<Result<Vec<_>, _>>()?)
-    };
-    Ok(CorsLayer::new()
-        .allow_origin(allowed)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(Any)
-        .expose_headers([axum::http::HeaderName::from_static(MINIBUS_SEQ)]))
+/// The CORS layer of `--cors-origin`: `GET` and `POST`; the page may read `Minibus-Seq`.
+pub fn cors(args: &CorsArgs) -> Result<CorsLayer, ConfigError> {
+    args.layer(&[Method::GET, Method::POST], &[MINIBUS_SEQ])
 }
 
 /// Creates a post and publishes `PostCreated` (through the outbox: the post is stored even
@@ -61,7 +47,7 @@ pub fn cors(origins: &[String]) -> Result<CorsLayer, String> {
 async fn create(
     State(store): State<PostStore>,
     Json(new): Json<NewPost>,
-) -> Result<Response, ApiError> {
+) -> Result<Created<Post>, ApiError> {
     create_post(store, new).await
 }
 
@@ -75,7 +61,7 @@ async fn create(
 async fn create_at_posts_create(
     State(store): State<PostStore>,
     Json(new): Json<NewPost>,
-) -> Result<Response, ApiError> {
+) -> Result<Created<Post>, ApiError> {
     create_post(store, new).await
 }
 
@@ -89,17 +75,12 @@ async fn list(State(store): State<PostStore>) -> Result<Json<PostsById>, ApiErro
 
 /// Validates, stores (with its event), waits up to [`PUBLISH_WAIT`] for the event's seq,
 /// and answers `201` with `Minibus-Seq` when it came in time.
-async fn create_post(store: PostStore, new: NewPost) -> Result<Response, ApiError> {
-    let post =
-        Post::new(&new.title).map_err(|e| ApiError::bad_request("invalid_title", e.to_string()))?;
+async fn create_post(store: PostStore, new: NewPost) -> Result<Created<Post>, ApiError> {
+    let post = Post::new(&new.title)?;
     let written = store.create(&post).await.map_err(ApiError::internal)?;
     let seq = store.outbox().wait_for(&written, PUBLISH_WAIT).await;
-    let mut headers = HeaderMap::new();
-    if let Some(seq) = seq {
-        headers.insert(MINIBUS_SEQ, HeaderValue::from(seq));
-    }
     tracing::debug!(id = %post.id, seq, "post created");
-    Ok((StatusCode::CREATED, headers, Json(post)).into_response())
+    Ok(Created { seq, body: post })
 }
 
 /// `GET /posts`' body: `{"<id>": {"id", "title"}}` with the keys in creation order (a

@@ -46,11 +46,9 @@ pub struct PostStore {
 impl PostStore {
     /// Opens (or creates) the store in `dir`, with a page cache of `cache_mb` MiB.
     pub async fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_mb.saturating_mul(1 << 20));
+        let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
-            let db = bus::sled_store::open(&config)?;
+            let db = bus::sled_store::open_dir(&dir, cache_mb)?;
             Ok(Self {
                 posts: db.open_tree(POSTS_TREE)?,
                 meta: db.open_tree(META_TREE)?,

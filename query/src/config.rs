@@ -1,6 +1,6 @@
 //! `QueryArgs`: the flags of `minibus query`, each with its `MINIBUS_…` variable.
 
-use bus::kit::{ServiceArgs, ServiceDefaults};
+use bus::kit::{CorsArgs, ServiceArgs, ServiceDefaults};
 
 /// query's defaults for the flags every service takes.
 #[derive(Debug, Clone, Copy)]
@@ -24,14 +24,9 @@ pub struct QueryArgs {
     #[arg(long, env = "MINIBUS_PERSIST")]
     pub persist: bool,
 
-    /// An origin allowed to call query from a web page (repeatable, or comma-separated);
-    /// any origin when none is given.
-    #[arg(
-        long = "cors-origin",
-        env = "MINIBUS_CORS_ORIGIN",
-        value_delimiter = ','
-    )]
-    pub cors_origins: Vec<String>,
+    /// `--cors-origin`.
+    #[command(flatten)]
+    pub cors: CorsArgs,
 
     /// The name of query's subscription on the bus: one per replica (`query-0`, `query-1`…)
     /// when several run, each with its own data.
@@ -46,7 +41,7 @@ impl QueryArgs {
         Self {
             service: ServiceArgs::new(listen, data_dir),
             persist: false,
-            cors_origins: Vec::new(),
+            cors: CorsArgs::any(),
             subscription_name: crate::subscription::SUBSCRIPTION.into(),
         }
     }
@@ -70,7 +65,7 @@ mod tests {
     fn the_defaults_are_in_memory_any_origin_on_4002() {
         let args = parse(&[]);
         assert!(!args.persist);
-        assert!(args.cors_origins.is_empty());
+        assert!(args.cors.origins.is_empty());
         assert_eq!(args.subscription_name, "query");
         assert_eq!(args.service.listen.port(), 4002);
         assert_eq!(
@@ -92,7 +87,7 @@ mod tests {
         ]);
         assert!(args.persist);
         assert_eq!(
-            args.cors_origins,
+            args.cors.origins,
             ["http://a.test", "http://b.test", "http://c.test"]
         );
         assert_eq!(args.subscription_name, "query-1");

@@ -14,7 +14,7 @@
 //! # Layout
 //!
 //! ```text
-//! config.rs        QueryArgs: the kit's ServiceArgs, --persist, --cors-origin,
+//! config.rs        QueryArgs: the kit's ServiceArgs and CorsArgs, --persist,
 //!                  --subscription-name
 //! events.rs        the typed payloads read: PostCreated, CommentCreated, CommentUpdated
 //! projection.rs    Projection: posts in order with their comments; plan + commit of a Change
@@ -47,19 +47,16 @@ pub use routes::{cors, parse_wait, router, Wait, APPLIED_SEQ, DEFAULT_WAIT, MAX_
 pub use store::{entry, Entry, ProjectionStore, Saved, StoreError};
 pub use subscription::{register, subscriber, Checkpoint, BATCH, SUBSCRIPTION};
 
-use bus::kit::{serve, ConfigError, Readiness};
+use bus::kit::{serve_while, ConfigError, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Why query stopped, or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    /// A refused setting (token, advertise URL).
+    /// A refused setting (token, advertise URL, `--cors-origin`).
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A `--cors-origin` that is not a valid origin.
-    #[error("{0}")]
-    Cors(String),
     /// The store could not be opened, read or flushed.
     #[error("the projection's store: {0}")]
     Store(#[from] StoreError),
@@ -80,21 +77,17 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), QueryError> {
     args.service.check()?;
-    let cors = routes::cors(&args.cors_origins).map_err(QueryError::Cors)?;
+    let cors = routes::cors(&args.cors)?;
     let base_url = args.service.advertise_url(listener.local_addr()?)?;
     let (model, from) = open(&args).await?;
     let subscriber = subscriber(&args, &base_url, from, model.clone());
     let readiness = Readiness::new();
     let app = router(model.clone(), readiness.clone(), cors).merge(subscriber.router());
-    let stop = shutdown.child_token();
-    let server = tokio::spawn(serve(listener, app, stop.clone()));
-    if let Err(e) = register(&subscriber, &model, &readiness, &stop).await {
-        stop.cancel();
-        let _ = server.await;
-        return Err(e.into());
-    }
-    let served = server.await.map_err(std::io::Error::other)?;
-    served?;
+    let registering = async {
+        register(&subscriber, &model, &readiness, &shutdown).await?;
+        Ok::<_, QueryError>(())
+    };
+    serve_while(listener, app, &shutdown, registering).await?;
     model.flush().await?;
     Ok(())
 }

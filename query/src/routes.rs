@@ -5,12 +5,12 @@
 use crate::projection::Post;
 use crate::read_model::ReadModel;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use bus::kit::{api_router, quote, service_router, ApiError, Readiness};
+use bus::kit::Readiness;
+use bus::kit::{api_router, quote, service_router, ApiError, ConfigError, CorsArgs, CorsLayer};
 use std::time::Duration;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::routes;
 
 /// The header every `GET` answer carries: everything up to this seq is in the answer.
@@ -60,24 +60,9 @@ async fn every_answer_says_applied(State(model): State<ReadModel>, response: Res
     }
 }
 
-/// Any origin, or only `origins` (`--cors-origin`); `GET` with any header; the client may
-/// read `Minibus-Applied-Seq`.
-pub fn cors(origins: &[String]) -> Result<CorsLayer, String> {
-    let allow = match origins {
-        [] => AllowOrigin::any(),
-        _ => {
-            let parsed = origins.iter().map(|o| {
-                HeaderValue::from_str(o)
-                    .map_err(|_| format!("--cors-origin {o:?} is not a valid origin"))
-            });
-            AllowOrigin::list(parsed.collect::<Result<Vec<_>, _>>()?)
-        }
-    };
-    Ok(CorsLayer::new()
-        .allow_origin(allow)
-        .allow_methods([Method::GET])
-        .allow_headers(tower_http::cors::Any)
-        .expose_headers([HeaderName::from_static(APPLIED_SEQ)]))
+/// The CORS layer of `--cors-origin`: `GET`; the page may read `Minibus-Applied-Seq`.
+pub fn cors(args: &CorsArgs) -> Result<CorsLayer, ConfigError> {
+    args.layer(&[Method::GET], &[APPLIED_SEQ])
 }
 
 /// Every post with its comments, in creation order.

@@ -68,10 +68,7 @@ pub struct ProjectionStore {
 impl ProjectionStore {
     /// Opens (or creates) the store in `dir`, with a page cache of `cache_mb` MiB.
     pub fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_mb.saturating_mul(1 << 20));
-        let db = bus::sled_store::open(&config)?;
+        let db = bus::sled_store::open_dir(dir, cache_mb)?;
         let tree = db.open_tree(TREE)?;
         Ok(Self { db, tree })
     }

@@ -6,18 +6,14 @@ use crate::config::QueryArgs;
 use crate::events::SUBSCRIBED_TYPES;
 use crate::handler::Projector;
 use crate::read_model::ReadModel;
-use bus::kit::Readiness;
+use bus::kit::{register_with_retry, Readiness};
 use bus::sdk::{Error, Subscriber, SubscriberConfig};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The subscription's name on the bus unless `--subscription-name` says otherwise.
 pub const SUBSCRIPTION: &str = "query";
 /// Events per delivery.
 pub const BATCH: u32 = 100;
-/// The first wait before registering again; doubled up to [`RETRY_MAX`].
-const RETRY_FIRST: Duration = Duration::from_millis(100);
-const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// Where a subscriber starts from: the stored checkpoint and its log, or nothing.
 #[derive(Debug, Clone, Default)]
@@ -49,26 +45,17 @@ pub fn subscriber(
     Subscriber::new(config, Projector::new(model))
 }
 
-/// Registers `subscriber`, retrying with backoff while the bus cannot be reached or answers
-/// `5xx`, until done or `stop`; then raises `readiness` once caught up. A `4xx` (a wrong
-/// token…) will not change by retrying: it is returned.
+/// Registers `subscriber` ([`register_with_retry`]: retried while the bus cannot be reached
+/// or answers `5xx`, a `4xx` returned), until done or `stop`; then raises `readiness` once
+/// caught up.
 pub async fn register(
     subscriber: &Subscriber<Projector>,
     model: &ReadModel,
     readiness: &Readiness,
     stop: &CancellationToken,
 ) -> Result<(), Error> {
-    let mut pause = RETRY_FIRST;
-    let registration = loop {
-        match subscriber.register().await {
-            Ok(registration) => break registration,
-            Err(e) if matches!(e, Error::Rejected { status, .. } if status < 500) => return Err(e),
-            Err(e) => tracing::warn!(error = %e, retry_in = ?pause, "cannot register with the bus"),
-        }
-        tokio::select! {
-            () = stop.cancelled() => return Ok(()),
-            () = tokio::time::sleep(pause) => pause = (pause * 2).min(RETRY_MAX),
-        }
+    let Some(registration) = register_with_retry(subscriber, stop).await? else {
+        return Ok(());
     };
     if let Err(e) = model.remember_log_id(&registration.log_id).await {
         tracing::error!(error = %e, "cannot store the bus's log id");

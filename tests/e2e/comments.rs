@@ -6,19 +6,15 @@
 //! checkpoint; a verdict delivered again is recognised by its id, and the update's id
 //! (`updated-<commentId>-<version>`) makes the bus keep one however often it is relayed.
 
-use crate::helpers::{eventually_within, minibus, Api, BusProcess};
+use crate::helpers::{eventually_within, Api, BusProcess, ServiceProcess, ServiceSpec};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The line `minibus comments` prints on stdout once its port is bound.
-const LISTENING: &str = "minibus comments listening on ";
 /// Comments written before the load of verdicts.
 const COMMENTS: usize = 20;
 /// Concurrent publishers of verdicts.
@@ -35,79 +31,9 @@ fn rounds() -> usize {
     }
 }
 
-/// A running `minibus comments` child, SIGKILLed on drop; its stderr is kept in a file and
-/// printed if the test panics.
-struct CommentsProcess {
-    child: Child,
-    url: String,
-    stderr: tempfile::NamedTempFile,
-}
-
-impl CommentsProcess {
-    /// Starts it on a free loopback port over `data_dir` for the bus at `bus_url`, and
-    /// waits (bounded) for its "listening on" line.
-    fn start(bus_url: &str, data_dir: &Path) -> Self {
-        let stderr = tempfile::NamedTempFile::new().expect("a file for stderr");
-        let mut child = minibus()
-            .args(["comments", "--listen", "127.0.0.1:0", "--bus-url", bus_url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(stderr.reopen().expect("reopen stderr"))
-            .spawn()
-            .expect("spawn minibus comments");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut service = Self {
-            child,
-            url: String::new(),
-            stderr,
-        };
-        loop {
-            match rx.recv_timeout(PATIENCE) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix(LISTENING) {
-                        service.url = url.trim().to_string();
-                        return service;
-                    }
-                }
-                Err(e) => panic!("comments did not listen ({e}): {}", service.stderr()),
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
-    }
-
-    /// SIGKILL, and reaps it.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL comments");
-        self.child.wait().expect("reap comments");
-    }
-}
-
-impl Drop for CommentsProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- comments wrote on stderr:\n{}", self.stderr());
-        }
-    }
-}
-
-/// Starts comments off the async workers (starting waits on the child's stdout).
-async fn start_comments(bus_url: &str, data_dir: &Path) -> CommentsProcess {
-    let (bus_url, data_dir) = (bus_url.to_string(), data_dir.to_path_buf());
-    tokio::task::spawn_blocking(move || CommentsProcess::start(&bus_url, &data_dir))
-        .await
-        .expect("start comments")
+/// Starts `minibus comments` on port 0 over `data_dir` for the bus at `bus_url`.
+async fn start_comments(bus_url: &str, data_dir: &Path) -> ServiceProcess {
+    ServiceProcess::start_async(&ServiceSpec::on_port_0("comments", bus_url, data_dir)).await
 }
 
 /// Verdicts acknowledged by the bus: the verdict's event id → its comment's id.
@@ -208,7 +134,7 @@ async fn sigkilled_comments_leaves_exactly_one_update_per_verdict() {
         .expect("the bus answers");
     assert_eq!(code, StatusCode::CREATED, "{reply}");
     let service = start_comments(bus.url(), &comments_dir).await;
-    let written = write_comments(&api, &service.url).await;
+    let written = write_comments(&api, service.url()).await;
     service.kill();
 
     let verdicts = Verdicts::default();

@@ -9,11 +9,10 @@
 use crate::helpers::{eventually_within, BusProcess};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the Node subscriber may take to listen and replay.
@@ -42,12 +41,7 @@ impl NodeQuery {
             .spawn()
             .expect("spawn node (Node.js is on every machine of our kind)");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        let rx = crate::helpers::stdout_lines(stdout);
         let mut query = Self {
             child,
             port,

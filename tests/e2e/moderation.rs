@@ -5,14 +5,13 @@
 //! makes the bus keep one, however often a killed moderation's comment is delivered again.
 
 use crate::helpers::{eventually_within, minibus, run_to_exit, Api, BusProcess};
+use crate::helpers::{ServiceProcess, ServiceSpec};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The line `minibus moderation` prints on stdout once its port is bound.
@@ -28,68 +27,6 @@ fn rounds() -> usize {
         100
     } else {
         5
-    }
-}
-
-/// A running `minibus moderation` child, SIGKILLed on drop; its stderr is kept in a file
-/// and printed if the test panics.
-struct ModerationProcess {
-    child: Child,
-    stderr: tempfile::NamedTempFile,
-}
-
-impl ModerationProcess {
-    /// Starts it on a free loopback port for the bus at `bus_url`, and waits (bounded) for
-    /// its "listening on" line.
-    fn start(bus_url: &str) -> Self {
-        let stderr = tempfile::NamedTempFile::new().expect("a file for stderr");
-        let mut child = minibus()
-            .args([
-                "moderation",
-                "--listen",
-                "127.0.0.1:0",
-                "--bus-url",
-                bus_url,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(stderr.reopen().expect("reopen stderr"))
-            .spawn()
-            .expect("spawn minibus moderation");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let service = Self { child, stderr };
-        loop {
-            match rx.recv_timeout(PATIENCE) {
-                Ok(line) if line.starts_with(LISTENING) => return service,
-                Ok(_) => {}
-                Err(e) => panic!("moderation did not listen ({e}): {}", service.stderr()),
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
-    }
-
-    /// SIGKILL, and reaps it.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL moderation");
-        self.child.wait().expect("reap moderation");
-    }
-}
-
-impl Drop for ModerationProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- moderation wrote on stderr:\n{}", self.stderr());
-        }
     }
 }
 
@@ -136,12 +73,11 @@ async fn delivered(api: &Api) -> u64 {
     }
 }
 
-/// Starts moderation off the async workers (starting waits on the child's stdout).
-async fn start_moderation(bus_url: &str) -> ModerationProcess {
-    let bus_url = bus_url.to_string();
-    tokio::task::spawn_blocking(move || ModerationProcess::start(&bus_url))
-        .await
-        .expect("start moderation")
+/// Starts `minibus moderation` on port 0 for the bus at `bus_url` (it keeps no data: its
+/// data dir is never created).
+async fn start_moderation(bus_url: &str) -> ServiceProcess {
+    let unused = std::env::temp_dir().join("minibus-moderation-keeps-no-data");
+    ServiceProcess::start_async(&ServiceSpec::on_port_0("moderation", bus_url, &unused)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

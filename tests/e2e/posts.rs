@@ -3,14 +3,13 @@
 //! `PostCreated` is in the bus's log exactly once (the outbox published it, before or after
 //! the crash; the bus deduplicated a republish). No event names a post that is not stored.
 
-use crate::helpers::{eventually_within, minibus, run_to_exit, BusProcess, START_TIMEOUT};
+use crate::helpers::{eventually_within, minibus, run_to_exit, BusProcess};
+use crate::helpers::{ServiceProcess, ServiceSpec};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The line `minibus posts` prints on stdout once its store is open and its port bound.
@@ -29,74 +28,9 @@ fn rounds() -> usize {
     }
 }
 
-/// A running `minibus posts`; SIGKILLed on drop. Its stderr is kept in a file, printed if
-/// the test panics.
-struct PostsProcess {
-    child: Child,
-    url: String,
-    stderr: tempfile::NamedTempFile,
-}
-
-impl PostsProcess {
-    /// Starts `minibus posts` on a free loopback port over `data_dir`, publishing to
-    /// `bus_url`, and waits (bounded) for its "listening on" line.
-    fn start(data_dir: &Path, bus_url: &str) -> Self {
-        let stderr = tempfile::NamedTempFile::new().expect("a file for posts' stderr");
-        let mut cmd = minibus();
-        cmd.args(["posts", "--listen", "127.0.0.1:0", "--bus-url", bus_url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(stderr.reopen().expect("reopen the stderr file"));
-        let mut child = cmd.spawn().expect("spawn minibus posts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        // Reads stdout to its end, so posts can never block on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut posts = Self {
-            child,
-            url: String::new(),
-            stderr,
-        };
-        while posts.url.is_empty() {
-            let line = rx
-                .recv_timeout(START_TIMEOUT)
-                .expect("posts prints its listening line");
-            if let Some(url) = line.strip_prefix(LISTENING) {
-                posts.url = url.trim().to_string();
-            }
-        }
-        posts
-    }
-
-    /// SIGKILL, and reaps the process.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL posts");
-        self.child.wait().expect("reap posts");
-    }
-}
-
-impl Drop for PostsProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let stderr = std::fs::read_to_string(self.stderr.path()).unwrap_or_default();
-            eprintln!("--- posts at {} wrote on stderr:\n{stderr}", self.url);
-        }
-    }
-}
-
-/// Starts posts off the async workers (starting waits on the child's stdout).
-async fn start_posts(dir: &Path, bus_url: &str) -> PostsProcess {
-    let (dir, bus_url) = (PathBuf::from(dir), bus_url.to_string());
-    tokio::task::spawn_blocking(move || PostsProcess::start(&dir, &bus_url))
-        .await
-        .expect("start posts")
+/// Starts `minibus posts` on port 0 over `data_dir`, publishing to `bus_url`.
+async fn start_posts(data_dir: &Path, bus_url: &str) -> ServiceProcess {
+    ServiceProcess::start_async(&ServiceSpec::on_port_0("posts", bus_url, data_dir)).await
 }
 
 /// Every post answered `201`: its id and title.
@@ -158,7 +92,7 @@ async fn sigkill_after_answered_writes_loses_no_post_and_publishes_each_once() {
     for _ in 0..rounds() {
         let before = answered.lock().unwrap().len();
         let writers: Vec<_> = (0..WRITERS)
-            .map(|w| tokio::spawn(write_until_killed(posts.url.clone(), w, answered.clone())))
+            .map(|w| tokio::spawn(write_until_killed(posts.url().into(), w, answered.clone())))
             .collect();
         eventually_within("writes answered", Duration::from_secs(30), || async {
             (answered.lock().unwrap().len() >= before + WRITES_PER_ROUND).then_some(())
@@ -169,7 +103,7 @@ async fn sigkill_after_answered_writes_loses_no_post_and_publishes_each_once() {
             writer.await.expect("a writer panicked");
         }
         posts = start_posts(&posts_dir, bus.url()).await;
-        check_every_answered_post_is_kept_and_published_once(&posts.url, bus.url(), &answered)
+        check_every_answered_post_is_kept_and_published_once(posts.url(), bus.url(), &answered)
             .await;
     }
 }
@@ -188,7 +122,7 @@ async fn posts_written_while_the_bus_is_down_survive_a_sigkill_and_are_published
     // Each write waits a second for the bus, then answers 201 without Minibus-Seq.
     let answered: Answered = Arc::default();
     let writers: Vec<_> = (0..WRITERS)
-        .map(|w| tokio::spawn(write_until_killed(posts.url.clone(), w, answered.clone())))
+        .map(|w| tokio::spawn(write_until_killed(posts.url().into(), w, answered.clone())))
         .collect();
     eventually_within("writes answered", Duration::from_secs(30), || async {
         (answered.lock().unwrap().len() >= 2 * WRITERS).then_some(())
@@ -201,7 +135,7 @@ async fn posts_written_while_the_bus_is_down_survive_a_sigkill_and_are_published
 
     let bus = start_bus(bus_dir).await.expect("start the bus again");
     let posts = start_posts(&posts_dir, bus.url()).await;
-    check_every_answered_post_is_kept_and_published_once(&posts.url, bus.url(), &answered).await;
+    check_every_answered_post_is_kept_and_published_once(posts.url(), bus.url(), &answered).await;
 }
 
 /// After a restart: every answered post is in `GET /posts` with its title; every stored

@@ -9,10 +9,8 @@ use crate::helpers::{minibus, wait_for_exit, Api, EXIT_TIMEOUT, START_TIMEOUT};
 use bus::testkit::eventually;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc;
 
 /// The banner's last line.
 const BANNER_END: &str = "Ctrl-C stops everything.";
@@ -39,12 +37,7 @@ impl Stack {
             urls: BTreeMap::new(),
         };
         let stdout = stack.child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        let rx = crate::helpers::stdout_lines(stdout);
         loop {
             let line = rx
                 .recv_timeout(START_TIMEOUT)

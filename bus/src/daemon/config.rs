@@ -5,6 +5,8 @@
 
 mod static_subscriptions;
 
+pub(crate) use static_subscriptions::StaticSubscription;
+
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
@@ -126,6 +128,13 @@ impl BusConfig {
     /// static subscriptions are read and checked here, so that a bad one stops the bus
     /// before it announces that it listens.
     pub fn check(&self, bound: SocketAddr) -> Result<(), String> {
+        self.checked(bound).map(drop)
+    }
+
+    /// [`check`](Self::check), keeping the static subscriptions it read (`--subscribe`,
+    /// `--subscriptions FILE`): the daemon upserts these, so that the file is read once,
+    /// and what was checked is what is stored.
+    pub(crate) fn checked(&self, bound: SocketAddr) -> Result<Vec<StaticSubscription>, String> {
         if !bound.ip().is_loopback() && self.token.is_none() && !self.insecure {
             return Err(format!(
                 "refusing to listen on {bound} without a token: set --token (MINIBUS_TOKEN), \
@@ -138,7 +147,6 @@ impl BusConfig {
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
-        self.static_subscriptions()?;
-        Ok(())
+        self.static_subscriptions()
     }
 }

@@ -95,6 +95,8 @@ pub async fn run(
 /// Dropped without [`Daemon::run`], it closes the store.
 pub struct Daemon {
     config: BusConfig,
+    /// The static subscriptions, read and checked with the config (the file once).
+    statics: Vec<config::StaticSubscription>,
     log: Arc<dyn EventLog>,
     db: sled::Db,
 }
@@ -103,9 +105,14 @@ impl Daemon {
     /// Checks `config` for a bus listening on `addr` and opens the store (recovering the
     /// tail the last run may have left half-done).
     pub async fn open(config: BusConfig, addr: SocketAddr) -> Result<Self, DaemonError> {
-        config.check(addr).map_err(DaemonError::Config)?;
+        let statics = config.checked(addr).map_err(DaemonError::Config)?;
         let (log, db) = open_log(&config).await?;
-        Ok(Self { config, log, db })
+        Ok(Self {
+            config,
+            statics,
+            log,
+            db,
+        })
     }
 
     /// Serves on `listener` until `shutdown` is cancelled (or the log cannot be written),
@@ -115,10 +122,15 @@ impl Daemon {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), DaemonError> {
-        let Self { config, log, db } = self;
+        let Self {
+            config,
+            statics,
+            log,
+            db,
+        } = self;
         let store = Arc::downgrade(&log);
         let lock_file = config.data_dir.join("db");
-        let stopped = serve(listener, config, log, db, shutdown).await;
+        let stopped = serve(listener, config, statics, log, db, shutdown).await;
         // Connections that outlived the drain still hold the store: waiting is pointless.
         if stopped.as_ref().map_or(true, |s| s.drained) {
             closed(store).await;
@@ -146,6 +158,7 @@ struct Stopped {
 async fn serve(
     listener: TcpListener,
     config: BusConfig,
+    statics: Vec<config::StaticSubscription>,
     log: Arc<dyn EventLog>,
     db: sled::Db,
     shutdown: CancellationToken,
@@ -163,7 +176,11 @@ async fn serve(
         writer::StartError::Thread { name, source } => DaemonError::Thread { name, source },
     })?;
     let durable = writer.handle().durable();
-    let subs = start_subscriptions(&config, &db, &log, durable, &metrics, fatal.clone()).await?;
+    let subs = start_subscriptions(&config, &db, &log, durable, &metrics, fatal.clone())?;
+    if let Err(refused) = put_static_subscriptions(statics, &subs) {
+        subs.stop().await;
+        return Err(refused);
+    }
     drop(db);
     let closing = CancellationToken::new();
     let app = AppState::new(
@@ -243,10 +260,8 @@ async fn released(lock_file: &std::path::Path) {
     }
 }
 
-/// Loads the stored subscriptions and upserts the static ones (`--subscribe`,
-/// `--subscriptions FILE`). A refused static subscription stops the loops already started
-/// before the error is returned.
-async fn start_subscriptions(
+/// Loads the stored subscriptions and starts their loops.
+fn start_subscriptions(
     config: &BusConfig,
     db: &sled::Db,
     log: &Arc<dyn EventLog>,
@@ -254,7 +269,7 @@ async fn start_subscriptions(
     metrics: &metrics::Metrics,
     fatal: CancellationToken,
 ) -> Result<subs::Subscriptions, DaemonError> {
-    let subs = subs::Subscriptions::start(
+    subs::Subscriptions::start(
         db,
         log.clone(),
         durable,
@@ -269,23 +284,18 @@ async fn start_subscriptions(
             source,
         },
         other => subscriptions_error("cannot load the subscriptions".into(), other),
-    })?;
-    if let Err(refused) = put_static_subscriptions(config, &subs) {
-        subs.stop().await;
-        return Err(refused);
-    }
-    Ok(subs)
+    })
 }
 
 /// Creates or updates each static subscription (`--subscribe`, `--subscriptions FILE`) as
 /// a PUT would: refused settings (or a `start` beyond the head) are a config error, a
-/// failure to store them is not. `check` read and checked them before the store opened;
-/// they are read again here, where they are stored.
+/// failure to store them is not. [`BusConfig::checked`] read and checked them before the
+/// store opened. A refusal returns before the loops are stopped: the caller stops them.
 fn put_static_subscriptions(
-    config: &BusConfig,
+    statics: Vec<config::StaticSubscription>,
     subs: &subs::Subscriptions,
 ) -> Result<(), DaemonError> {
-    for sub in config.static_subscriptions().map_err(DaemonError::Config)? {
+    for sub in statics {
         subs.put(&sub.name, sub.spec).map_err(|e| match e {
             subs::SubError::Invalid(_) | subs::SubError::CursorBeyondHead { .. } => {
                 DaemonError::Config(format!("{}: {e}", sub.origin))

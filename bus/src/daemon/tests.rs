@@ -27,6 +27,7 @@ async fn a_failed_sync_answers_503_stops_the_bus_and_acknowledges_nothing_after(
     let server = tokio::spawn(serve(
         listener,
         config,
+        Vec::new(),
         Arc::new(log),
         db,
         CancellationToken::new(),

@@ -2,6 +2,7 @@
 //! URL at which the bus reaches a service.
 
 use super::token::{check_token, TokenError};
+use super::CorsArgs;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -105,6 +106,37 @@ impl<S: ServiceDefaults> ServiceArgs<S> {
     }
 }
 
+/// The flags of a service a browser calls (posts, comments): [`ServiceArgs`] and
+/// [`CorsArgs`]' `--cors-origin`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebServiceArgs<S: ServiceDefaults> {
+    /// The flags every service takes.
+    #[command(flatten)]
+    pub service: ServiceArgs<S>,
+
+    /// `--cors-origin`.
+    #[command(flatten)]
+    pub cors: CorsArgs,
+}
+
+impl<S: ServiceDefaults> WebServiceArgs<S> {
+    /// The defaults (any origin), listening on `listen` with data in `data_dir` (tests,
+    /// `minibus up`).
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            service: ServiceArgs::new(listen, data_dir),
+            cors: CorsArgs::any(),
+        }
+    }
+
+    /// Refuses settings the service must not start with (`--bus-token`, `--cors-origin`),
+    /// before it binds.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.service.check()?;
+        self.cors.check()
+    }
+}
+
 /// The base URL at which the bus reaches a service (DESIGN, "Services"): `given`
 /// (`--advertise-url`) without a trailing `/`, or else `http://` + the address actually
 /// bound (so a service on port 0 advertises its real port). An address of every interface
@@ -135,6 +167,9 @@ pub enum ConfigError {
     /// A `--bus-token` that breaks the token rule ([`check_token`]).
     #[error("--bus-token (MINIBUS_TOKEN) {0}")]
     BusToken(#[source] TokenError),
+    /// A `--cors-origin` that is not a valid origin ([`CorsArgs`](super::CorsArgs)).
+    #[error("--cors-origin {0:?} is not a valid origin")]
+    CorsOrigin(String),
 }
 
 #[cfg(test)]
@@ -301,6 +336,23 @@ mod tests {
             assert_eq!(args.bus_token.as_deref(), Some(token));
         }
         started_with(&[]).expect("no token: the bus has none either");
+    }
+
+    #[test]
+    fn a_web_service_takes_the_common_flags_and_cors_origin() {
+        let command = WebServiceArgs::<Posts>::augment_args(Command::new("posts"));
+        command.clone().debug_assert();
+        let matches = command
+            .try_get_matches_from(["posts", "--cors-origin", "http://a.test,http://b.test"])
+            .expect("valid flags");
+        let args = WebServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
+        assert_eq!(args.cors.origins, ["http://a.test", "http://b.test"]);
+        assert_eq!(args.service.listen, addr(Posts::LISTEN));
+        assert_eq!(args.service.data_dir, PathBuf::from(Posts::DATA_DIR));
+        let mut bad = WebServiceArgs::<Posts>::new(addr("127.0.0.1:0"), "d".into());
+        bad.check().expect("the defaults");
+        bad.cors.origins = vec!["http://a.test\n".into()];
+        assert!(matches!(bad.check(), Err(ConfigError::CorsOrigin(_))));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! health), every documented route is served, errors are JSON, `/readyz` follows the
 //! flag, and the whole thing serves and drains over real HTTP.
 
-use super::{api_router, serve, service_router, ApiError, Json, Readiness};
+use super::{api_router, serve, service_router, ApiError, Json, Readiness, TextRule};
 use crate::testkit::{assert_documented_routes_are_served, documented_operations};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,6 +22,9 @@ struct Note {
     /// Its text, trimmed.
     text: String,
 }
+
+/// A note's text: 1–20 characters once trimmed.
+const TEXT: TextRule = TextRule::new("text", "invalid_text", 20);
 
 /// `POST /notes`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -43,10 +46,7 @@ async fn create(
     State(notes): State<Notes>,
     Json(new): Json<NewNote>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    let text = new.text.trim();
-    if text.is_empty() || text.chars().count() > 20 {
-        return Err(ApiError::bad_request("invalid_text", "1 to 20 characters"));
-    }
+    let text = TEXT.check(&new.text)?;
     let mut stored = notes
         .notes
         .lock()

@@ -117,6 +117,19 @@ fn unreadable(rejection: BytesRejection) -> ApiError {
     }
 }
 
+/// `T` from a JSON object only, for a request body's hand-written `Deserialize`: serde's
+/// derived one also takes a struct written as an array of its fields (`["title"]`), which
+/// no document allows, and which the kit's [`Json`] would otherwise accept.
+pub fn from_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    let object = serde_json::Map::deserialize(deserializer)?;
+    T::deserialize(serde_json::Value::Object(object)).map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +245,23 @@ mod tests {
                 assert_eq!(answer["error"], "body_too_large");
             }
         }
+    }
+
+    #[test]
+    fn from_object_takes_an_object_and_refuses_an_array() {
+        struct Only(NewPost);
+        impl<'de> serde::Deserialize<'de> for Only {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                from_object(d).map(Only)
+            }
+        }
+        let taken: Only = serde_json::from_str(r#"{"title":"t"}"#).expect("an object");
+        assert_eq!(taken.0.title, "t");
+        assert!(
+            serde_json::from_str::<NewPost>(r#"["t"]"#).is_ok(),
+            "serde's own"
+        );
+        assert!(serde_json::from_str::<Only>(r#"["t"]"#).is_err());
+        assert!(serde_json::from_str::<Only>(r#"{"title":1}"#).is_err());
     }
 }

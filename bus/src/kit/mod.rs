@@ -27,35 +27,61 @@
 //!               and GET /readyz
 //! openapi.rs    api_router(), service_router(): routes, health and /openapi.json from one source;
 //!               service_router_with(): the same, with the document edited (security…)
-//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule
+//! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule;
+//!               WebServiceArgs<S>: those and --cors-origin, for a service a browser calls
+//! created.rs    Created: a write's 201 with its Minibus-Seq
+//! cors.rs       CorsArgs: --cors-origin and the CORS layer of a service a browser calls
+//! text.rs       TextRule: a free text's rule (trimmed, 1–N characters), its pattern, its 400
+//! id.rs         new_hex_id(), is_hex_id(): the 16-hex ids of what a service creates
+//! subscribing.rs  serve_while(): serving while registering; register_with_retry()
+//! relaying.rs   (feature outbox) RelayTask: the outbox's relay beside serving
 //! token.rs      check_token(): the one rule for a bearer token, the bus's and the services'
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
 
 mod config;
+mod cors;
+mod created;
 mod error;
 #[cfg(all(test, feature = "testkit"))]
 mod example;
 mod health;
+mod id;
 mod json;
 mod openapi;
+#[cfg(feature = "outbox")]
+mod relaying;
 mod serve;
 mod signal;
+mod subscribing;
 mod telemetry;
+mod text;
 mod timeouts;
 mod token;
 
 pub use config::{
-    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
+    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, DEFAULT_BUS_URL,
+    DEFAULT_CACHE_MB,
 };
+pub use cors::CorsArgs;
+pub use created::Created;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
 pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
 pub use health::Readiness;
-pub use json::{BodyBytes, Json};
+pub use id::{is_hex_id, new_hex_id, HEX_ID_PATTERN};
+pub use json::{from_object, BodyBytes, Json};
 pub use openapi::{api_router, service_router, service_router_with};
+#[cfg(feature = "outbox")]
+pub use relaying::RelayTask;
 pub use serve::{bind, serve, serve_until, serve_with, BindError, Drain, DRAIN_TIMEOUT};
 pub use signal::shutdown_on_signal;
+#[cfg(feature = "sdk")]
+pub use subscribing::register_with_retry;
+pub use subscribing::{serve_while, MAX_REGISTER_BACKOFF};
 pub use telemetry::{init_test_tracing, init_tracing};
+pub use text::{TextError, TextRule};
 pub use timeouts::{ConnectionTimeouts, BODY_PROGRESS_TIMEOUT, HEADER_READ_TIMEOUT};
 pub use token::{check_token, TokenError, MIN_TOKEN_CHARS};
+/// The CORS layer [`CorsArgs::layer`] builds, for a service's `router(…)` signature.
+pub use tower_http::cors::CorsLayer;

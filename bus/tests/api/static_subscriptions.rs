@@ -2,7 +2,7 @@
 //! a bad file refused before the bus serves, and the course profile kept loadable.
 
 use crate::helpers::{publish_types, spawn_app_with};
-use bus::daemon::{run, BusConfig, DaemonError};
+use bus::daemon::{run, BusConfig, Daemon, DaemonError};
 use bus::testkit::{Answer, FakeSubscriber};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -108,6 +108,34 @@ async fn refused_start(tweak: impl FnOnce(&mut BusConfig)) -> String {
         Err(DaemonError::Config(message)) => message,
         other => panic!("not a config error: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_file_is_read_once_when_the_settings_are_checked() {
+    let files = tempfile::tempdir().expect("tempdir");
+    let sub = FakeSubscriber::start().await;
+    let path = write_file(files.path(), &json!({"once": {"url": sub.url}}).to_string());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = BusConfig::new(addr, dir.path().join("bus"));
+    config.subscriptions = Some(path.clone());
+    let daemon = Daemon::open(config, addr).await.expect("checked and open");
+    // Changed after the check: what was checked is what is stored, not this.
+    std::fs::write(&path, "not JSON").expect("rewrite the file");
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(daemon.run(listener, shutdown.clone()));
+    let url = format!("http://{addr}/subscriptions/once");
+    let stored = bus::testkit::eventually("the subscription of the file", || async {
+        let answer = reqwest::get(&url).await.ok()?;
+        answer.status().is_success().then_some(())
+    });
+    tokio::time::timeout(Duration::from_secs(30), stored)
+        .await
+        .expect("stored");
+    shutdown.cancel();
+    let ran = running.await.expect("the daemon's task");
+    ran.expect("a clean stop");
 }
 
 #[tokio::test]

@@ -48,7 +48,7 @@ async fn cors_origin_restricts_the_origins_allowed() {
     let bus = spawn_bus().await;
     let dir = data_dir();
     let posts = TestPosts::start_with(dir.path(), bus.url(), |args| {
-        args.cors_origin = vec!["http://posts.com".into()];
+        args.cors.origins = vec!["http://posts.com".into()];
     })
     .await;
     let (status, allowed) = preflight(&posts, "http://posts.com").await;

@@ -70,7 +70,7 @@ async fn any_origin_may_read_unless_cors_origin_restricts_it() {
 
     let other = tempfile::tempdir().unwrap();
     let restricted = QueryApp::start_with(&bus, other.path(), |args| {
-        args.cors_origins = vec!["http://posts.com".into()];
+        args.cors.origins = vec!["http://posts.com".into()];
     })
     .await;
     assert_eq!(

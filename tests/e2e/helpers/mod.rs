@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,18 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The one line `minibus bus` prints on stdout once its port is bound.
 const LISTENING: &str = "minibus bus listening on ";
+
+/// The lines of a child's `stdout`, read to its end on a thread of their own (so that the
+/// child never blocks on a full pipe), as they come.
+pub(crate) fn stdout_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (lines, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    rx
+}
 
 /// `minibus` with no `MINIBUS_…` variable inherited from the test's environment, and quiet
 /// logs (`TEST_LOG`, when set, is the bus's log filter).
@@ -73,13 +85,7 @@ impl BusProcess {
             url: String::new(),
             stderr,
         };
-        let (lines, rx) = mpsc::channel();
-        // Reads stdout to its end, so the bus can never block on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        let rx = stdout_lines(stdout);
         let deadline = Instant::now() + START_TIMEOUT;
         while bus.url.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());

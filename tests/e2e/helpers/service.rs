@@ -1,12 +1,10 @@
-//! Running one blog service (`minibus posts|comments|moderation|query`) as a child process
-//! on a port chosen up front, so that it can be SIGKILLed and started again at the same URL
-//! (what the bus's subscriptions and the test's writers know it by).
+//! Running one blog service (`minibus posts|comments|moderation|query`) as a child process,
+//! on a port chosen up front so that it can be SIGKILLed and started again at the same URL
+//! (what the bus's subscriptions and the test's writers know it by), or on port 0.
 
-use super::{minibus, Api};
-use std::io::{BufRead, BufReader};
+use super::{eventually_within, minibus, wait_for_exit, Api, EXIT_TIMEOUT};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a service may take to print its "listening on" line on a loaded machine.
@@ -46,7 +44,22 @@ impl ServiceSpec {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `name` on port 0 (a new port at each start) over `data_dir`.
+    pub(crate) fn on_port_0(name: &'static str, bus_url: &str, data_dir: &Path) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            ..Self::new(name, bus_url, data_dir)
+        }
+    }
+
+    /// With `flag` added to its command line.
+    pub(crate) fn with_arg(mut self, flag: &str) -> Self {
+        self.extra_args.push(flag.into());
+        self
+    }
+
+    /// `http://127.0.0.1:PORT` (for a spec on port 0, see [`ServiceProcess::url`]).
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.listen)
     }
@@ -62,6 +75,8 @@ impl ServiceSpec {
 pub(crate) struct ServiceProcess {
     child: Child,
     spec: ServiceSpec,
+    /// Where it said it listens.
+    url: String,
     stderr: tempfile::NamedTempFile,
 }
 
@@ -85,23 +100,22 @@ impl ServiceProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn minibus {}: {e}", spec.name));
         let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        // Reads stdout to its end, so the service can never block on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let service = Self {
+        let rx = super::stdout_lines(stdout);
+        let mut service = Self {
             child,
             spec: spec.clone(),
+            url: String::new(),
             stderr,
         };
         let listening = format!("minibus {} listening on ", spec.name);
         loop {
             match rx.recv_timeout(SERVICE_START_TIMEOUT) {
-                Ok(line) if line.starts_with(&listening) => return service,
-                Ok(_) => {}
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix(&listening) {
+                        service.url = url.trim().to_string();
+                        return service;
+                    }
+                }
                 Err(e) => panic!("{} did not listen ({e}): {}", spec.name, service.stderr()),
             }
         }
@@ -115,6 +129,27 @@ impl ServiceProcess {
             .expect("start a service")
     }
 
+    /// Where it listens, as it said: `http://127.0.0.1:PORT`.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// An HTTP client of it.
+    pub(crate) fn api(&self) -> Api {
+        Api::new(&self.url, None)
+    }
+
+    /// Waits (bounded) until it answers `200` on `/readyz`.
+    pub(crate) async fn until_ready(&self) {
+        let api = self.api();
+        let what = format!("{} to be ready", self.spec.name);
+        eventually_within(&what, SERVICE_START_TIMEOUT, || async {
+            let (status, _) = api.get("/readyz").await.ok()?;
+            (status == reqwest::StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
     /// What it wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
@@ -124,6 +159,16 @@ impl ServiceProcess {
     pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL a service");
         self.child.wait().expect("reap a service");
+    }
+
+    /// SIGTERM, and waits (bounded) for a clean exit.
+    pub(crate) fn terminate(mut self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let name = self.spec.name;
+        let status = wait_for_exit(&mut self.child, EXIT_TIMEOUT)
+            .unwrap_or_else(|| panic!("{name} did not exit within {EXIT_TIMEOUT:?} of SIGTERM"));
+        assert!(status.success(), "{name} exited with {status}");
     }
 }
 
