@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, comments, moderation, posts, query, serve, up};
+use crate::{bench, client, comments, moderation, posts, query, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Query(::query::QueryArgs),
     /// Run the comments service: comments on posts, with moderation's verdicts applied.
     Comments(::comments::CommentsArgs),
+    /// Run the client: the blog's page, and the gateway to posts, comments, query and the bus.
+    Client(::client::ClientArgs),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -40,6 +42,7 @@ impl Command {
             Command::Moderation(args) => moderation::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Comments(args) => comments::run(args).await,
+            Command::Client(args) => client::run(args).await,
             Command::Bench(command) => command.run().await,
         }
     }

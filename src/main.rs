@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod client;
 mod comments;
 mod moderation;
 mod posts;

@@ -1,0 +1,110 @@
+//! The gateway's state and its two ways of forwarding: [`Gateway::call`], a call whose
+//! answer is read whole within [`CALL_TIMEOUT`], and [`Gateway::stream`], an answer passed
+//! on chunk by chunk as it comes, with no time limit, until it ends or the gateway stops.
+
+use crate::upstream::{answer_headers, failed, Service, Upstreams, CALL_TIMEOUT};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bus::kit::{ApiError, BodyBytes};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+/// What every route shares: the upstreams, whether the subscription actions are forwarded,
+/// and the gateway's shutdown (which ends the streams it passes on). Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Gateway {
+    pub(crate) upstreams: Upstreams,
+    pub(crate) admin_actions: bool,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// The parts of a request that a forwarded call takes: method, path and query as received,
+/// headers, and the body (within the router's body limit, else `413 body_too_large`).
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let method = request.method().clone();
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| request.uri().path().to_string(), |p| p.to_string());
+        let headers = request.headers().clone();
+        let BodyBytes(body) = BodyBytes::from_request(request, state).await?;
+        Ok(Self {
+            method,
+            path_and_query,
+            headers,
+            body,
+        })
+    }
+}
+
+impl Gateway {
+    /// Forwards `incoming` to `service` and answers with the upstream's status, the
+    /// headers that pass through and its whole body; or a `502`/`504` naming the service.
+    pub(crate) async fn call(&self, service: Service, incoming: Incoming) -> Response {
+        let request = self.request(service, incoming).timeout(CALL_TIMEOUT);
+        let answered = async {
+            let answer = request.send().await?;
+            let status = answer.status();
+            let headers = answer_headers(answer.headers());
+            let body = answer.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        };
+        match answered.await {
+            Ok((status, headers, body)) => (status, headers, body).into_response(),
+            Err(e) => failed(service, &e).into_response(),
+        }
+    }
+
+    /// Forwards `incoming` to `service` and passes its answer on as it comes, unbuffered:
+    /// the answer's head within [`CALL_TIMEOUT`], its body with no time limit, until the
+    /// upstream ends it or the gateway shuts down.
+    pub(crate) async fn stream(&self, service: Service, incoming: Incoming) -> Response {
+        let request = self.request(service, incoming).send();
+        let answer = match tokio::time::timeout(CALL_TIMEOUT, request).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => return failed(service, &e).into_response(),
+            Err(_elapsed) => return timed_out(service).into_response(),
+        };
+        let status = answer.status();
+        let headers = answer_headers(answer.headers());
+        let chunks = answer
+            .bytes_stream()
+            .take_until(self.shutdown.clone().cancelled_owned());
+        (status, headers, Body::from_stream(chunks)).into_response()
+    }
+
+    fn request(&self, service: Service, incoming: Incoming) -> reqwest::RequestBuilder {
+        tracing::debug!(service = service.name(), path = %incoming.path_and_query, "forwarding");
+        self.upstreams.request(
+            service,
+            incoming.method,
+            &incoming.path_and_query,
+            &incoming.headers,
+            incoming.body,
+        )
+    }
+}
+
+/// `504 upstream_timeout` naming `service`.
+fn timed_out(service: Service) -> ApiError {
+    let name = service.name();
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "upstream_timeout",
+        format!("the {name} service did not answer in time"),
+    )
+    .with("service", name)
+}

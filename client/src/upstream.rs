@@ -1,0 +1,187 @@
+//! The gateway's upstreams and the one HTTP client that calls them: which service answers
+//! a route, which headers go there and come back, and what a failed call answers
+//! (`502 upstream_unavailable`, `504 upstream_timeout`, each naming the service).
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
+use bus::kit::ApiError;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long connecting to an upstream may take: one that is down answers `502` this fast.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a whole call (not a stream) may take, its answer's body read: longer than
+/// query's longest wait (`wait_ms` up to 10 s), so that a long poll is not cut short.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The request headers a call takes upstream (the rest, `Authorization` and cookies
+/// included, stay at the gateway).
+const REQUEST_HEADERS: [HeaderName; 3] = [
+    header::CONTENT_TYPE,
+    header::ACCEPT,
+    HeaderName::from_static("last-event-id"),
+];
+
+/// The answer headers that come back from upstream unchanged.
+const ANSWER_HEADERS: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::RETRY_AFTER,
+    header::LOCATION,
+    header::CACHE_CONTROL,
+    HeaderName::from_static("minibus-seq"),
+    HeaderName::from_static("minibus-applied-seq"),
+];
+
+/// A service the gateway routes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    Posts,
+    Comments,
+    Query,
+    Bus,
+}
+
+impl Service {
+    /// Its name, as errors give it (`"service": "comments"`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Service::Posts => "posts",
+            Service::Comments => "comments",
+            Service::Query => "query",
+            Service::Bus => "bus",
+        }
+    }
+
+    /// The path the service serves for the gateway's `path`: the bus's routes are under
+    /// `/bus` at the gateway, the others at the same path.
+    fn path(self, path_and_query: &str) -> &str {
+        match self {
+            Service::Bus => path_and_query
+                .strip_prefix("/bus")
+                .unwrap_or(path_and_query),
+            _ => path_and_query,
+        }
+    }
+}
+
+/// Why the upstreams cannot be called.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// A base URL that is not `http://host…` (the gateway speaks plain HTTP to the
+    /// services, as inside a cluster).
+    #[error("--{flag} {url:?} is not an http:// URL")]
+    Url {
+        /// The flag that gave it.
+        flag: &'static str,
+        /// The URL given.
+        url: String,
+    },
+    /// The HTTP client did not start.
+    #[error("the HTTP client did not start: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Where each service is, and the client that calls them. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstreams {
+    http: reqwest::Client,
+    bases: Arc<[String; 4]>,
+    bus_token: Option<Arc<str>>,
+}
+
+impl Upstreams {
+    /// The upstreams at these base URLs (posts, comments, query, bus), each checked.
+    pub(crate) fn new(
+        bases: [(&'static str, &str); 4],
+        bus_token: Option<&str>,
+    ) -> Result<Self, UpstreamError> {
+        let [posts, comments, query, bus] = bases.map(|(flag, url)| checked_base(flag, url));
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            http,
+            bases: Arc::new([posts?, comments?, query?, bus?]),
+            bus_token: bus_token.map(Arc::from),
+        })
+    }
+
+    /// A request to `service` for the gateway's `method` and `path_and_query`, with the
+    /// headers that go upstream and `body`; the bus's calls carry its token.
+    pub(crate) fn request(
+        &self,
+        service: Service,
+        method: Method,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> reqwest::RequestBuilder {
+        let base = &self.bases[service as usize];
+        let url = format!("{base}{}", service.path(path_and_query));
+        let mut request = self.http.request(method, url).body(body);
+        for name in &REQUEST_HEADERS {
+            if let Some(value) = headers.get(name) {
+                request = request.header(name, value);
+            }
+        }
+        match (&self.bus_token, service) {
+            (Some(token), Service::Bus) => request.bearer_auth(token),
+            _ => request,
+        }
+    }
+}
+
+/// `url` without a trailing `/`, if it is an `http://` URL.
+fn checked_base(flag: &'static str, url: &str) -> Result<String, UpstreamError> {
+    let refused = || UpstreamError::Url {
+        flag,
+        url: url.into(),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| refused())?;
+    match parsed.scheme() {
+        "http" if parsed.host().is_some() => Ok(url.trim_end_matches('/').into()),
+        _ => Err(refused()),
+    }
+}
+
+/// The headers of an upstream's answer that the gateway's answer carries.
+pub(crate) fn answer_headers(upstream: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in ANSWER_HEADERS {
+        for value in upstream.get_all(&name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers
+}
+
+/// What the gateway answers when a call to `service` failed: `502 upstream_unavailable`
+/// when it could not be reached, `504 upstream_timeout` when it did not answer in time,
+/// `502 upstream_failed` when its answer broke off.
+pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
+    let name = service.name();
+    tracing::warn!(service = name, error = %error, "an upstream call failed");
+    let answer = if error.is_connect() {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_unavailable",
+            format!("the {name} service is unavailable"),
+        )
+    } else if error.is_timeout() {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            format!("the {name} service did not answer in time"),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_failed",
+            format!("the {name} service's answer broke off"),
+        )
+    };
+    answer.with("service", name)
+}
