@@ -1,6 +1,7 @@
-//! `minibus up`: the whole stack in one command: the bus and the blog services (posts,
-//! comments, query, moderation), each on its port with its data in `DIR/<service>`, in this
-//! one process, with one Ctrl-C for all. Every port is bound before anything starts, so a
+//! `minibus up`: the whole stack in one command: the bus, the blog services (posts,
+//! comments, query, moderation) and the client (the page and its gateway, with
+//! `--admin-actions`), each on its port with its data in `DIR/<service>`, in this one
+//! process, with one Ctrl-C for all. Every port is bound before anything starts, so a
 //! taken one stops the start with an error naming the service and the port. Each service's
 //! log lines carry its name (a span named after it); the services wait for the bus by
 //! themselves (registration and the outbox relay retry).
@@ -21,19 +22,20 @@ pub(crate) struct UpArgs {
     #[arg(long, env = "MINIBUS_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
 
-    /// Let the OS pick every port instead of the course's (4000–4005), and print them: for
+    /// Let the OS pick every port instead of the course's (3000, 4000–4005), and print them: for
     /// a second stack beside a first one, and for tests.
     #[arg(long, env = "MINIBUS_ANY_PORTS")]
     any_ports: bool,
 }
 
 /// The stack's services: name and course port.
-const SERVICES: [(&str, u16); 5] = [
+const SERVICES: [(&str, u16); 6] = [
     ("bus", 4005),
     ("posts", 4000),
     ("comments", 4001),
     ("query", 4002),
     ("moderation", 4003),
+    ("client", 3000),
 ];
 
 /// Every listener of the stack, bound.
@@ -43,6 +45,7 @@ struct Listeners {
     comments: TcpListener,
     query: TcpListener,
     moderation: TcpListener,
+    client: TcpListener,
 }
 
 impl Listeners {
@@ -51,13 +54,14 @@ impl Listeners {
             let port = if any_ports { 0 } else { port };
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
         };
-        let [bus, posts, comments, query, moderation] = SERVICES;
+        let [bus, posts, comments, query, moderation, client] = SERVICES;
         Ok(Self {
             bus: bind(bus.0, at(bus.1)).await?,
             posts: bind(posts.0, at(posts.1)).await?,
             comments: bind(comments.0, at(comments.1)).await?,
             query: bind(query.0, at(query.1)).await?,
             moderation: bind(moderation.0, at(moderation.1)).await?,
+            client: bind(client.0, at(client.1)).await?,
         })
     }
 }
@@ -92,6 +96,7 @@ fn start(
         comments,
         query,
         moderation,
+        client,
     } = listeners;
     let at = [
         ("bus", bus.local_addr()?, "/info"),
@@ -99,6 +104,7 @@ fn start(
         ("comments", comments.local_addr()?, "/healthz"),
         ("query", query.local_addr()?, "/posts"),
         ("moderation", moderation.local_addr()?, "/readyz"),
+        ("client", client.local_addr()?, "/"),
     ];
     let bus_url = format!("http://{}", at[0].1);
     let stop = || shutdown.clone();
@@ -116,7 +122,25 @@ fn start(
     let mut args = moderation::ModerationArgs::new(at[4].1);
     args.service.bus_url.clone_from(&bus_url);
     stack.start("moderation", moderation::run(moderation, args, stop()));
+    let args = client_args(at[5].1, [at[1].1, at[2].1, at[3].1, at[0].1]);
+    stack.start("client", ::client::run(client, args, stop()));
     Ok(at.to_vec())
+}
+
+/// The client's flags in the stack: listening on `listen`, its upstreams at the addresses
+/// the stack bound (ports the OS chose included), and the subscription actions on, for the
+/// page's panel.
+fn client_args(
+    listen: SocketAddr,
+    [posts, comments, query, bus]: [SocketAddr; 4],
+) -> ::client::ClientArgs {
+    let mut args = ::client::ClientArgs::new(listen);
+    args.posts_url = format!("http://{posts}");
+    args.comments_url = format!("http://{comments}");
+    args.query_url = format!("http://{query}");
+    args.bus_url = format!("http://{bus}");
+    args.admin_actions = true;
+    args
 }
 
 /// What `up` prints once every port is bound.

@@ -1,7 +1,8 @@
 //! `minibus up` as a real process (`--any-ports`, so that tests never need fixed ports): the
 //! banner names every service's URL, a post and a comment go through the whole stack
 //! (posts and comments → bus → moderation → comments → query, the comment ending
-//! `rejected`), SIGTERM stops everything with exit code 0, and a second `up` over the same
+//! `rejected`), the client's gateway reaches query, posts and the bus at the stack's ports
+//! (with the subscription actions on), SIGTERM stops everything with exit code 0, and a second `up` over the same
 //! data dir shows the same page.
 
 use crate::helpers::{minibus, wait_for_exit, Api, EXIT_TIMEOUT, START_TIMEOUT};
@@ -122,12 +123,41 @@ async fn page_with_comment(stack: &Stack, post: &str, status: &str) -> Value {
     .await
 }
 
+/// The client's gateway, at the stack's ports: query's page as query answers it, a post
+/// written through it, the bus's views, and the subscription actions forwarded.
+async fn through_the_client(stack: &Stack, page: &Value) {
+    let client = stack.api("client");
+    assert_eq!(&client.get_ok("/posts").await, page);
+    let gateway = &stack.urls["client"];
+    let (status, post) = post_json(&format!("{gateway}/posts"), &json!({"title": "Via"})).await;
+    assert_eq!(status, 201, "{post}");
+    let id = post["id"].as_str().unwrap();
+    let one = client
+        .get_ok(&format!("/posts/{id}?min_seq=1&wait_ms=5000"))
+        .await;
+    assert_eq!(one["title"], "Via", "{one}");
+    let query = client.get_ok("/bus/subscriptions/query").await;
+    assert_eq!(query["name"], "query", "{query}");
+    let pause = format!("{gateway}/bus/subscriptions/query/pause");
+    let (status, paused) = post_json(&pause, &json!({})).await;
+    assert_eq!(
+        (status, &paused["state"]),
+        (200, &json!("paused")),
+        "{paused}"
+    );
+    let resume = format!("{gateway}/bus/subscriptions/query/resume");
+    assert_eq!(post_json(&resume, &json!({})).await.0, 200);
+}
+
 #[tokio::test]
 async fn up_runs_the_stack_and_stops_it_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path()).ready().await;
     let names: Vec<&str> = stack.urls.keys().map(String::as_str).collect();
-    assert_eq!(names, ["bus", "comments", "moderation", "posts", "query"]);
+    assert_eq!(
+        names,
+        ["bus", "client", "comments", "moderation", "posts", "query"]
+    );
 
     let (status, post) = post_json(
         &format!("{}/posts", stack.urls["posts"]),
@@ -155,5 +185,6 @@ async fn up_runs_the_stack_and_stops_it_on_sigterm() {
     // The same data dir: the log is kept, and query rebuilds the same page from it.
     let stack = Stack::start(dir.path()).ready().await;
     assert_eq!(page_with_comment(&stack, &post, "rejected").await, page);
+    through_the_client(&stack, &page).await;
     assert!(stack.terminate().success());
 }

@@ -1,6 +1,11 @@
 //! The gateway over real HTTP: a real bus (bus::testkit), the real services in this
 //! process, each on 127.0.0.1:0.
 
+mod blog;
+mod bus_views;
+mod fake_upstream;
 mod helpers;
 mod page;
+mod passthrough;
+mod stack;
 mod unavailable;
