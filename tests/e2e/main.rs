@@ -26,6 +26,10 @@
 //! - `up`: `minibus up` runs the stack, stops on SIGTERM, and comes back with the same page.
 //! - `comments`: `minibus comments` SIGKILLed again and again under a load of verdicts:
 //!   exactly one `CommentUpdated` per `CommentModerated`.
+//! - `page`: the blog page in a real headless Chromium (playwright-core driving Debian's
+//!   `chromium`, scripts in `page/*.mjs`): moderation shown live, query's lag while paused,
+//!   a stopped service said in words; no request off the machine, no console error;
+//!   screenshots into `target/page-screenshots/`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -40,6 +44,7 @@ mod crash;
 mod delivery;
 mod helpers;
 mod moderation;
+mod page;
 mod posts;
 mod query;
 mod readyz;
