@@ -26,8 +26,10 @@ const readSide = new ReadSide({
   },
 });
 const blog = new Blog(readSide);
+const subscribers = new Subscribers();
 const log = new EventLog({
   onEvent: (event) => {
+    subscribers.soon();
     if (PROJECTED.has(event.type) && !readSide.holds(event.seq)) readSide.follow(event.seq);
   },
   onConnection: (open) => {
@@ -39,7 +41,7 @@ const log = new EventLog({
 });
 
 readSide.start();
-new Subscribers().start();
+subscribers.start();
 startLog();
 
 async function startLog() {

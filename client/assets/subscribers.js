@@ -6,6 +6,8 @@ import { call } from "./api.js";
 
 /** How often the panel reads the subscriptions. */
 const EVERY_MS = 1000;
+/** How soon after an event it reads them again. */
+const SOON_MS = 300;
 
 /** The actions, as (button text, path suffix, body, what it does in words). */
 const ACTIONS = [
@@ -19,6 +21,7 @@ export class Subscribers {
     this.body = document.querySelector("#subs tbody");
     this.status = document.getElementById("subs-status");
     this.rows = new Map();
+    this.pendingSoon = null;
     this.body.addEventListener("click", (event) => this.#act(event.target.closest("button")));
   }
 
@@ -29,6 +32,15 @@ export class Subscribers {
       setTimeout(tick, EVERY_MS);
     };
     tick();
+  }
+
+  /** Reads again shortly (an event just arrived: some cursor or lag has changed). */
+  soon() {
+    if (this.pendingSoon) return;
+    this.pendingSoon = setTimeout(() => {
+      this.pendingSoon = null;
+      this.refresh();
+    }, SOON_MS);
   }
 
   async refresh() {

@@ -9,9 +9,9 @@
 import { createRequire } from "node:module";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
-const require = createRequire(join(need("NODE_PACKAGES"), "package.json"));
+const require = createRequire(join(resolve(need("NODE_PACKAGES")), "package.json"));
 const { chromium } = require("playwright-core");
 
 /** How long any one wait of a test may take on a loaded machine. */
@@ -40,7 +40,7 @@ export function need(name) {
  * to the test. `close()` asserts that no request left the client's origin and that the
  * console had no errors but those `allowConsole` matches.
  */
-export async function open({ viewport = { width: 1280, height: 900 }, allowConsole = [] } = {}) {
+export async function open({ viewport = { width: 1280, height: 900 }, allowConsole = [], guard = true } = {}) {
   const origin = new URL(need("CLIENT_URL")).origin;
   const profile = mkdtempSync(join(tmpdir(), "minibus-page-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -50,7 +50,10 @@ export async function open({ viewport = { width: 1280, height: 900 }, allowConso
     viewport,
   });
   const session = new Session(context, origin, profile, allowConsole);
-  await context.route("**/*", (route) => session.guard(route));
+  // The guard sees every request; a measurement may go without it, since routing each
+  // request through this process adds to its time.
+  if (guard) await context.route("**/*", (route) => session.guard(route));
+  else context.on("request", (request) => session.note(request.url()));
   const page = context.pages()[0] ?? (await context.newPage());
   session.watch(page);
   return session;
@@ -71,11 +74,16 @@ class Session {
   /** Lets a request through only to the client's own origin; records every one. */
   guard(route) {
     const url = route.request().url();
+    if (this.note(url)) return route.continue();
+    return route.abort("blockedbyclient");
+  }
+
+  /** Records a request; whether it is to the client's own origin. */
+  note(url) {
     this.requests.push(url);
     const local = url.startsWith(`${this.origin}/`) || url.startsWith("data:");
-    if (local) return route.continue();
-    this.foreign.push(url);
-    return route.abort("blockedbyclient");
+    if (!local) this.foreign.push(url);
+    return local;
   }
 
   watch(page) {

@@ -18,7 +18,7 @@ const COMMENTS = Number(process.env.COMMENTS ?? 3000);
 const WRITERS = 8;
 
 run(async () => {
-  const session = await open();
+  const session = await open({ guard: false });
   const { page } = session;
   const cold = await firstLoad(page);
   await page.evaluate(watchLongTasks);
@@ -50,9 +50,11 @@ async function firstLoad(page) {
   return page.evaluate(() => {
     const entries = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")];
     const paint = performance.getEntriesByName("first-contentful-paint")[0];
+    const page = entries.filter((e) => e.entryType === "navigation" || e.name.includes("/assets/"));
     return {
-      bytes: entries.reduce((sum, e) => sum + e.transferSize, 0),
-      resources: entries.length,
+      page_bytes: page.reduce((sum, e) => sum + e.transferSize, 0),
+      page_files: page.length,
+      api_bytes: entries.reduce((sum, e) => sum + e.transferSize, 0) - page.reduce((sum, e) => sum + e.transferSize, 0),
       first_contentful_paint_ms: Math.round(paint?.startTime ?? -1),
       dom_content_loaded_ms: Math.round(performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd),
     };

@@ -23,6 +23,8 @@ run(async () => {
   const post = await writePostWithKeyboard(page);
   await session.shot("02-post-written");
 
+  await refusesBadComments(post);
+  check(writes.length === 1, `invalid comments were sent: ${writes}`);
   await subscription(page, "moderation", "Pause", "paused");
   await comment(page, post, "Nice post, bus!");
   const pending = post.locator(".comment").first();
@@ -58,6 +60,16 @@ async function refusesBadTitles(page, writes) {
     check((await title.getAttribute("aria-invalid")) === "true", `"${text}" not marked invalid`);
   }
   check(writes.length === 0, `invalid titles were sent: ${writes}`);
+}
+
+/** A blank or over-long comment (2,001 characters, one of them outside the BMP) is refused. */
+async function refusesBadComments(post) {
+  const form = post.locator(".comment-form");
+  for (const [text, words] of [[" \t\n ", "cannot be empty"], ["😀" + "x".repeat(2000), "at most 2000 characters"]]) {
+    await form.getByLabel("Add a comment").fill(text);
+    await form.getByRole("button", { name: "Comment" }).click();
+    await form.locator(".status").getByText(words).waitFor({ timeout: PATIENCE_MS });
+  }
 }
 
 /** Tab to the title, type, Enter: the post is listed once query has applied it. */
