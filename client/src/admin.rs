@@ -3,6 +3,7 @@
 //! it they are refused with `403 admin_actions_disabled` and never reach the bus.
 
 use crate::gateway::{Gateway, Incoming};
+use crate::schemas::RewindBody;
 use crate::upstream::Service;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use bus::kit::ApiError;
 
 /// Pauses a subscription's deliveries (the bus's `POST /subscriptions/{name}/pause`).
 #[utoipa::path(post, path = "/bus/subscriptions/{name}/pause", tag = "admin",
-    params(("name" = String, Path, description = "the subscription's name")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$", description = "the subscription's name")),
     responses(
         (status = OK, description = "the bus's answer"),
         (status = FORBIDDEN, description = "the gateway runs without `--admin-actions`", body = ApiError),
@@ -24,7 +25,7 @@ pub(crate) async fn pause(State(gateway): State<Gateway>, incoming: Incoming) ->
 
 /// Resumes a paused subscription (the bus's `POST /subscriptions/{name}/resume`).
 #[utoipa::path(post, path = "/bus/subscriptions/{name}/resume", tag = "admin",
-    params(("name" = String, Path, description = "the subscription's name")),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$", description = "the subscription's name")),
     responses(
         (status = OK, description = "the bus's answer"),
         (status = FORBIDDEN, description = "the gateway runs without `--admin-actions`", body = ApiError),
@@ -38,13 +39,15 @@ pub(crate) async fn resume(State(gateway): State<Gateway>, incoming: Incoming) -
 /// Moves a subscription's cursor back (the bus's `POST /subscriptions/{name}/rewind`; the
 /// body passes through).
 #[utoipa::path(post, path = "/bus/subscriptions/{name}/rewind", tag = "admin",
-    params(("name" = String, Path, description = "the subscription's name")),
-    request_body(content = serde_json::Value, description = "the bus's rewind body, e.g. `{\"after\": 0}` (from the start)"),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$", description = "the subscription's name")),
+    request_body(content = RewindBody, description = "`{\"after\": 0}` rewinds to the start; passed on as sent"),
     responses(
         (status = OK, description = "the bus's answer"),
         (status = BAD_REQUEST, description = "the bus refused the body", body = ApiError),
         (status = FORBIDDEN, description = "the gateway runs without `--admin-actions`", body = ApiError),
         (status = NOT_FOUND, description = "no such subscription", body = ApiError),
+        (status = CONFLICT, description = "`cursor_beyond_head`", body = ApiError),
+        (status = PAYLOAD_TOO_LARGE, description = "a body over the gateway's or the bus's limit", body = ApiError),
         (status = BAD_GATEWAY, description = "the bus is unavailable", body = ApiError),
         (status = GATEWAY_TIMEOUT, description = "the bus did not answer in time", body = ApiError)))]
 pub(crate) async fn rewind(State(gateway): State<Gateway>, incoming: Incoming) -> Response {

@@ -3,6 +3,7 @@
 //! unchanged.
 
 use crate::gateway::{Gateway, Incoming};
+use crate::schemas::{NewComment, NewPost};
 use crate::upstream::Service;
 use axum::extract::State;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use bus::kit::ApiError;
 
 /// Creates a post (posts' `POST /posts`).
 #[utoipa::path(post, path = "/posts", tag = "posts",
-    request_body(content = serde_json::Value, description = "`{\"title\"}`, as posts takes it"),
+    request_body = NewPost,
     responses(
         (status = CREATED, description = "posts' answer: the post, `Minibus-Seq` once its event is on the bus"),
         (status = BAD_REQUEST, description = "posts refused the title or the body", body = ApiError),
@@ -24,7 +25,7 @@ pub(crate) async fn create_post(State(gateway): State<Gateway>, incoming: Incomi
 
 /// Creates a post: the course's route (posts' `POST /posts/create`).
 #[utoipa::path(post, path = "/posts/create", tag = "posts",
-    request_body(content = serde_json::Value, description = "`{\"title\"}`, as posts takes it"),
+    request_body = NewPost,
     responses(
         (status = CREATED, description = "posts' answer: the post, `Minibus-Seq` once its event is on the bus"),
         (status = BAD_REQUEST, description = "posts refused the title or the body", body = ApiError),
@@ -43,8 +44,10 @@ pub(crate) async fn create_post_at_create(
 /// through).
 #[utoipa::path(get, path = "/posts", tag = "query",
     params(
-        ("min_seq" = Option<u64>, Query, description = "answer once this seq is applied"),
-        ("wait_ms" = Option<u64>, Query, maximum = 10000, description = "how long to wait for `min_seq`")),
+        ("min_seq" = Option<u64>, Query, minimum = 0, maximum = 9_223_372_036_854_775_807_u64,
+            description = "answer once this seq is applied (e.g. a write's `Minibus-Seq`)"),
+        ("wait_ms" = Option<u64>, Query, minimum = 0, maximum = 10000,
+            description = "how long to wait for `min_seq`, in ms (default 2000)")),
     responses(
         (status = OK, description = "query's answer, with `Minibus-Applied-Seq`"),
         (status = BAD_REQUEST, description = "query refused the query string", body = ApiError),
@@ -58,8 +61,10 @@ pub(crate) async fn list_posts(State(gateway): State<Gateway>, incoming: Incomin
 #[utoipa::path(get, path = "/posts/{id}", tag = "query",
     params(
         ("id" = String, Path, description = "the post's id"),
-        ("min_seq" = Option<u64>, Query, description = "answer once this seq is applied"),
-        ("wait_ms" = Option<u64>, Query, maximum = 10000, description = "how long to wait for `min_seq`")),
+        ("min_seq" = Option<u64>, Query, minimum = 0, maximum = 9_223_372_036_854_775_807_u64,
+            description = "answer once this seq is applied (e.g. a write's `Minibus-Seq`)"),
+        ("wait_ms" = Option<u64>, Query, minimum = 0, maximum = 10000,
+            description = "how long to wait for `min_seq`, in ms (default 2000)")),
     responses(
         (status = OK, description = "query's answer, with `Minibus-Applied-Seq`"),
         (status = BAD_REQUEST, description = "query refused the query string", body = ApiError),
@@ -73,7 +78,7 @@ pub(crate) async fn one_post(State(gateway): State<Gateway>, incoming: Incoming)
 /// Adds a comment to a post (comments' `POST /posts/{id}/comments`).
 #[utoipa::path(post, path = "/posts/{id}/comments", tag = "comments",
     params(("id" = String, Path, description = "the post's id")),
-    request_body(content = serde_json::Value, description = "`{\"content\"}`, as comments takes it"),
+    request_body = NewComment,
     responses(
         (status = CREATED, description = "comments' answer: the post's comments, `Minibus-Seq` once its event is on the bus"),
         (status = BAD_REQUEST, description = "comments refused the content or the body", body = ApiError),

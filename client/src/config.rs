@@ -6,6 +6,12 @@ use std::net::SocketAddr;
 
 /// Where `minibus client` listens unless told.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// Where posts is unless told (the course's port).
+const DEFAULT_POSTS_URL: &str = "http://127.0.0.1:4000";
+/// Where comments is unless told.
+const DEFAULT_COMMENTS_URL: &str = "http://127.0.0.1:4001";
+/// Where query is unless told.
+const DEFAULT_QUERY_URL: &str = "http://127.0.0.1:4002";
 
 /// The flags of `minibus client`.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,7 +24,7 @@ pub struct ClientArgs {
     #[arg(
         long,
         env = "MINIBUS_POSTS_URL",
-        default_value = "http://127.0.0.1:4000"
+        default_value = DEFAULT_POSTS_URL
     )]
     pub posts_url: String,
 
@@ -26,7 +32,7 @@ pub struct ClientArgs {
     #[arg(
         long,
         env = "MINIBUS_COMMENTS_URL",
-        default_value = "http://127.0.0.1:4001"
+        default_value = DEFAULT_COMMENTS_URL
     )]
     pub comments_url: String,
 
@@ -34,7 +40,7 @@ pub struct ClientArgs {
     #[arg(
         long,
         env = "MINIBUS_QUERY_URL",
-        default_value = "http://127.0.0.1:4002"
+        default_value = DEFAULT_QUERY_URL
     )]
     pub query_url: String,
 
@@ -58,9 +64,9 @@ impl ClientArgs {
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
-            posts_url: "http://127.0.0.1:4000".into(),
-            comments_url: "http://127.0.0.1:4001".into(),
-            query_url: "http://127.0.0.1:4002".into(),
+            posts_url: DEFAULT_POSTS_URL.into(),
+            comments_url: DEFAULT_COMMENTS_URL.into(),
+            query_url: DEFAULT_QUERY_URL.into(),
             bus_url: bus::kit::DEFAULT_BUS_URL.into(),
             bus_token: None,
             admin_actions: false,

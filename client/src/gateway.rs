@@ -2,10 +2,10 @@
 //! answer is read whole within [`CALL_TIMEOUT`], and [`Gateway::stream`], an answer passed
 //! on chunk by chunk as it comes, with no time limit, until it ends or the gateway stops.
 
-use crate::upstream::{answer_headers, failed, Service, Upstreams, CALL_TIMEOUT};
+use crate::upstream::{answer_headers, failed, timed_out, Service, Upstreams, CALL_TIMEOUT};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use bus::kit::{ApiError, BodyBytes};
 use futures_util::StreamExt;
@@ -96,15 +96,4 @@ impl Gateway {
             incoming.body,
         )
     }
-}
-
-/// `504 upstream_timeout` naming `service`.
-fn timed_out(service: Service) -> ApiError {
-    let name = service.name();
-    ApiError::new(
-        StatusCode::GATEWAY_TIMEOUT,
-        "upstream_timeout",
-        format!("the {name} service did not answer in time"),
-    )
-    .with("service", name)
 }

@@ -29,6 +29,7 @@
 //! blog.rs       the blog's routes: posts, query, comments
 //! bus_views.rs  the bus's read-only views under /bus
 //! admin.rs      pause, resume, rewind: only with --admin-actions
+//! schemas.rs    the request bodies and parameters, as the upstreams state them
 //! page.rs       GET /: the page, from assets/ embedded in the binary
 //! routes.rs     router(): all of them, health, /openapi.json, the body limit
 //! ```
@@ -40,6 +41,7 @@ mod config;
 mod gateway;
 mod page;
 mod routes;
+mod schemas;
 mod upstream;
 
 pub use config::{ClientArgs, DEFAULT_LISTEN};

@@ -97,7 +97,10 @@ impl Upstreams {
         bus_token: Option<&str>,
     ) -> Result<Self, UpstreamError> {
         let [posts, comments, query, bus] = bases.map(|(flag, url)| checked_base(flag, url));
+        // No proxy from the environment: the upstreams are the stack's own services, on
+        // this machine or in the cluster.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
@@ -163,25 +166,93 @@ pub(crate) fn answer_headers(upstream: &HeaderMap) -> HeaderMap {
 /// `502 upstream_failed` when its answer broke off.
 pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
     let name = service.name();
-    tracing::warn!(service = name, error = %error, "an upstream call failed");
-    let answer = if error.is_connect() {
+    tracing::warn!(service = name, error = %chain(error), "an upstream call failed");
+    if error.is_connect() {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_unavailable",
             format!("the {name} service is unavailable"),
         )
+        .with("service", name)
     } else if error.is_timeout() {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
-            format!("the {name} service did not answer in time"),
-        )
+        timed_out(service)
     } else {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_failed",
             format!("the {name} service's answer broke off"),
         )
-    };
-    answer.with("service", name)
+        .with("service", name)
+    }
+}
+
+/// `504 upstream_timeout` naming `service`.
+pub(crate) fn timed_out(service: Service) -> ApiError {
+    let name = service.name();
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "upstream_timeout",
+        format!("the {name} service did not answer in time"),
+    )
+    .with("service", name)
+}
+
+/// `error: source: source…` on one line: reqwest's own message leaves out why (refused,
+/// no such host, timed out).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        line.push_str(": ");
+        line.push_str(&next.to_string());
+        source = next.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bus_is_asked_without_the_gateways_prefix_and_the_others_at_the_same_path() {
+        assert_eq!(Service::Bus.path("/bus/events?after=1"), "/events?after=1");
+        assert_eq!(
+            Service::Bus.path("/bus/subscriptions/q/pause"),
+            "/subscriptions/q/pause"
+        );
+        assert_eq!(Service::Query.path("/posts?min_seq=2"), "/posts?min_seq=2");
+        assert_eq!(
+            Service::Comments.path("/posts/a/comments"),
+            "/posts/a/comments"
+        );
+    }
+
+    #[test]
+    fn only_http_base_urls_are_taken_without_their_trailing_slash() {
+        let base = checked_base("query-url", "http://query-srv:4002/").expect("taken");
+        assert_eq!(base, "http://query-srv:4002");
+        for refused in [
+            "query-srv:4002",
+            "ftp://query-srv",
+            "https://query-srv",
+            "http://",
+            "",
+        ] {
+            let error = checked_base("query-url", refused).expect_err(refused);
+            assert!(error.to_string().contains("--query-url"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_refused_url_names_its_flag() {
+        let bases = [
+            ("posts-url", "http://127.0.0.1:4000"),
+            ("comments-url", "comments"),
+            ("query-url", "http://127.0.0.1:4002"),
+            ("bus-url", "http://127.0.0.1:4005"),
+        ];
+        let error = Upstreams::new(bases, None).expect_err("a refused URL");
+        assert!(error.to_string().contains("--comments-url"), "{error}");
+    }
 }

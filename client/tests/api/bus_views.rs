@@ -180,3 +180,35 @@ async fn subscription_actions_reach_the_bus_with_admin_actions() {
     );
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_passed_on_ends_when_the_gateway_stops() {
+    let stack = TestStack::start().await;
+    let gateway = stack.gateway(false).await;
+    let stream = gateway
+        .http
+        .get(gateway.at("/bus/events/stream"))
+        .send()
+        .await;
+    let mut chunks = stream.expect("an answer").bytes_stream();
+    // The bus's first line (`retry:`): the stream is open end to end.
+    chunks
+        .next()
+        .await
+        .expect("a first chunk")
+        .expect("a chunk");
+    // Well under the 5 s drain: the gateway ends its streams as it stops, so that an open
+    // page does not hold its shutdown up.
+    let stopped = tokio::time::timeout(Duration::from_secs(3), async {
+        gateway.stop().await;
+        while let Some(Ok(_)) = chunks.next().await {}
+    });
+    stopped
+        .await
+        .expect("the gateway stopped and ended the stream");
+    assert_eq!(
+        query_subscription(&stack).await["name"],
+        "query",
+        "the bus runs on"
+    );
+}

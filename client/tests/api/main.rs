@@ -5,6 +5,7 @@ mod blog;
 mod bus_views;
 mod fake_upstream;
 mod helpers;
+mod openapi;
 mod page;
 mod passthrough;
 mod stack;
