@@ -167,11 +167,17 @@ async function followWrite(readSide, status, seq, saved) {
   }
   status.textContent = `${saved}, event seq ${seq} on the bus; waiting for query…`;
   const applied = await readSide.want(seq);
-  status.classList.toggle("lag", applied < seq);
-  status.textContent = applied >= seq
-    ? `${saved}, event seq ${seq}; query has applied it.`
-    : `${saved}, event seq ${seq}; query has not applied it yet (it is at seq ${applied}): ` +
-      "the read side lags, and the list catches up when query does.";
+  if (applied >= seq) {
+    status.textContent = `${saved}, event seq ${seq}; query has applied it.`;
+    return;
+  }
+  status.classList.add("lag");
+  status.textContent =
+    `${saved}, event seq ${seq}; query has not applied it yet (it is at seq ${applied}): ` +
+    "the read side lags, and the list catches up when query does.";
+  await readSide.reached(seq);
+  status.classList.remove("lag");
+  status.textContent = `${saved}, event seq ${seq}; query has applied it, after lagging behind.`;
 }
 
 function invalid(input, status, problem) {

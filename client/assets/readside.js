@@ -25,6 +25,7 @@ export class ReadSide {
     this.applied = -1;
     this.running = false;
     this.waiters = [];
+    this.reachers = [];
   }
 
   /** Reads once now (at start). */
@@ -41,6 +42,14 @@ export class ReadSide {
     const answered = new Promise((resolve) => this.waiters.push({ seq, resolve }));
     this.#run();
     return answered;
+  }
+
+  /** Resolves once query has applied `seq`, however long that takes (query paused…). */
+  reached(seq) {
+    if (this.applied >= seq) return Promise.resolve(this.applied);
+    const reached = new Promise((resolve) => this.reachers.push({ seq, resolve }));
+    this.follow(seq);
+    return reached;
   }
 
   /** Reads until the list holds `seq` (an event seen on the bus), with no one waiting. */
@@ -86,6 +95,11 @@ export class ReadSide {
 
   /** Answers every waiter whose seq is applied, or that a read which waited for it missed. */
   #settle(target) {
+    this.reachers = this.reachers.filter((reacher) => {
+      if (this.applied < reacher.seq) return true;
+      reacher.resolve(this.applied);
+      return false;
+    });
     this.waiters = this.waiters.filter((waiter) => {
       if (this.applied >= waiter.seq || target >= waiter.seq) {
         waiter.resolve(this.applied);

@@ -25,6 +25,8 @@ run(async () => {
 
   await subscription(page, "query", "Resume", "active");
   await page.locator(".post .title", { hasText: TITLE }).waitFor({ timeout: PATIENCE_MS });
+  await page.locator("#post-status").getByText("query has applied it, after lagging behind")
+    .waitFor({ timeout: PATIENCE_MS });
   await query.locator('.lag:text-is("0")').waitFor({ timeout: PATIENCE_MS });
   await session.shot("08-query-resumed");
 
