@@ -1,7 +1,7 @@
 // The event-log panel: the bus's events, live, from its SSE stream through the gateway.
 // Memory and the page stay bounded whatever the log's size: the panel keeps the newest
-// KEPT events and draws at most DRAWN rows, adding new rows at most every DRAW_EVERY_MS;
-// rows scrolled out of sight are not laid out (`content-visibility`).
+// KEPT events and draws at most DRAWN rows, adding new rows at most every DRAW_EVERY_MS
+// (drawing each event as it came kept the browser busy laying the list out).
 
 /** Events kept in memory (for the filter and the causal chains). */
 const KEPT = 10000;
