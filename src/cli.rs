@@ -1,6 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, client, comments, moderation, posts, query, serve, up};
+use crate::{admin, bench, client, comments, moderation, posts, query, serve, up};
 use bus::daemon::BusConfig;
 use clap::{Parser, Subcommand};
 
@@ -16,7 +16,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the event bus daemon.
     Bus(BusConfig),
-    /// Run the whole stack on one machine: the bus, posts, comments, query and moderation.
+    /// Run the whole stack on one machine: the bus, posts, comments, query, moderation and the
+    /// client (the page and its gateway).
     Up(up::UpArgs),
     /// Run the posts service: writes posts and publishes PostCreated.
     Posts(::posts::PostsArgs),
@@ -28,6 +29,13 @@ pub(crate) enum Command {
     Comments(::comments::CommentsArgs),
     /// Run the client: the blog's page, and the gateway to posts, comments, query and the bus.
     Client(::client::ClientArgs),
+    /// Follow or publish events on a running bus.
+    #[command(subcommand)]
+    Events(admin::EventsCommand),
+    /// Inspect and steer a running bus's subscriptions: list, show, pause, resume, rewind,
+    /// skip, dead letters.
+    #[command(subcommand)]
+    Subs(admin::SubsCommand),
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -43,6 +51,8 @@ impl Command {
             Command::Query(args) => query::run(args).await,
             Command::Comments(args) => comments::run(args).await,
             Command::Client(args) => client::run(args).await,
+            Command::Events(command) => command.run().await,
+            Command::Subs(command) => command.run().await,
             Command::Bench(command) => command.run().await,
         }
     }

@@ -1,6 +1,7 @@
 //! `minibus`: one binary, a subcommand per service. It only parses flags, sets up logging,
 //! and hands over to the crates; see `minibus --help`.
 
+mod admin;
 mod bench;
 mod cli;
 mod client;

@@ -1,6 +1,7 @@
-//! The gateway's state and its two ways of forwarding: [`Gateway::call`], a call whose
-//! answer is read whole within [`CALL_TIMEOUT`], and [`Gateway::stream`], an answer passed
-//! on chunk by chunk as it comes, with no time limit, until it ends or the gateway stops.
+//! The gateway's state and its two ways of forwarding, both passing the answer on chunk by
+//! chunk as it comes: [`Gateway::call`], which must end within [`CALL_TIMEOUT`], and
+//! [`Gateway::stream`], whose body has no time limit and ends when the upstream ends it
+//! or the gateway stops.
 
 use crate::upstream::{answer_headers, failed, timed_out, Service, Upstreams, CALL_TIMEOUT};
 use axum::body::{Body, Bytes};
@@ -52,18 +53,14 @@ impl<S: Send + Sync> FromRequest<S> for Incoming {
 
 impl Gateway {
     /// Forwards `incoming` to `service` and answers with the upstream's status, the
-    /// headers that pass through and its whole body; or a `502`/`504` naming the service.
+    /// headers that pass through and its body, or a `502`/`504` naming the service. The
+    /// whole call, body included, must end within [`CALL_TIMEOUT`]; the body is passed on
+    /// as it comes (never held whole: a read of the bus's whole log can be large), so an
+    /// upstream that breaks off mid-body ends the answer there.
     pub(crate) async fn call(&self, service: Service, incoming: Incoming) -> Response {
         let request = self.request(service, incoming).timeout(CALL_TIMEOUT);
-        let answered = async {
-            let answer = request.send().await?;
-            let status = answer.status();
-            let headers = answer_headers(answer.headers());
-            let body = answer.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
-        };
-        match answered.await {
-            Ok((status, headers, body)) => (status, headers, body).into_response(),
+        match request.send().await {
+            Ok(answer) => self.pass_on(answer),
             Err(e) => failed(service, &e).into_response(),
         }
     }
@@ -73,11 +70,17 @@ impl Gateway {
     /// upstream ends it or the gateway shuts down.
     pub(crate) async fn stream(&self, service: Service, incoming: Incoming) -> Response {
         let request = self.request(service, incoming).send();
-        let answer = match tokio::time::timeout(CALL_TIMEOUT, request).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => return failed(service, &e).into_response(),
-            Err(_elapsed) => return timed_out(service).into_response(),
-        };
+        match tokio::time::timeout(CALL_TIMEOUT, request).await {
+            Ok(Ok(answer)) => self.pass_on(answer),
+            Ok(Err(e)) => failed(service, &e).into_response(),
+            Err(_elapsed) => timed_out(service).into_response(),
+        }
+    }
+
+    /// The upstream's `answer` as the gateway's: its status, the headers that pass, and
+    /// its body chunk by chunk, until it ends or the gateway shuts down (so that a stream
+    /// does not hold the shutdown up).
+    fn pass_on(&self, answer: reqwest::Response) -> Response {
         let status = answer.status();
         let headers = answer_headers(answer.headers());
         let chunks = answer

@@ -163,7 +163,8 @@ pub(crate) fn answer_headers(upstream: &HeaderMap) -> HeaderMap {
 
 /// What the gateway answers when a call to `service` failed: `502 upstream_unavailable`
 /// when it could not be reached, `504 upstream_timeout` when it did not answer in time,
-/// `502 upstream_failed` when its answer broke off.
+/// `502 upstream_failed` when its answer could not be read (not HTTP, or cut off before
+/// its head).
 pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
     let name = service.name();
     tracing::warn!(service = name, error = %chain(error), "an upstream call failed");
@@ -180,7 +181,7 @@ pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_failed",
-            format!("the {name} service's answer broke off"),
+            format!("the {name} service's answer could not be read"),
         )
         .with("service", name)
     }

@@ -12,6 +12,9 @@
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.
+//! - `admin_cli`: the operator CLI (`minibus events tail | publish`, `minibus subs …`)
+//!   against a bus process: each action's effect in the bus, the tables, and each error
+//!   as one line on stderr.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
@@ -26,6 +29,9 @@
 //! - `up`: `minibus up` runs the stack, stops on SIGTERM, and comes back with the same page.
 //! - `comments`: `minibus comments` SIGKILLed again and again under a load of verdicts:
 //!   exactly one `CommentUpdated` per `CommentModerated`.
+//! - `manifests`: manifests/ checked statically: the Kubernetes schemas (kubernetes-validate),
+//!   hadolint, and agreement of the Kubernetes files, the compose file and the Dockerfile
+//!   with the binary's `--help` (flags, variables, ports) and its probe paths.
 //! - `page`: the blog page in a real headless Chromium (playwright-core driving Debian's
 //!   `chromium`, scripts in `page/*.mjs`): moderation shown live, query's lag while paused,
 //!   a stopped service said in words; no request off the machine, no console error;
@@ -36,6 +42,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_cli;
 mod blog;
 mod cli;
 mod comments;
@@ -43,6 +50,7 @@ mod course;
 mod crash;
 mod delivery;
 mod helpers;
+mod manifests;
 mod moderation;
 mod page;
 mod posts;

