@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the tools some tests drive, beside the Rust toolchain a fresh machine already has:
-#   tests/tools/node_modules       npm: the official `cloudevents` and `standardwebhooks` SDKs
+#   tests/tools/node_modules       npm: the official `cloudevents` and `standardwebhooks` SDKs,
+#                                  and `playwright-core` (the page's browser tests; it drives the
+#                                  system Chromium below, never a browser of its own)
+#   /usr/bin/chromium              Debian's `chromium` (and `fonts-liberation` for legible
+#                                  screenshots), installed with apt-get when missing
 #   target/test-tools/venv         PyPI: schemathesis, `cloudevents`, `standardwebhooks`
 #   target/test-tools/bin/promtool Debian's `prometheus` package, promtool alone (unpacked, not installed)
 # Each part is skipped when what it installs is already there for the same pinned versions,
@@ -39,5 +43,12 @@ if [ ! -x "$tools/bin/promtool" ]; then
     fi
     dpkg-deb -x "$scratch"/prometheus_*.deb "$scratch/root"
     cp "$scratch/root/usr/bin/promtool" "$tools/bin/promtool"
+fi
+# Chromium for the page's browser tests (tests/e2e/page.rs), from Debian: playwright's own
+# browser download cannot work here, so playwright-core drives this one.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "== chromium (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 fi
 echo "test tools ready in $tools and tests/tools/node_modules"

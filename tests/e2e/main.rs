@@ -32,6 +32,10 @@
 //! - `manifests`: manifests/ checked statically: the Kubernetes schemas (kubernetes-validate),
 //!   hadolint, and agreement of the Kubernetes files, the compose file and the Dockerfile
 //!   with the binary's `--help` (flags, variables, ports) and its probe paths.
+//! - `page`: the blog page in a real headless Chromium (playwright-core driving Debian's
+//!   `chromium`, scripts in `page/*.mjs`): moderation shown live, query's lag while paused,
+//!   a stopped service said in words; no request off the machine, no console error;
+//!   screenshots into `target/page-screenshots/`.
 //!
 //! Every test has its own temp dir and port, so they run in parallel. Set `MINIBUS_SOAK=1`
 //! for 100 crash rounds instead of 5, and `TEST_LOG=<filter>` to keep the bus's logs.
@@ -48,6 +52,7 @@ mod delivery;
 mod helpers;
 mod manifests;
 mod moderation;
+mod page;
 mod posts;
 mod query;
 mod readyz;

@@ -1,11 +1,13 @@
 //! Where the external tools some tests drive are installed: the official npm and PyPI SDKs
-//! (CloudEvents, Standard Webhooks), schemathesis, promtool, kubernetes-validate and
-//! hadolint.
+//! (CloudEvents, Standard Webhooks), schemathesis, promtool, kubernetes-validate, hadolint,
+//! and the headless Chromium that `playwright-core` drives in the page's browser tests.
 //!
 //! `scripts/install-test-tools.sh` (run by `scripts/test.sh`) puts them under the workspace:
 //! the npm packages in `tests/tools/node_modules`, a Python venv in
-//! `target/test-tools/venv`, promtool in `target/test-tools/bin`. A test that needs one and
-//! finds it missing fails with a message naming that script: it never passes by skipping.
+//! `target/test-tools/venv`, promtool in `target/test-tools/bin`, Debian's `chromium` at
+//! `/usr/bin/chromium` (playwright's own browser download is never used). A test that needs
+//! one and finds it missing fails with a message naming that script: it never passes by
+//! skipping.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,15 @@ pub fn schemathesis() -> PathBuf {
 pub fn promtool() -> PathBuf {
     installed(workspace_root().join("target/test-tools/bin/promtool"))
 }
+
+/// Debian's Chromium, which the browser tests launch through `playwright-core` (its
+/// `executablePath`).
+pub fn chromium() -> PathBuf {
+    installed(PathBuf::from(CHROMIUM))
+}
+
+/// Where Debian's `chromium` package puts the browser.
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The directory holding `node_modules` with the npm packages: run `node` there (or set
 /// it as the working directory) so that `import "cloudevents"` resolves.

@@ -1,0 +1,221 @@
+//! The stacks the page's tests run against: `minibus up --any-ports` as one process, its
+//! URLs read from the banner, used once every service answers `/readyz`; or each service
+//! as a process of its own (so that one can be stopped), with `minibus client` in front.
+
+use crate::helpers::{
+    free_loopback_addr, minibus, BusProcess, ServiceProcess, ServiceSpec, START_TIMEOUT,
+};
+use bus::testkit::eventually;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+
+/// The blog's services, in the order they are started.
+const SERVICES: [&str; 4] = ["moderation", "query", "comments", "posts"];
+
+/// The banner's last line.
+const BANNER_END: &str = "Ctrl-C stops everything.";
+
+/// A running `minibus up`; SIGKILLed on drop.
+pub(crate) struct Up {
+    child: Child,
+    /// Service name → `http://127.0.0.1:PORT`, from the banner.
+    urls: BTreeMap<String, String>,
+}
+
+impl Up {
+    /// Starts `minibus up --any-ports --data-dir DIR` and waits until every service it
+    /// names is ready.
+    pub(crate) async fn start(data_dir: &Path) -> Self {
+        let data_dir = data_dir.to_path_buf();
+        let up = tokio::task::spawn_blocking(move || Self::spawn(&data_dir))
+            .await
+            .expect("start minibus up");
+        for (name, url) in &up.urls {
+            until_ready(name, url).await;
+        }
+        up
+    }
+
+    fn spawn(data_dir: &Path) -> Self {
+        let mut cmd = minibus();
+        cmd.args(["up", "--any-ports", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(match std::env::var_os("TEST_LOG") {
+                Some(_) => Stdio::inherit(),
+                None => Stdio::null(),
+            });
+        let mut child = cmd.spawn().expect("spawn minibus up");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines, rx) = mpsc::channel();
+        // Reads stdout to its end, so `up` can never block on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut up = Self {
+            child,
+            urls: BTreeMap::new(),
+        };
+        loop {
+            let line = rx
+                .recv_timeout(START_TIMEOUT)
+                .unwrap_or_else(|e| panic!("no banner from minibus up: {e}"));
+            if line == BANNER_END {
+                return up;
+            }
+            let mut words = line.split_whitespace();
+            if let (Some(name), Some(url)) = (words.next(), words.next()) {
+                if url.starts_with("http://") {
+                    up.urls.insert(name.to_string(), url.to_string());
+                }
+            }
+        }
+    }
+
+    /// The URL of `service` (`client`, `bus`, `posts`…), as the banner printed it.
+    pub(crate) fn url(&self, service: &str) -> &str {
+        self.urls
+            .get(service)
+            .unwrap_or_else(|| panic!("no {service} in the banner: {:?}", self.urls))
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (bounded) until `url` answers `/readyz` with 200.
+async fn until_ready(name: &str, url: &str) {
+    let probe = format!("{url}/readyz");
+    eventually(&format!("{name} is ready"), || async {
+        let answer = reqwest::get(&probe).await.ok()?;
+        answer.status().is_success().then_some(())
+    })
+    .await;
+}
+
+/// The bus, the four services and `minibus client --admin-actions`, each its own process
+/// over `root/<service>`; all SIGKILLed on drop.
+pub(crate) struct Processes {
+    /// The running services, in [`SERVICES`] order (`None` once stopped).
+    services: Vec<Option<ServiceProcess>>,
+    client: ClientProcess,
+    // Last: the bus outlives the services' drops.
+    _bus: BusProcess,
+}
+
+impl Processes {
+    pub(crate) async fn start(root: &Path) -> Self {
+        let bus_dir = root.join("bus");
+        let bus = tokio::task::spawn_blocking(move || BusProcess::start(&bus_dir, &[]))
+            .await
+            .expect("start the bus");
+        let specs: Vec<_> = SERVICES
+            .iter()
+            .map(|name| ServiceSpec::new(name, bus.url(), root))
+            .collect();
+        let mut services = Vec::new();
+        for spec in &specs {
+            services.push(Some(ServiceProcess::start_async(spec).await));
+        }
+        for spec in &specs {
+            until_ready(spec.name, &spec.url()).await;
+        }
+        let mut upstreams = vec![("--bus-url", bus.url().to_string())];
+        for spec in &specs {
+            if spec.name != "moderation" {
+                upstreams.push((upstream_flag(spec.name), spec.url()));
+            }
+        }
+        let client = tokio::task::spawn_blocking(move || ClientProcess::start(&upstreams))
+            .await
+            .expect("start the client");
+        until_ready("client", &client.url).await;
+        Self {
+            services,
+            client,
+            _bus: bus,
+        }
+    }
+
+    /// The page's URL.
+    pub(crate) fn client_url(&self) -> &str {
+        &self.client.url
+    }
+
+    /// SIGKILLs the service `name`.
+    pub(crate) fn stop(&mut self, name: &str) {
+        let index = SERVICES.iter().position(|s| *s == name).expect("a service");
+        if let Some(service) = self.services[index].take() {
+            service.kill();
+        }
+    }
+}
+
+fn upstream_flag(service: &str) -> &'static str {
+    match service {
+        "posts" => "--posts-url",
+        "comments" => "--comments-url",
+        _ => "--query-url",
+    }
+}
+
+/// A running `minibus client`; SIGKILLed on drop.
+struct ClientProcess {
+    child: Child,
+    url: String,
+}
+
+impl ClientProcess {
+    /// `minibus client --admin-actions` on a free port, in front of `upstreams` (flag,
+    /// URL), once it says it listens.
+    fn start(upstreams: &[(&str, String)]) -> Self {
+        let mut cmd = minibus();
+        cmd.args([
+            "client",
+            "--admin-actions",
+            "--listen",
+            &free_loopback_addr(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+        for (flag, url) in upstreams {
+            cmd.args([flag, url.as_str()]);
+        }
+        let mut client = Self {
+            child: cmd.spawn().expect("spawn minibus client"),
+            url: String::new(),
+        };
+        let stdout = client.child.stdout.take().expect("piped stdout");
+        let (lines, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        while client.url.is_empty() {
+            let line = rx
+                .recv_timeout(START_TIMEOUT)
+                .unwrap_or_else(|e| panic!("minibus client did not listen: {e}"));
+            if let Some(url) = line.strip_prefix("minibus client listening on ") {
+                client.url = url.trim().to_string();
+            }
+        }
+        client
+    }
+}
+
+impl Drop for ClientProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
