@@ -47,8 +47,9 @@ pub struct ModerationArgs {
     )]
     pub blocked_words: Vec<String>,
 
-    /// Milliseconds to wait before judging each comment, so that its pending state can be
-    /// seen; at most the delivery timeout (5000) less 1000 for publishing the verdict.
+    /// Milliseconds to wait before publishing the verdicts of each delivery (once for all
+    /// the comments it holds), so that their pending state can be seen; at most the
+    /// delivery timeout (5000) less 1000 for publishing the verdicts.
     #[arg(long, env = "MINIBUS_DELAY_MS", default_value_t = 0)]
     pub delay_ms: u64,
 }
@@ -63,7 +64,7 @@ impl ModerationArgs {
         }
     }
 
-    /// The delay before judging each comment.
+    /// The delay before publishing the verdicts of each delivery.
     pub fn delay(&self) -> Duration {
         Duration::from_millis(self.delay_ms)
     }
