@@ -20,12 +20,15 @@
 //! comments written before moderation first ran are moderated; restarted, it resumes after
 //! the last comment it acknowledged, the bus's cursor, instead of judging the whole log
 //! again. Judging again would be harmless (the ids dedupe) but costs one publish per
-//! comment ever written at every restart.
+//! comment ever written at every restart. Replicas that share the subscription (a
+//! Deployment) register one `--subscription-secret`, so that each verifies what the bus
+//! signs whichever registered last.
 //!
 //! # Layout
 //!
 //! ```text
-//! config.rs     ModerationArgs: the kit's ServiceArgs, --blocked-words, --delay-ms (checked)
+//! config.rs     ModerationArgs: the kit's ServiceArgs, --blocked-words, --delay-ms,
+//!               --subscription-secret (checked)
 //! verdict.rs    Verdict, BlockedWords: the rule
 //! events.rs     CommentCreated (read), CommentModerated (written, with its event id)
 //! moderator.rs  Moderator: the sdk::Handler that judges a delivery and publishes its
@@ -88,7 +91,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     args.check()?;
     let advertised = args.service.advertise_url(listener.local_addr()?)?;
-    let subscriber = subscriber(&args, format!("{advertised}/events"));
+    let subscriber = subscriber(&args, format!("{advertised}/events"))?;
     let readiness = Readiness::new();
     let app = router(subscriber.router(), readiness.clone());
     let stop = shutdown.child_token();
@@ -105,8 +108,8 @@ pub async fn run(
 }
 
 /// The SDK subscriber of `CommentCreated`, up to [`BATCH`] events per delivery, reached at
-/// `url`.
-fn subscriber(args: &ModerationArgs, url: String) -> Subscriber<Moderator> {
+/// `url`; with `--subscription-secret`, shared by the replicas that register that secret.
+fn subscriber(args: &ModerationArgs, url: String) -> Result<Subscriber<Moderator>, SettingsError> {
     let token = args.service.bus_token.clone();
     let publisher = Publisher::new(&args.service.bus_url, token.clone()).with_source(SUBSCRIPTION);
     let moderator = Moderator::new(
@@ -125,7 +128,12 @@ fn subscriber(args: &ModerationArgs, url: String) -> Subscriber<Moderator> {
         applied: None,
         log_id: None,
     };
-    Subscriber::stateless(config, moderator)
+    match &args.subscription_secret {
+        Some(secret) => {
+            Subscriber::stateless_shared(config, moderator, secret).map_err(SettingsError::Secret)
+        }
+        None => Ok(Subscriber::stateless(config, moderator)),
+    }
 }
 
 /// Registers, retrying with backoff while the bus cannot be reached or is not ready; a

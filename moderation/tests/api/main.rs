@@ -9,5 +9,6 @@ mod bus_failure;
 mod deliveries;
 mod helpers;
 mod openapi;
+mod shared;
 mod start;
 mod verdicts;

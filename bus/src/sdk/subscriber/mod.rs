@@ -21,7 +21,8 @@
 //! A service that keeps no state (moderation) has no checkpoint to register from: built
 //! with [`Subscriber::stateless`], it PUTs without `reset`, so delivery resumes after what
 //! it last acknowledged (the bus's cursor), and starts from the beginning only when the
-//! subscription is created.
+//! subscription is created. Replicas of such a service that share one subscription are
+//! built with [`Subscriber::stateless_shared`] and one secret.
 
 mod delivery;
 #[cfg(feature = "kit")]
@@ -167,7 +168,7 @@ struct SubscriberParts<H> {
     http: reqwest::Client,
     /// Verifies deliveries with `secret`.
     signer: Signer,
-    /// The random secret registered with the subscription.
+    /// The secret registered with the subscription: random, or shared by the replicas.
     secret: String,
     progress: Mutex<Progress>,
     caught_up: watch::Sender<bool>,
@@ -200,7 +201,9 @@ impl<H> Clone for Subscriber<H> {
 impl<H: Handler> Subscriber<H> {
     /// A subscriber with a fresh random secret; nothing is sent until [`Self::register`].
     pub fn new(config: SubscriberConfig, handler: H) -> Self {
-        Self::build(config, handler, Resume::FromCheckpoint)
+        let secret = Signer::random_secret();
+        Self::build(config, handler, Resume::FromCheckpoint, secret)
+            .unwrap_or_else(|_| unreachable!("a random secret is valid"))
     }
 
     /// A subscriber for a service that keeps no state: [`Self::register`] leaves the
@@ -208,19 +211,37 @@ impl<H: Handler> Subscriber<H> {
     /// service last acknowledged instead of handling everything again; a new subscription
     /// starts from the beginning. `config.applied` and `config.log_id` are not used.
     pub fn stateless(config: SubscriberConfig, handler: H) -> Self {
-        Self::build(config, handler, Resume::FromBusCursor)
+        let secret = Signer::random_secret();
+        Self::build(config, handler, Resume::FromBusCursor, secret)
+            .unwrap_or_else(|_| unreachable!("a random secret is valid"))
     }
 
-    fn build(config: SubscriberConfig, handler: H, resume: Resume) -> Self {
-        let secret = Signer::random_secret();
-        let signer = Signer::from_secret(&secret)
-            .unwrap_or_else(|_| unreachable!("a random secret is valid"));
+    /// A [`Self::stateless`] subscriber whose replicas share one subscription (DESIGN
+    /// "Manifests": moderation's Deployment): each registers the same `secret`
+    /// (`whsec_…`) instead of a fresh random one, so that no replica's registration
+    /// replaces the secret the others verify deliveries with. Its error says why a secret
+    /// is not `whsec_` and the base64 of 24–64 bytes.
+    pub fn stateless_shared(
+        config: SubscriberConfig,
+        handler: H,
+        secret: &str,
+    ) -> Result<Self, String> {
+        Self::build(config, handler, Resume::FromBusCursor, secret.to_owned())
+    }
+
+    fn build(
+        config: SubscriberConfig,
+        handler: H,
+        resume: Resume,
+        secret: String,
+    ) -> Result<Self, String> {
+        let signer = Signer::from_secret(&secret)?;
         let progress = Progress {
             applied: config.applied.unwrap_or(0),
             log_id: config.log_id.clone(),
             ..Progress::default()
         };
-        Self {
+        Ok(Self {
             parts: Arc::new(SubscriberParts {
                 handler,
                 http: reqwest::Client::new(),
@@ -231,7 +252,7 @@ impl<H: Handler> Subscriber<H> {
                 config,
                 resume,
             }),
-        }
+        })
     }
 
     /// `POST /events`: mount it where [`SubscriberConfig::url`] points. It takes bodies up
