@@ -1,14 +1,14 @@
 //! `Applier`: the handler of comments' subscription. It keeps the replica of post ids from
 //! `PostCreated`, and applies `CommentModerated` to its comment, publishing
-//! `CommentUpdated`; each event's change, the events it causes and its seq as the
-//! checkpoint commit in one transaction, so that a crash at any point neither loses nor
-//! repeats an update.
+//! `CommentUpdated`; the changes of a whole delivery (up to 100 events), the events they
+//! cause and the last seq as the checkpoint commit in one transaction (one flush), so that
+//! a crash at any point neither loses nor repeats an update.
 
 use crate::events::{
     comment_updated, CommentData, CommentModerated, PostCreated, COMMENT_MODERATED, POST_CREATED,
 };
 use crate::store::{advance_checkpoint, parse_stored, CommentStore, StoreError};
-use bus::sdk::{Handler, HandlerError};
+use bus::sdk::{BatchError, Handler, HandlerError};
 use bus::{Envelope, NewEvent};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
@@ -39,31 +39,36 @@ impl Applier {
         Self { store }
     }
 
-    /// Applies `change` with `seq` as the checkpoint, in one transaction.
-    async fn commit(&self, seq: u64, change: Change) -> Result<(), StoreError> {
+    /// Applies `changes` (each with its event's seq, in seq order) and the last seq as the
+    /// checkpoint, in one transaction: one flush for a whole delivery.
+    async fn commit(&self, changes: Vec<(u64, Change)>) -> Result<(), StoreError> {
         let store = &self.store;
         let trees = [&store.posts, &store.comments, &store.checkpoint];
         store
             .outbox()
             .write(trees, move |tx| {
                 let [posts, comments, checkpoint] = tx.trees();
-                match &change {
-                    Change::Post(id) => {
-                        posts.insert(id.as_bytes(), &[])?;
-                    }
-                    Change::Verdict {
-                        comment_id,
-                        status,
-                        verdict,
-                    } => {
-                        if let Some(updated) = apply_verdict(comments, comment_id, status, verdict)?
-                        {
-                            tx.enqueue(&updated)?;
+                for (_, change) in &changes {
+                    match change {
+                        Change::Post(id) => {
+                            posts.insert(id.as_bytes(), &[])?;
                         }
+                        Change::Verdict {
+                            comment_id,
+                            status,
+                            verdict,
+                        } => {
+                            if let Some(updated) =
+                                apply_verdict(comments, comment_id, status, verdict)?
+                            {
+                                tx.enqueue(&updated)?;
+                            }
+                        }
+                        Change::Nothing => {}
                     }
-                    Change::Nothing => {}
                 }
-                advance_checkpoint(checkpoint, seq)
+                let last = changes.last().map_or(0, |(seq, _)| *seq);
+                advance_checkpoint(checkpoint, last)
             })
             .await?;
         Ok(())
@@ -138,11 +143,36 @@ fn parse<T: serde::de::DeserializeOwned>(event: &Envelope) -> Result<T, HandlerE
 
 impl Handler for Applier {
     async fn handle(&self, event: Envelope) -> Result<(), HandlerError> {
-        let (seq, change) = change_of(event)?;
-        self.commit(seq, change).await.map_err(|e| {
-            tracing::error!(seq, error = %e, "cannot apply an event");
-            HandlerError::Retry(e.to_string())
-        })
+        self.handle_batch(vec![event]).await.map_err(|e| e.error)
+    }
+
+    /// Applies the events of a delivery up to the first one comments can never apply, in
+    /// one transaction; then refuses that one (the bus parks it).
+    async fn handle_batch(&self, events: Vec<Envelope>) -> Result<(), BatchError> {
+        let mut changes = Vec::with_capacity(events.len());
+        let mut refused = None;
+        for (index, event) in events.into_iter().enumerate() {
+            match change_of(event) {
+                Ok(change) => changes.push(change),
+                Err(error) => {
+                    refused = Some(BatchError {
+                        applied: index,
+                        error,
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(&(seq, _)) = changes.last() {
+            self.commit(changes).await.map_err(|e| {
+                tracing::error!(seq, error = %e, "cannot apply events");
+                BatchError {
+                    applied: 0,
+                    error: HandlerError::Retry(e.to_string()),
+                }
+            })?;
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     async fn on_rewind(&self, after: u64) {
@@ -251,6 +281,53 @@ mod tests {
         assert!(!store.knows_post("1a2b3c4d").await.expect("read"));
         assert_eq!(store.checkpoint().await.expect("read").0, Some(0));
         assert!(pending(&store).is_empty(), "nothing published");
+    }
+
+    #[tokio::test]
+    async fn given_a_comment_a_batch_applies_every_verdict_and_ends_at_its_last_seq() {
+        let (_dir, store) = open_store().await;
+        let applier = Applier::new(store.clone());
+        let (comment, _) = store.create("p1", "hi").await.expect("created");
+        let verdict = |seq, id: &str, status| {
+            let data = json!({"id": comment.id, "content": "hi", "postId": "p1", "status": status});
+            envelope(seq, id, COMMENT_MODERATED, data)
+        };
+        let post = envelope(7, "e7", POST_CREATED, json!({"id": "p2", "title": "t"}));
+        let batch = vec![
+            post,
+            verdict(8, "m1", "rejected"),
+            verdict(9, "m2", "approved"),
+            envelope(10, "e10", "Unrelated", json!(null)),
+        ];
+
+        applier.handle_batch(batch).await.expect("applied");
+
+        let events = pending(&store);
+        assert_eq!(events.len(), 3, "CommentCreated, then two CommentUpdated");
+        assert_eq!(events[1]["data"]["version"], 1);
+        assert_eq!(events[2]["data"]["version"], 2);
+        assert_eq!(events[2]["data"]["status"], "approved");
+        assert!(store.knows_post("p2").await.expect("read"));
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(10));
+    }
+
+    #[tokio::test]
+    async fn a_batch_applies_what_comes_before_an_event_that_can_never_apply() {
+        let (_dir, store) = open_store().await;
+        let applier = Applier::new(store.clone());
+        let batch = vec![
+            envelope(4, "e4", POST_CREATED, json!({"id": "p1", "title": "t"})),
+            envelope(5, "e5", POST_CREATED, json!({"title": "no id"})),
+            envelope(6, "e6", POST_CREATED, json!({"id": "p2", "title": "t"})),
+        ];
+
+        let refused = applier.handle_batch(batch).await.expect_err("refused");
+
+        assert_eq!(refused.applied, 1);
+        assert!(matches!(refused.error, HandlerError::Reject(_)));
+        assert!(store.knows_post("p1").await.expect("read"));
+        assert!(!store.knows_post("p2").await.expect("read"));
+        assert_eq!(store.checkpoint().await.expect("read").0, Some(4));
     }
 
     #[tokio::test]

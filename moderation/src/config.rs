@@ -2,6 +2,7 @@
 //! its `MINIBUS_…` variable.
 
 use bus::kit::{ConfigError, ServiceArgs, ServiceDefaults};
+use bus::signature::Signer;
 use bus::wire::SubscriptionSpec;
 use std::time::Duration;
 
@@ -47,10 +48,18 @@ pub struct ModerationArgs {
     )]
     pub blocked_words: Vec<String>,
 
-    /// Milliseconds to wait before judging each comment, so that its pending state can be
-    /// seen; at most the delivery timeout (5000) less 1000 for publishing the verdict.
+    /// Milliseconds to wait before publishing the verdicts of each delivery (once for all
+    /// the comments it holds), so that their pending state can be seen; at most the
+    /// delivery timeout (5000) less 1000 for publishing the verdicts.
     #[arg(long, env = "MINIBUS_DELAY_MS", default_value_t = 0)]
     pub delay_ms: u64,
+
+    /// The secret (`whsec_` and the base64 of 24–64 bytes) to register the subscription
+    /// with, the same for every replica that shares it (a Kubernetes Deployment); without
+    /// it each start registers a fresh random one, and a replica's registration would make
+    /// the bus sign for it alone.
+    #[arg(long, env = "MINIBUS_SUBSCRIPTION_SECRET", hide_env_values = true)]
+    pub subscription_secret: Option<String>,
 }
 
 impl ModerationArgs {
@@ -60,10 +69,11 @@ impl ModerationArgs {
             service: ServiceArgs::new(listen, Moderation::DATA_DIR.into()),
             blocked_words: vec!["orange".into()],
             delay_ms: 0,
+            subscription_secret: None,
         }
     }
 
-    /// The delay before judging each comment.
+    /// The delay before publishing the verdicts of each delivery.
     pub fn delay(&self) -> Duration {
         Duration::from_millis(self.delay_ms)
     }
@@ -79,6 +89,9 @@ impl ModerationArgs {
                 delay_ms: self.delay_ms,
                 max_ms: max.as_millis(),
             });
+        }
+        if let Some(secret) = &self.subscription_secret {
+            Signer::from_secret(secret).map_err(SettingsError::Secret)?;
         }
         Ok(())
     }
@@ -101,6 +114,9 @@ pub enum SettingsError {
         /// The longest taken.
         max_ms: u128,
     },
+    /// A `--subscription-secret` that is no Standard Webhooks secret.
+    #[error("--subscription-secret (MINIBUS_SUBSCRIPTION_SECRET): {0}")]
+    Secret(String),
 }
 
 #[cfg(test)]
@@ -144,5 +160,20 @@ mod tests {
             "{error}"
         );
         assert!(error.to_string().starts_with("--delay-ms"), "{error}");
+    }
+
+    #[test]
+    fn a_subscription_secret_must_be_a_standard_webhooks_one() {
+        assert_eq!(parsed(&[]).subscription_secret, None);
+        let secret = Signer::random_secret();
+        parsed(&["--subscription-secret", &secret])
+            .check()
+            .expect("a whsec_ secret");
+        for bad in ["secret", "whsec_short", "whsec_!!!"] {
+            let error = parsed(&["--subscription-secret", bad])
+                .check()
+                .expect_err(bad);
+            assert!(matches!(error, SettingsError::Secret(_)), "{bad}: {error}");
+        }
     }
 }

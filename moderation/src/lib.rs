@@ -8,20 +8,31 @@
 //! verdict (else `503`, and the bus retries), and a verdict published again after a lost
 //! answer or a crash is deduplicated by the bus.
 //!
+//! The bus delivers up to [`BATCH`] comments at once, and their verdicts are published as
+//! one array: one group commit for the whole delivery instead of one per comment, which
+//! is what lets the blog's chain take 1,000 comments/s (docs/BENCHMARKS.md). A delivery
+//! that fails is sent again by the bus one comment per request, so each verdict then
+//! stands alone; an array some of whose ids the bus holds already (`409
+//! partial_duplicate`) is published again without them.
+//!
 //! Its subscription (`moderation`, `CommentCreated` only) is registered at start without
 //! `reset` ([`bus::sdk::Subscriber::stateless`]): created, it starts from the beginning, so
 //! comments written before moderation first ran are moderated; restarted, it resumes after
 //! the last comment it acknowledged, the bus's cursor, instead of judging the whole log
 //! again. Judging again would be harmless (the ids dedupe) but costs one publish per
-//! comment ever written at every restart.
+//! comment ever written at every restart. Replicas that share the subscription (a
+//! Deployment) register one `--subscription-secret`, so that each verifies what the bus
+//! signs whichever registered last.
 //!
 //! # Layout
 //!
 //! ```text
-//! config.rs     ModerationArgs: the kit's ServiceArgs, --blocked-words, --delay-ms (checked)
+//! config.rs     ModerationArgs: the kit's ServiceArgs, --blocked-words, --delay-ms,
+//!               --subscription-secret (checked)
 //! verdict.rs    Verdict, BlockedWords: the rule
 //! events.rs     CommentCreated (read), CommentModerated (written, with its event id)
-//! moderator.rs  Moderator: the sdk::Handler that judges and publishes before acknowledging
+//! moderator.rs  Moderator: the sdk::Handler that judges a delivery and publishes its
+//!               verdicts as one array before acknowledging
 //! routes.rs     router(): POST /events (the SDK's), /healthz, /readyz, /openapi.json
 //! ```
 
@@ -47,6 +58,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The subscription's name at the bus.
 pub const SUBSCRIPTION: &str = Moderation::NAME;
+/// Comments per delivery, at most; their verdicts are published as one array.
+pub const BATCH: u32 = 100;
 
 /// The longest wait between two attempts to register while the bus cannot be reached.
 const MAX_REGISTER_BACKOFF: Duration = Duration::from_secs(2);
@@ -78,7 +91,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     args.check()?;
     let advertised = args.service.advertise_url(listener.local_addr()?)?;
-    let subscriber = subscriber(&args, format!("{advertised}/events"));
+    let subscriber = subscriber(&args, format!("{advertised}/events"))?;
     let readiness = Readiness::new();
     let app = router(subscriber.router(), readiness.clone());
     let stop = shutdown.child_token();
@@ -94,8 +107,9 @@ pub async fn run(
     registered
 }
 
-/// The SDK subscriber of `CommentCreated`, one event per delivery, reached at `url`.
-fn subscriber(args: &ModerationArgs, url: String) -> Subscriber<Moderator> {
+/// The SDK subscriber of `CommentCreated`, up to [`BATCH`] events per delivery, reached at
+/// `url`; with `--subscription-secret`, shared by the replicas that register that secret.
+fn subscriber(args: &ModerationArgs, url: String) -> Result<Subscriber<Moderator>, SettingsError> {
     let token = args.service.bus_token.clone();
     let publisher = Publisher::new(&args.service.bus_url, token.clone()).with_source(SUBSCRIPTION);
     let moderator = Moderator::new(
@@ -110,11 +124,16 @@ fn subscriber(args: &ModerationArgs, url: String) -> Subscriber<Moderator> {
         name: SUBSCRIPTION.into(),
         url,
         types: vec![COMMENT_CREATED.into()],
-        batch: 1,
+        batch: BATCH,
         applied: None,
         log_id: None,
     };
-    Subscriber::stateless(config, moderator)
+    match &args.subscription_secret {
+        Some(secret) => {
+            Subscriber::stateless_shared(config, moderator, secret).map_err(SettingsError::Secret)
+        }
+        None => Ok(Subscriber::stateless(config, moderator)),
+    }
 }
 
 /// Registers, retrying with backoff while the bus cannot be reached or is not ready; a

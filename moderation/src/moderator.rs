@@ -1,28 +1,29 @@
-//! `Moderator`: the handler of `CommentCreated`. It judges the comment, publishes
-//! `CommentModerated` with the id `moderated-<commentId>`, and only then acknowledges the
-//! delivery: a verdict the bus has not stored is answered `503`, so the bus delivers the
-//! comment again, and the bus's deduplication by id keeps one verdict per comment
-//! whatever is retried.
+//! `Moderator`: the handler of `CommentCreated`. It judges every comment of a delivery,
+//! publishes their `CommentModerated` verdicts as one array (each with the id
+//! `moderated-<commentId>`), and only then acknowledges the delivery: verdicts the bus has
+//! not stored are answered `503`, so the bus delivers the comments again, and the bus's
+//! deduplication by id keeps one verdict per comment whatever is retried.
 
 use crate::events::{CommentCreated, CommentModerated, COMMENT_CREATED, COMMENT_MODERATED};
 use crate::verdict::BlockedWords;
-use bus::sdk::{Error as BusError, Handler, HandlerError, Publisher};
+use bus::sdk::{BatchError, Error as BusError, Handler, HandlerError, Publisher};
 use bus::{Envelope, NewEvent};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Judges each new comment and publishes its verdict.
 pub struct Moderator {
     words: BlockedWords,
     publisher: Publisher,
-    /// Waited before judging (`--delay-ms`).
+    /// Waited before judging a delivery (`--delay-ms`), once however many comments it holds.
     delay: Duration,
     /// The longest a publish may take: what is left of the delivery's timeout.
     publish_timeout: Duration,
 }
 
 impl Moderator {
-    /// A moderator publishing with `publisher`, waiting `delay` before each verdict, and
-    /// giving each publish at most `publish_timeout`.
+    /// A moderator publishing with `publisher`, waiting `delay` before the verdicts of each
+    /// delivery, and giving their publish at most `publish_timeout`.
     pub fn new(
         words: BlockedWords,
         publisher: Publisher,
@@ -58,50 +59,119 @@ impl Moderator {
         Ok(event)
     }
 
-    /// Publishes `event`: `Ok` once the bus has stored it (or had stored it before).
-    async fn publish(&self, event: NewEvent) -> Result<(), HandlerError> {
-        let id = event.id.clone().unwrap_or_default();
-        let published = tokio::time::timeout(self.publish_timeout, self.publisher.publish(event));
-        match published.await {
-            Ok(Ok(reply)) => {
-                tracing::info!(event = %id, seq = reply.seq, "verdict published");
-                Ok(())
+    /// The verdicts on the comments of `events`, in order, up to the first event that is
+    /// no comment; that one's index and why, if there is one.
+    fn verdicts_on(&self, events: &[Envelope]) -> (Vec<NewEvent>, Option<(usize, HandlerError)>) {
+        let mut verdicts = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            if event.ty != COMMENT_CREATED {
+                continue;
             }
-            Ok(Err(error)) if can_never_be_published(&error) => {
-                tracing::warn!(event = %id, error = %error, "the bus refuses this verdict");
-                Err(HandlerError::Reject(error.to_string()))
+            match self.verdict_on(event) {
+                Ok(verdict) => verdicts.push(verdict),
+                Err(error) => return (verdicts, Some((index, error))),
             }
-            Ok(Err(error)) => Err(HandlerError::Retry(format!(
-                "verdict not published: {error}"
-            ))),
-            Err(_) => Err(HandlerError::Retry(format!(
-                "the bus did not acknowledge the verdict within {:?}",
+        }
+        (verdicts, None)
+    }
+
+    /// Publishes `verdicts` as one array: `Ok` once the bus has stored them all (now or
+    /// before), within the publish timeout.
+    async fn publish(&self, verdicts: Vec<NewEvent>) -> Result<(), HandlerError> {
+        let published = tokio::time::timeout(self.publish_timeout, self.publish_new(verdicts));
+        published.await.unwrap_or_else(|_| {
+            Err(HandlerError::Retry(format!(
+                "the bus did not acknowledge the verdicts within {:?}",
                 self.publish_timeout
-            ))),
+            )))
+        })
+    }
+
+    /// Publishes `verdicts` as one array; when the bus answers that some of their ids are
+    /// stored already (`409 partial_duplicate`: a delivery cut otherwise than one that
+    /// was published before), publishes the others again without them.
+    async fn publish_new(&self, mut verdicts: Vec<NewEvent>) -> Result<(), HandlerError> {
+        loop {
+            let count = verdicts.len();
+            let first = verdicts
+                .first()
+                .and_then(|v| v.id.clone())
+                .unwrap_or_default();
+            match self.publisher.publish_all(verdicts.clone()).await {
+                Ok(replies) => {
+                    let seq = replies.last().map(|r| r.seq);
+                    tracing::info!(count, first = %first, seq, "verdicts published");
+                    return Ok(());
+                }
+                Err(error) => {
+                    let stored = stored_ids(&error).ok_or_else(|| refusal(error))?;
+                    verdicts.retain(|v| !v.id.as_ref().is_some_and(|id| stored.contains(id)));
+                    if verdicts.is_empty() {
+                        return Ok(());
+                    }
+                    if verdicts.len() == count {
+                        let message = "the bus named none of these verdicts as stored";
+                        return Err(HandlerError::Retry(message.into()));
+                    }
+                }
+            }
         }
     }
 }
 
-/// Whether the bus refused the verdict for what it is (bad input, its id taken by another
-/// kind of event, too large), so that no retry can change it. Anything else (unreachable,
-/// `503`, a wrong token) may pass later.
-fn can_never_be_published(error: &BusError) -> bool {
-    matches!(
+/// The ids a `409 partial_duplicate` names as stored already.
+fn stored_ids(error: &BusError) -> Option<HashSet<String>> {
+    let BusError::Rejected { status: 409, body } = error else {
+        return None;
+    };
+    if body.error != "partial_duplicate" {
+        return None;
+    }
+    let ids = body.extra.get("ids")?.as_array()?;
+    Some(
+        ids.iter()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// What the bus's refusal of the verdicts asks of the delivery: when they can never be
+/// published as they are (bad input, an id taken by another kind of event, too large),
+/// `422`, so the bus sends the comments again one per request and parks only the culprit;
+/// anything else (unreachable, `503`, a wrong token) may pass later: `503`.
+fn refusal(error: BusError) -> HandlerError {
+    if matches!(
         error,
         BusError::Rejected {
             status: 400 | 409 | 413,
             ..
         }
-    )
+    ) {
+        tracing::warn!(error = %error, "the bus refuses these verdicts");
+        return HandlerError::Reject(error.to_string());
+    }
+    HandlerError::Retry(format!("verdicts not published: {error}"))
 }
 
 impl Handler for Moderator {
     async fn handle(&self, event: Envelope) -> Result<(), HandlerError> {
-        if event.ty != COMMENT_CREATED {
-            return Ok(());
+        self.handle_batch(vec![event]).await.map_err(|e| e.error)
+    }
+
+    /// Judges the comments of the delivery, waits `--delay-ms` once, publishes their
+    /// verdicts as one array. An event that is no comment stops it there: the verdicts
+    /// before it are published, and it is refused (`422`), so the bus parks only it.
+    async fn handle_batch(&self, events: Vec<Envelope>) -> Result<(), BatchError> {
+        let (verdicts, broken) = self.verdicts_on(&events);
+        if !verdicts.is_empty() {
+            tokio::time::sleep(self.delay).await;
+            self.publish(verdicts)
+                .await
+                .map_err(|error| BatchError { applied: 0, error })?;
         }
-        let verdict = self.verdict_on(&event)?;
-        tokio::time::sleep(self.delay).await;
-        self.publish(verdict).await
+        match broken {
+            Some((applied, error)) => Err(BatchError { applied, error }),
+            None => Ok(()),
+        }
     }
 }

@@ -13,15 +13,23 @@
 //!   `CommentUpdated`): the whole chain drained.
 //!
 //! One comment in ten contains `orange` (the default blocked word), so both verdicts occur.
+//!
+//! With `--spawn`, the bench starts the stack itself, each service as its own process
+//! (`processes.rs`), and reports each one's resident memory once all are ready and after
+//! the runs.
 
 mod chain;
+mod processes;
+mod summary;
 
 use super::stats::Percentiles;
 use super::Target;
 use chain::{Outcome, Stack};
+use processes::Processes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use summary::{BlogSummary, Memory, Sustained};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -85,13 +93,52 @@ pub(crate) struct BlogArgs {
     /// How long a write may take to show in query before it counts as `timeout`, in ms.
     #[arg(long, env = "MINIBUS_BENCH_TIMEOUT_MS", default_value_t = 10_000)]
     pub(crate) timeout_ms: u64,
+
+    /// Start the stack here, each service a `minibus <service>` process of this binary on
+    /// an OS-chosen port with its data in a temporary directory (the URL flags are then
+    /// not used), and report each one's memory (VmRSS) idle and after the runs.
+    #[arg(long, env = "MINIBUS_BENCH_SPAWN")]
+    pub(crate) spawn: bool,
 }
 
-/// Runs the latency runs and the sustained run, prints the summary; fails if any write
-/// failed or never showed in query.
-pub(crate) async fn run(args: BlogArgs) -> anyhow::Result<()> {
-    let stack = Arc::new(Stack::new(&args)?);
-    let posts = paced(&args, args.rate, args.samples.into(), |_| {
+/// Runs the benchmark, on a stack of its own with `--spawn`, and prints the summary; fails
+/// if any write failed or never showed in query.
+pub(crate) async fn run(mut args: BlogArgs) -> anyhow::Result<()> {
+    if !args.spawn {
+        return finish(runs(&args).await?);
+    }
+    let processes = Processes::start().await?;
+    let url = |name: &str| processes.url(name).map(str::to_owned).unwrap_or_default();
+    args.bus.bus_url = url("bus");
+    (args.posts_url, args.comments_url) = (url("posts"), url("comments"));
+    args.query_url = url("query");
+    let idle_mb = processes.memory_mb()?;
+    let mut summary = runs(&args).await?;
+    let after_load_mb = processes.memory_mb()?;
+    summary.memory = Some(Memory {
+        idle_mb,
+        after_load_mb,
+    });
+    processes.stop().await?;
+    finish(summary)
+}
+
+/// Prints `summary`; an error if any write failed.
+fn finish(summary: BlogSummary) -> anyhow::Result<()> {
+    summary.print()?;
+    let failed: u64 = summary.errors().values().sum();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} writes failed: {:?}",
+        summary.errors()
+    );
+    Ok(())
+}
+
+/// The latency runs and the sustained run against the stack at the URLs of `args`.
+async fn runs(args: &BlogArgs) -> anyhow::Result<BlogSummary> {
+    let stack = Arc::new(Stack::new(args)?);
+    let posts = paced(args, args.rate, args.samples.into(), |_| {
         let stack = stack.clone();
         async move { stack.post_to_query().await }
     })
@@ -102,24 +149,16 @@ pub(crate) async fn run(args: BlogArgs) -> anyhow::Result<()> {
         "no post was created: {:?}",
         posts.errors
     );
-    let comments = paced(&args, args.rate, args.samples.into(), |n| {
+    let comments = paced(args, args.rate, args.samples.into(), |n| {
         let (stack, post_ids) = (stack.clone(), post_ids.clone());
         async move { stack.comment_to_query(&post_ids, n).await }
     })
     .await?;
     let sustained = match args.sustained_rate {
         0 => None,
-        rate => Some(sustained(&args, &stack, rate, &post_ids).await?),
+        rate => Some(sustained(args, &stack, rate, &post_ids).await?),
     };
-    let summary = BlogSummary::new(&args, posts, comments, sustained);
-    summary.print()?;
-    let failed: u64 = summary.errors().values().sum();
-    anyhow::ensure!(
-        failed == 0,
-        "{failed} writes failed: {:?}",
-        summary.errors()
-    );
-    Ok(())
+    Ok(BlogSummary::new(args.rate, posts, comments, sustained))
 }
 
 /// The sustained run: comments at `rate` for `--seconds`, then the wait for the chain to
@@ -215,119 +254,6 @@ where
     }
     Ok(run)
 }
-
-/// One latency run's figures.
-#[derive(Debug, serde::Serialize)]
-struct Latency {
-    samples: u64,
-    #[serde(flatten)]
-    latency: Percentiles,
-    errors: BTreeMap<String, u64>,
-}
-
-impl From<Run> for Latency {
-    fn from(mut run: Run) -> Self {
-        Self {
-            samples: run.ok,
-            latency: Percentiles::of(&mut run.latencies_us),
-            errors: run.errors,
-        }
-    }
-}
-
-/// The sustained run's figures.
-#[derive(Debug, serde::Serialize)]
-struct Sustained {
-    rate_asked: u32,
-    seconds_asked: u32,
-    /// Comments answered `201`.
-    comments: u64,
-    /// From the first request to the last answer.
-    load_seconds: f64,
-    achieved_per_s: f64,
-    /// `POST /posts/{id}/comments` answer times.
-    request: Percentiles,
-    /// Each subscription's lag on the bus right after the last answer: where the backlog is.
-    lag_at_stop: BTreeMap<String, u64>,
-    /// From the last answer to query's lag 0 with the whole chain on the bus; `null` if it
-    /// never came within `--timeout-ms`.
-    query_lag_zero_ms: Option<f64>,
-    errors: BTreeMap<String, u64>,
-}
-
-/// The figures of one run; also printed as one JSON line.
-#[derive(Debug, serde::Serialize)]
-struct BlogSummary {
-    bench: &'static str,
-    rate: u32,
-    /// `POST /posts` answered → the post in query.
-    post_visible: Latency,
-    /// `POST …/comments` answered → its final status in query.
-    comment_final: Latency,
-    sustained: Option<Sustained>,
-}
-
-impl BlogSummary {
-    fn new(args: &BlogArgs, posts: Run, comments: Run, sustained: Option<Sustained>) -> Self {
-        Self {
-            bench: "blog",
-            rate: args.rate,
-            post_visible: posts.into(),
-            comment_final: comments.into(),
-            sustained,
-        }
-    }
-
-    /// Every failure of the three runs, by run and kind.
-    fn errors(&self) -> BTreeMap<String, u64> {
-        let sustained = self.sustained.iter().flat_map(|s| &s.errors);
-        let runs = [
-            ("post", self.post_visible.errors.iter()),
-            ("comment", self.comment_final.errors.iter()),
-        ];
-        runs.into_iter()
-            .flat_map(|(run, errors)| errors.map(move |(k, n)| (format!("{run} {k}"), *n)))
-            .chain(sustained.map(|(k, n)| (format!("sustained {k}"), *n)))
-            .collect()
-    }
-
-    fn print(&self) -> anyhow::Result<()> {
-        let line = |what: &str, l: &Latency| {
-            println!(
-                "  {what}: {} at {}/s, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-                l.samples, self.rate, l.latency.p50_ms, l.latency.p99_ms, l.latency.max_ms
-            );
-        };
-        println!("blog chain, timed from each write's answer to query:");
-        line("post visible", &self.post_visible);
-        line("comment moderated", &self.comment_final);
-        if let Some(s) = &self.sustained {
-            let drained = s
-                .query_lag_zero_ms
-                .map_or("never".to_string(), |ms| format!("{ms:.1} ms"));
-            println!(
-                "  sustained: {} comments in {:.2} s ({:.0}/s of {}/s asked); request p50 {:.3} ms, \
-                 p99 {:.3} ms; lags at the end {:?}; query's lag 0 {drained} after it",
-                s.comments,
-                s.load_seconds,
-                s.achieved_per_s,
-                s.rate_asked,
-                s.request.p50_ms,
-                s.request.p99_ms,
-                s.lag_at_stop
-            );
-        }
-        let errors = self.errors();
-        if errors.is_empty() {
-            println!("  errors: none");
-        } else {
-            println!("  errors: {errors:?}");
-        }
-        println!("{}", serde_json::to_string(self)?);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,54 +277,8 @@ mod tests {
         assert!(Cli::try_parse_from(["blog", "--rate", "0"]).is_err());
         let short = Cli::try_parse_from(["blog", "--sustained-rate", "0", "--seconds", "2"]);
         assert_eq!(short.expect("parses").args.sustained_rate, 0);
-    }
-
-    #[test]
-    fn the_summary_names_every_failure_by_run() {
-        let args = Cli::try_parse_from(["blog"]).expect("defaults parse").args;
-        let posts = Run {
-            ok: 2,
-            latencies_us: vec![1000, 3000],
-            ids: vec!["a".into(), "b".into()],
-            errors: BTreeMap::new(),
-        };
-        let mut comments = Run::default();
-        comments.errors.insert("timeout".into(), 1);
-        let summary = BlogSummary::new(&args, posts, comments, None);
-        assert_eq!(
-            summary.errors(),
-            BTreeMap::from([("comment timeout".into(), 1)])
-        );
-        let json: serde_json::Value =
-            serde_json::to_value(&summary).expect("the summary serializes");
-        assert_eq!(json["bench"], "blog");
-        assert_eq!(json["post_visible"]["samples"], 2);
-        assert_eq!(json["post_visible"]["p99_ms"], 3.0);
-        assert_eq!(json["sustained"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn a_chain_that_never_drains_is_a_failure_with_a_null_figure() {
-        let args = Cli::try_parse_from(["blog"]).expect("defaults parse").args;
-        let sustained = Sustained {
-            rate_asked: 1000,
-            seconds_asked: 5,
-            comments: 5000,
-            load_seconds: 5.0,
-            achieved_per_s: 1000.0,
-            request: Percentiles::default(),
-            lag_at_stop: BTreeMap::from([("moderation".into(), 42)]),
-            query_lag_zero_ms: None,
-            errors: BTreeMap::from([("lag timeout".into(), 1)]),
-        };
-        let summary = BlogSummary::new(&args, Run::default(), Run::default(), Some(sustained));
-        let expected = BTreeMap::from([("sustained lag timeout".into(), 1)]);
-        assert_eq!(summary.errors(), expected);
-        let json = serde_json::to_value(&summary).expect("the summary serializes");
-        assert_eq!(
-            json["sustained"]["query_lag_zero_ms"],
-            serde_json::Value::Null
-        );
-        assert_eq!(json["sustained"]["lag_at_stop"]["moderation"], 42);
+        assert!(!a.spawn, "a running stack unless asked");
+        let spawned = Cli::try_parse_from(["blog", "--spawn"]).expect("parses");
+        assert!(spawned.args.spawn);
     }
 }

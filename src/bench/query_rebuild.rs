@@ -297,17 +297,17 @@ async fn ready_then_memory(
 }
 
 /// The base URL from query's `minibus query listening on http://…` line.
-fn listening_url(stdout: std::process::ChildStdout) -> anyhow::Result<String> {
+pub(super) fn listening_url(stdout: std::process::ChildStdout) -> anyhow::Result<String> {
     for line in BufReader::new(stdout).lines() {
         if let Some((_, url)) = line?.split_once("listening on ") {
             return Ok(url.trim().to_string());
         }
     }
-    anyhow::bail!("query exited before listening")
+    anyhow::bail!("the child exited before listening")
 }
 
 /// A `/proc/PID/status` line's value (`VmRSS:   1234 kB`), in MiB.
-fn status_mb(status: &str, field: &str) -> Option<f64> {
+pub(super) fn status_mb(status: &str, field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line[field.len()..]
         .trim()
@@ -320,7 +320,7 @@ fn status_mb(status: &str, field: &str) -> Option<f64> {
 
 /// SIGTERM (with `kill`, as the workspace forbids `unsafe`), then a bounded wait; SIGKILL
 /// if it does not exit in 10 s.
-async fn stop(child: &mut Child) -> anyhow::Result<()> {
+pub(super) async fn stop(child: &mut Child) -> anyhow::Result<()> {
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -20,7 +20,8 @@ pub use publisher::Publisher;
 #[cfg(feature = "kit")]
 pub use subscriber::document_deliveries;
 pub use subscriber::{
-    Handler, HandlerError, Registration, Subscriber, SubscriberConfig, SIGNATURE_TOLERANCE_SECS,
+    BatchError, Handler, HandlerError, Registration, Subscriber, SubscriberConfig,
+    MAX_DELIVERY_BYTES, SIGNATURE_TOLERANCE_SECS,
 };
 
 use crate::wire::ErrorBody;

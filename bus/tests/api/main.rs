@@ -22,6 +22,7 @@ mod publish;
 mod read;
 mod restart;
 mod schemathesis;
+mod sdk_batches;
 mod sdk_publisher;
 mod sdk_stateless;
 mod sdk_subscriber;

@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batches;
 mod bus_failure;
 mod deliveries;
 mod helpers;
 mod openapi;
+mod shared;
 mod start;
 mod verdicts;

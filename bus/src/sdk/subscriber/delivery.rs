@@ -1,7 +1,7 @@
 //! `POST /events`: one delivery from the bus, checked and applied in seq order (see the
 //! parent module's doc for the rules).
 
-use super::{Handler, HandlerError, Progress, Subscriber, SubscriberParts};
+use super::{BatchError, Handler, HandlerError, Progress, Subscriber, SubscriberParts};
 use crate::envelope::Envelope;
 use crate::signature::Signer;
 use crate::wire::headers::{
@@ -88,15 +88,34 @@ async fn apply_in_order<H: Handler>(
         progress.generation = generation;
         progress.applied = after;
     }
-    for event in events {
-        if event.seq <= progress.applied {
-            continue;
-        }
-        let seq = event.seq;
-        parts.handler.handle(event).await.map_err(refusal)?;
+    apply_fresh(parts, progress, events).await
+}
+
+/// Hands the events of `events` not applied yet to the handler at once, and moves the
+/// checkpoint past what it applied; the refusal to answer when it did not apply them all.
+async fn apply_fresh<H: Handler>(
+    parts: &SubscriberParts<H>,
+    progress: &mut Progress,
+    events: Vec<Envelope>,
+) -> Result<(), Response> {
+    let fresh: Vec<Envelope> = events
+        .into_iter()
+        .filter(|event| event.seq > progress.applied)
+        .collect();
+    let seqs: Vec<u64> = fresh.iter().map(|event| event.seq).collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let handled = parts.handler.handle_batch(fresh).await;
+    let applied = handled.as_ref().map_or_else(|e| e.applied, |_| seqs.len());
+    if let Some(&seq) = applied
+        .min(seqs.len())
+        .checked_sub(1)
+        .and_then(|i| seqs.get(i))
+    {
         progress.applied = seq;
     }
-    Ok(())
+    handled.map_err(|BatchError { error, .. }| refusal(error))
 }
 
 /// A delivery from another log than the one the checkpoint belongs to: the log was

@@ -11,6 +11,9 @@
 //! - answers `409 stale_generation` to an older generation, and on a newer one (an
 //!   operator's rewind) calls [`Handler::on_rewind`] and applies without skipping;
 //! - skips seqs it already applied within a generation (deliveries are at-least-once);
+//! - hands the rest of a delivery to [`Handler::handle_batch`] at once (a whole batch with
+//!   `batch` > 1), and moves the checkpoint past what it applied, all of it or the part a
+//!   [`BatchError`] counts;
 //! - notices a changed `Minibus-Log-Id` (the log was replaced) and starts over;
 //! - reports through [`Subscriber::caught_up`] when it has applied up to the head it saw
 //!   when it registered.
@@ -18,7 +21,8 @@
 //! A service that keeps no state (moderation) has no checkpoint to register from: built
 //! with [`Subscriber::stateless`], it PUTs without `reset`, so delivery resumes after what
 //! it last acknowledged (the bus's cursor), and starts from the beginning only when the
-//! subscription is created.
+//! subscription is created. Replicas of such a service that share one subscription are
+//! built with [`Subscriber::stateless_shared`] and one secret.
 
 mod delivery;
 #[cfg(feature = "kit")]
@@ -32,11 +36,19 @@ use super::Error;
 use crate::envelope::Envelope;
 use crate::signature::Signer;
 use crate::wire::{Info, Start, SubscriptionSpec, SubscriptionStatus};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{watch, Mutex};
+
+/// The largest delivery body taken: the `batch_max_bytes` the SDK registers (the bus's
+/// default, 1 MiB) and one more event of the bus's default `--max-event-bytes` (1 MiB),
+/// since the bus always sends at least one event whatever its size. It overrides a
+/// smaller limit the service sets for its own routes (comments takes 32 KiB), which would
+/// refuse (`413`) every full batch and make the bus send one event per request.
+pub const MAX_DELIVERY_BYTES: usize = 2 << 20;
 
 /// How often a subscriber that has not caught up yet asks the bus for its cursor.
 const CURSOR_POLL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -52,10 +64,42 @@ pub enum HandlerError {
     Retry(String),
 }
 
+/// Why a handler did not apply a whole delivered batch: its first `applied` events were
+/// applied (the checkpoint moves past them), then `error` stopped it. The delivery is
+/// answered as `error` says; the bus then sends the batch's events again one per request
+/// (DESIGN "Delivery"), and those already applied are skipped.
+#[derive(Debug, thiserror::Error)]
+#[error("{applied} events applied, then {error}")]
+pub struct BatchError {
+    /// How many events of the batch, from its start, were applied.
+    pub applied: usize,
+    /// Why the next one was not.
+    pub error: HandlerError,
+}
+
 /// What a service does with its events.
 pub trait Handler: Send + Sync + 'static {
     /// Applies one event (in seq order; each seq once per generation).
     fn handle(&self, event: Envelope) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Applies the events of one delivery (`batch` > 1), in seq order, those already
+    /// applied left out (never empty). The default calls [`Self::handle`] on each in turn
+    /// and stops at the first failure, counting what it applied. A handler that applies a
+    /// batch at once (one transaction, one array publish) overrides it, and answers
+    /// `applied: 0` when nothing of the batch was applied.
+    fn handle_batch(
+        &self,
+        events: Vec<Envelope>,
+    ) -> impl Future<Output = Result<(), BatchError>> + Send {
+        async move {
+            for (applied, event) in events.into_iter().enumerate() {
+                self.handle(event)
+                    .await
+                    .map_err(|error| BatchError { applied, error })?;
+            }
+            Ok(())
+        }
+    }
 
     /// The subscription was rewound: forget everything applied after seq `after`.
     fn on_rewind(&self, after: u64) -> impl Future<Output = ()> + Send {
@@ -124,7 +168,7 @@ struct SubscriberParts<H> {
     http: reqwest::Client,
     /// Verifies deliveries with `secret`.
     signer: Signer,
-    /// The random secret registered with the subscription.
+    /// The secret registered with the subscription: random, or shared by the replicas.
     secret: String,
     progress: Mutex<Progress>,
     caught_up: watch::Sender<bool>,
@@ -157,7 +201,9 @@ impl<H> Clone for Subscriber<H> {
 impl<H: Handler> Subscriber<H> {
     /// A subscriber with a fresh random secret; nothing is sent until [`Self::register`].
     pub fn new(config: SubscriberConfig, handler: H) -> Self {
-        Self::build(config, handler, Resume::FromCheckpoint)
+        let secret = Signer::random_secret();
+        Self::build(config, handler, Resume::FromCheckpoint, secret)
+            .unwrap_or_else(|_| unreachable!("a random secret is valid"))
     }
 
     /// A subscriber for a service that keeps no state: [`Self::register`] leaves the
@@ -165,19 +211,37 @@ impl<H: Handler> Subscriber<H> {
     /// service last acknowledged instead of handling everything again; a new subscription
     /// starts from the beginning. `config.applied` and `config.log_id` are not used.
     pub fn stateless(config: SubscriberConfig, handler: H) -> Self {
-        Self::build(config, handler, Resume::FromBusCursor)
+        let secret = Signer::random_secret();
+        Self::build(config, handler, Resume::FromBusCursor, secret)
+            .unwrap_or_else(|_| unreachable!("a random secret is valid"))
     }
 
-    fn build(config: SubscriberConfig, handler: H, resume: Resume) -> Self {
-        let secret = Signer::random_secret();
-        let signer = Signer::from_secret(&secret)
-            .unwrap_or_else(|_| unreachable!("a random secret is valid"));
+    /// A [`Self::stateless`] subscriber whose replicas share one subscription (DESIGN
+    /// "Manifests": moderation's Deployment): each registers the same `secret`
+    /// (`whsec_…`) instead of a fresh random one, so that no replica's registration
+    /// replaces the secret the others verify deliveries with. Its error says why a secret
+    /// is not `whsec_` and the base64 of 24–64 bytes.
+    pub fn stateless_shared(
+        config: SubscriberConfig,
+        handler: H,
+        secret: &str,
+    ) -> Result<Self, String> {
+        Self::build(config, handler, Resume::FromBusCursor, secret.to_owned())
+    }
+
+    fn build(
+        config: SubscriberConfig,
+        handler: H,
+        resume: Resume,
+        secret: String,
+    ) -> Result<Self, String> {
+        let signer = Signer::from_secret(&secret)?;
         let progress = Progress {
             applied: config.applied.unwrap_or(0),
             log_id: config.log_id.clone(),
             ..Progress::default()
         };
-        Self {
+        Ok(Self {
             parts: Arc::new(SubscriberParts {
                 handler,
                 http: reqwest::Client::new(),
@@ -188,13 +252,15 @@ impl<H: Handler> Subscriber<H> {
                 config,
                 resume,
             }),
-        }
+        })
     }
 
-    /// `POST /events`: mount it where [`SubscriberConfig::url`] points.
+    /// `POST /events`: mount it where [`SubscriberConfig::url`] points. It takes bodies up
+    /// to [`MAX_DELIVERY_BYTES`], whatever limit the service's other routes have.
     pub fn router(&self) -> Router {
+        let deliver = post(delivery::deliver::<H>).layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES));
         Router::new()
-            .route("/events", post(delivery::deliver::<H>))
+            .route("/events", deliver)
             .with_state(self.clone())
     }
 
