@@ -114,12 +114,9 @@ impl Cluster {
             format!("{}: should be a {kind:?}", c.origin)
         });
         if c.subcommand == "moderation" {
-            let strategy = &doc["spec"]["strategy"]["type"];
-            f.check(strategy == "Recreate", || {
-                format!("{}: a rollout must not run two replicas at once", c.origin)
-            });
+            self.check_shared_subscription_secret(c, f);
         }
-        if ["bus", "moderation", "posts", "comments"].contains(&c.subcommand.as_str()) {
+        if ["bus", "posts", "comments"].contains(&c.subcommand.as_str()) {
             let replicas = &doc["spec"]["replicas"];
             f.check(replicas == 1, || {
                 format!("{}: replicas {replicas}, not 1", c.origin)
@@ -157,6 +154,27 @@ impl Cluster {
                 format!("{}: {var} is not the Secret's token", c.origin)
             });
         }
+    }
+
+    /// moderation's replicas share one subscription, so they must register it with one
+    /// secret (`MINIBUS_SUBSCRIPTION_SECRET`) from the Secret: with a random one each, a
+    /// replica would refuse the deliveries signed for another.
+    fn check_shared_subscription_secret(&self, c: &Container, f: &mut Findings) {
+        let secret = self.of_kind("Secret").map(|(_, doc)| doc).next();
+        let shared = c.env.iter().any(|(var, value)| {
+            var == "MINIBUS_SUBSCRIPTION_SECRET"
+                && matches!(value, EnvValue::Secret { name, key }
+                    if secret.is_some_and(|s| s["metadata"]["name"] == *name
+                        && s["stringData"][key.as_str()]
+                            .as_str()
+                            .is_some_and(|v| v.starts_with("whsec_"))))
+        });
+        f.check(shared, || {
+            format!(
+                "{}: replicas sharing a subscription need MINIBUS_SUBSCRIPTION_SECRET from the Secret",
+                c.origin
+            )
+        });
     }
 
     /// A URL host's target: a Service, or `$(POD_NAME).<headless Service>` (the pod's own
