@@ -1,7 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{bench, comments, moderation, posts, query, serve, up};
-use bus::daemon::BusConfig;
+use crate::{bench, comments, moderation, ops, posts, query, up};
 use clap::{Parser, Subcommand};
 
 /// minibus: a self-hosted event bus with pluggable HTTP subscribers, and a CQRS mini blog.
@@ -14,8 +13,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the event bus daemon.
-    Bus(BusConfig),
+    /// Run the event bus daemon; or import into, or check, a stopped bus's store.
+    Bus(ops::BusArgs),
     /// Run the whole stack on one machine: the bus, posts, comments, query and moderation.
     Up(up::UpArgs),
     /// Run the posts service: writes posts and publishes PostCreated.
@@ -29,18 +28,23 @@ pub(crate) enum Command {
     /// Benchmarks against a running bus.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The events of a running bus. (Only `export` here: folded into the `events` commands
+    /// of the admin CLI at merge.)
+    #[command(subcommand)]
+    Events(ops::EventsCommand),
 }
 
 impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
-            Command::Bus(config) => serve::bus(config).await,
+            Command::Bus(args) => args.run().await,
             Command::Up(args) => up::run(args).await,
             Command::Posts(args) => posts::run(args).await,
             Command::Moderation(args) => moderation::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Comments(args) => comments::run(args).await,
             Command::Bench(command) => command.run().await,
+            Command::Events(command) => command.run().await,
         }
     }
 }

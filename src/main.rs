@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod comments;
 mod moderation;
+mod ops;
 mod posts;
 mod query;
 mod serve;
