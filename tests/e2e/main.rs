@@ -12,6 +12,9 @@
 //! - `crash`: SIGKILL under load, restart, nothing acknowledged lost; graceful SIGTERM.
 //! - `delivery`: SIGKILL while delivering to subscribers: every subscriber still gets
 //!   exactly its events, in order; a seq repeats only across a restart.
+//! - `export_import`: `minibus events export`, `bus import` and `bus check`: a log moved
+//!   to a fresh store is served byte for byte under the same log id; a bad file is refused
+//!   naming its line, leaving no store; a store the file does not continue is left alone.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
@@ -38,6 +41,7 @@ mod comments;
 mod course;
 mod crash;
 mod delivery;
+mod export_import;
 mod helpers;
 mod moderation;
 mod posts;
