@@ -2,8 +2,8 @@
 //! header line ([`ExportHeader`]: format, log id, after, head) then each envelope exactly as
 //! the bus serves it, one per line, up to the head the bus had when the export began.
 //!
-//! It reads pages of 10,000 (`GET /events?after=…&limit=10000`) and asks for the next page
-//! while it writes one, so memory stays flat (two pages) for any log size.
+//! It reads pages of 10,000 (`GET /events?after=…&limit=10000`), four at a time while it
+//! writes the one before them, so memory stays flat (five pages, ~12 MB) for any log size.
 
 use super::progress::Bars;
 use anyhow::{bail, ensure, Context};
@@ -55,39 +55,72 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
     out.write_all(b"\n")?;
     let bars = Bars::on_stderr();
     bars.begin("exporting", header.events());
-    let mut after = header.after;
-    let mut next = (after < header.head).then(|| source.spawn_page(after));
-    while let Some(page) = next.take() {
+    let mut pages = Pages::new(&source, &header);
+    while let Some((after, page)) = pages.next() {
         let body = page.await.context("reading a page")??;
         let events: Vec<&RawValue> =
             serde_json::from_slice(&body).context("a page of GET /events is not a JSON array")?;
-        let kept = events.len().min(usize::try_from(header.head - after)?);
-        ensure!(
-            kept > 0,
-            "the bus has no events after {after}, though its head was {}",
-            header.head
-        );
-        let end = after + kept as u64;
-        if end < header.head {
-            next = Some(source.spawn_page(end));
-        }
-        let events = &events[..kept];
-        check_seqs(events, after)?;
-        for event in events {
+        check_seqs(&events, after, pages.size(after))?;
+        for event in &events {
             out.write_all(event.get().as_bytes())?;
             out.write_all(b"\n")?;
         }
-        after = end;
-        bars.advance_to(after - header.after);
+        bars.advance_to(after + events.len() as u64 - header.after);
     }
     out.flush().context("writing the export to stdout")?;
     bars.end();
     Ok(())
 }
 
-/// The page after `after` must hold the seqs that follow it (the log is gapless, so its
-/// first and last seqs tell).
-fn check_seqs(events: &[&RawValue], after: u64) -> anyhow::Result<()> {
+/// The pages of an export, read [`IN_FLIGHT`] at a time: the log is gapless, so each page's
+/// range is known before the one before it arrives, and the bus reads several at once.
+struct Pages<'a> {
+    source: &'a Source,
+    head: u64,
+    /// The `after` of the next page to ask for.
+    next_after: u64,
+    in_flight: std::collections::VecDeque<(u64, PageTask)>,
+}
+
+/// A page being read: its body.
+type PageTask = tokio::task::JoinHandle<anyhow::Result<Bytes>>;
+
+/// Pages asked for at a time.
+const IN_FLIGHT: usize = 4;
+
+impl<'a> Pages<'a> {
+    fn new(source: &'a Source, header: &ExportHeader) -> Self {
+        Self {
+            source,
+            head: header.head,
+            next_after: header.after,
+            in_flight: std::collections::VecDeque::with_capacity(IN_FLIGHT),
+        }
+    }
+
+    /// How many events the page after `after` holds.
+    fn size(&self, after: u64) -> u64 {
+        PAGE.min(self.head - after)
+    }
+
+    /// The next page in seq order (its `after`, its body being read), asking for the ones
+    /// after it meanwhile.
+    fn next(&mut self) -> Option<(u64, PageTask)> {
+        while self.in_flight.len() < IN_FLIGHT && self.next_after < self.head {
+            let (after, limit) = (self.next_after, self.size(self.next_after));
+            let path = format!("/events?after={after}&limit={limit}");
+            let source = self.source.clone();
+            let task = tokio::spawn(async move { source.get(&path).await });
+            self.in_flight.push_back((after, task));
+            self.next_after += limit;
+        }
+        self.in_flight.pop_front()
+    }
+}
+
+/// The page after `after` must hold the `size` seqs that follow it (the log is gapless,
+/// so its length and its first and last seqs tell).
+fn check_seqs(events: &[&RawValue], after: u64, size: u64) -> anyhow::Result<()> {
     #[derive(serde::Deserialize)]
     struct Seq {
         seq: u64,
@@ -95,9 +128,12 @@ fn check_seqs(events: &[&RawValue], after: u64) -> anyhow::Result<()> {
     let seq_of = |e: &RawValue| serde_json::from_str::<Seq>(e.get()).map(|s| s.seq);
     let first = events.first().map(|e| seq_of(e)).transpose()?;
     let last = events.last().map(|e| seq_of(e)).transpose()?;
-    let expected = (Some(after + 1), Some(after + events.len() as u64));
-    if (first, last) != expected {
-        bail!("the page after {after} holds seqs {first:?}..{last:?}, not {expected:?}");
+    let expected = (Some(after + 1), Some(after + size));
+    if events.len() as u64 != size || (first, last) != expected {
+        bail!(
+            "the page after {after} holds {} events, seqs {first:?}..{last:?}, not {size}: {expected:?}",
+            events.len()
+        );
     }
     Ok(())
 }
@@ -142,15 +178,5 @@ impl Source {
             );
         }
         Ok(body)
-    }
-
-    /// The page after `after`, read in a task of its own (while the previous one is written).
-    fn spawn_page(&self, after: u64) -> tokio::task::JoinHandle<anyhow::Result<Bytes>> {
-        let source = self.clone();
-        tokio::spawn(async move {
-            source
-                .get(&format!("/events?after={after}&limit={PAGE}"))
-                .await
-        })
     }
 }

@@ -4,7 +4,7 @@
 //! exported log id and undoing the events an import appended.
 
 use super::{key_seq, parse, seq_key, stream_key, SledLog, META_LOG_ID, META_VERIFIED_HEAD};
-use crate::daemon::store::StoreError;
+use crate::daemon::store::{NewRecord, StoreError};
 use std::path::Path;
 
 /// The trees of a store, opened as they are: nothing created, nothing recovered.
@@ -78,5 +78,42 @@ impl SledLog {
         }
         self.meta.insert(META_VERIFIED_HEAD, &seq_key(head))?;
         super::EventLog::flush(self)
+    }
+}
+
+/// An import's writes, split so that two threads can share them: the records of a batch
+/// first, then (once they are written) its index entries, so that no index entry is ever
+/// ahead of its event in sled's log; the verified-head marker last.
+impl SledLog {
+    /// Inserts the records of `records` (consecutive seqs after the log's last).
+    pub(in crate::daemon::store) fn insert_records(
+        &self,
+        records: &[NewRecord],
+    ) -> Result<(), StoreError> {
+        for r in records {
+            self.events.insert(seq_key(r.seq), r.raw.as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the index entries of `records`, whose records are inserted.
+    pub(in crate::daemon::store) fn insert_index_entries(
+        &self,
+        records: &[NewRecord],
+    ) -> Result<(), StoreError> {
+        for r in records {
+            let seq = seq_key(r.seq);
+            self.ids.insert(r.id.as_bytes(), &seq)?;
+            if let Some((stream, version)) = &r.stream {
+                self.streams.insert(stream_key(stream, *version), &seq)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the verified-head marker: every index entry up to `head` is written.
+    pub(in crate::daemon::store) fn mark_verified(&self, head: u64) -> Result<(), StoreError> {
+        self.meta.insert(META_VERIFIED_HEAD, &seq_key(head))?;
+        Ok(())
     }
 }
