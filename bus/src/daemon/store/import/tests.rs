@@ -262,3 +262,62 @@ fn the_undo_of_a_failed_import_puts_the_store_back() {
     assert_eq!(log.seq_of_id("id-14").expect("id"), None);
     assert_eq!(log.stream_version("s").expect("version"), 4);
 }
+
+/// A file that changes under the import once its second pass begins (after validation),
+/// at a line past the first batches: what a write failure half-way looks like.
+struct ChangesBeforeWriting {
+    file: PathBuf,
+    bad_line: usize,
+}
+
+impl Progress for ChangesBeforeWriting {
+    fn begin(&self, phase: &'static str, _total: u64) {
+        if phase == "writing" {
+            let text = std::fs::read_to_string(&self.file).expect("read");
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[self.bad_line - 1] = "{\"seq\":";
+            std::fs::write(&self.file, lines.join("\n")).expect("write");
+        }
+    }
+    fn advance_to(&self, _done: u64) {}
+    fn end(&self) {}
+}
+
+#[test]
+fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let all = lines(0, 30_000);
+    let new_store = tmp.path().join("new");
+    let changing = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(0, 25_000), &all[..25_000]),
+        bad_line: 22_000,
+    };
+    let err = import(&new_store, &changing.file, 8, &changing).expect_err("changed");
+    assert!(
+        matches!(err, ImportError::Line { line: 22_000, .. }),
+        "{err}"
+    );
+    assert!(!new_store.exists(), "the new store was removed");
+
+    let store = tmp.path().join("store");
+    import(
+        &store,
+        &file(tmp.path(), &header(0, 5_000), &all[..5_000]),
+        8,
+        &Silent,
+    )
+    .expect("the first part");
+    let changing = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(5_000, 30_000), &all[5_000..]),
+        bad_line: 22_000,
+    };
+    let err = import(&store, &changing.file, 8, &changing).expect_err("changed");
+    assert!(
+        matches!(err, ImportError::Line { line: 22_000, .. }),
+        "{err}"
+    );
+    let log = open_log(&store);
+    assert_eq!(log.last_seq().expect("head"), 5_000);
+    assert_eq!(log.seq_of_id("id-5001").expect("id"), None);
+    assert_eq!(log.stream_version("s").expect("version"), 5_000 / 3);
+}
