@@ -4,6 +4,9 @@
 //! that a second engine can sit behind it later. Every method is synchronous: reads are
 //! cheap (sled's page cache), and the one writer calls `append` and `flush` from its own
 //! thread.
+//!
+//! Beside it, the offline tools on a stopped bus's store: [`import`] (an export file into
+//! an empty store, or one it continues) and [`check`] (the whole store verified).
 
 pub mod check;
 mod durable;
