@@ -60,6 +60,10 @@ pub enum ImportError {
     /// The store is in use: a bus (or another tool) runs on it.
     #[error("the store in {0} is in use (is a bus running on it?): stop it first")]
     Locked(PathBuf),
+    /// A thread of the second pass could not start (out of threads or memory), or
+    /// panicked (a bug).
+    #[error("an import thread failed: {0}")]
+    Thread(String),
     /// The store failed (opening, reading or writing it).
     #[error("the store failed")]
     Store(#[from] StoreError),

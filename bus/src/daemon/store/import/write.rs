@@ -1,11 +1,12 @@
 //! The second pass of an import: the validated lines appended in batches, made durable once
 //! at the end.
 //!
-//! Three threads, one stage each, a batch flowing through them: this thread reads and
-//! encodes, one inserts the records, one the index entries of the batches whose records are
-//! in (so that no index entry is ever ahead of its event in sled's log, as the writer
-//! keeps it), and the verified-head marker goes last. sled's inserts cost more than reading
-//! a line (each clones the leaf it changes); the two trees take them in parallel.
+//! A batch flows through four threads, one stage each: this thread reads and encodes, one
+//! inserts the records, then two insert the `ids` and the `streams` entries of the batches
+//! whose records are in (so that no index entry is ever ahead of its event in sled's log,
+//! as the writer keeps it); the verified-head marker goes last. sled's inserts cost more
+//! than reading a line (each clones the leaf it changes); the three trees take them in
+//! parallel.
 
 use super::file::{ExportHeader, Lines};
 use super::ImportError;
@@ -15,9 +16,11 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::{Scope, ScopedJoinHandle};
 
 /// Events in a batch: large enough that the hand-offs cost nothing, small enough to keep
-/// memory flat (a few MB per batch, at most six batches on their way).
+/// memory flat (a few MB per batch, at most eight batches on their way).
 const BATCH: usize = 10_000;
 /// Batches waiting between two stages.
 const QUEUE: usize = 2;
@@ -30,33 +33,54 @@ pub(super) fn write(
     progress: &dyn Progress,
 ) -> Result<u64, ImportError> {
     let (to_records, records_in) = sync_channel(QUEUE);
-    let (to_index, index_in) = sync_channel(QUEUE);
-    let (read, records, index) = std::thread::scope(|scope| {
-        let records = std::thread::Builder::new()
-            .name("import-records".into())
-            .spawn_scoped(scope, move || insert_records(log, records_in, to_index));
-        let index = std::thread::Builder::new()
-            .name("import-index".into())
-            .spawn_scoped(scope, move || insert_index_entries(log, index_in));
+    let (to_ids, ids_in) = sync_channel(QUEUE);
+    let (to_streams, streams_in) = sync_channel(QUEUE);
+    let (read, records, ids, streams) = std::thread::scope(|scope| {
+        let records = spawn_stage(scope, "import-records", move || {
+            insert_records(log, records_in, [to_ids, to_streams])
+        });
+        let ids = spawn_stage(scope, "import-ids", move || {
+            insert_entries(ids_in, |b| log.insert_id_entries(b))
+        });
+        let streams = spawn_stage(scope, "import-streams", move || {
+            insert_entries(streams_in, |b| log.insert_stream_entries(b))
+        });
         let read = read_batches(file, header, to_records, progress);
-        let join = |spawned: std::io::Result<std::thread::ScopedJoinHandle<'_, _>>| match spawned {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Corrupt("an import thread panicked".into()))),
-            Err(e) => Err(StoreError::Corrupt(format!(
-                "cannot start an import thread: {e}"
-            ))),
-        };
-        (read, join(records), join(index))
+        (read, join(records), join(ids), join(streams))
     });
     // A failed stage stops the ones before it: its own error is the one to report.
     records?;
-    index?;
+    ids?;
+    streams?;
     let written = read?;
     log.mark_verified(header.head)?;
     log.flush()?;
     progress.end();
     Ok(written)
+}
+
+/// A stage of the pass on a thread of its own, named in `/proc` and profiles.
+fn spawn_stage<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    name: &str,
+    stage: impl FnOnce() -> Result<(), StoreError> + Send + 'scope,
+) -> std::io::Result<ScopedJoinHandle<'scope, Result<(), StoreError>>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(scope, stage)
+}
+
+/// How a stage ended.
+fn join(
+    spawned: std::io::Result<ScopedJoinHandle<'_, Result<(), StoreError>>>,
+) -> Result<(), ImportError> {
+    match spawned {
+        Ok(handle) => match handle.join() {
+            Ok(stage) => stage.map_err(ImportError::from),
+            Err(_) => Err(ImportError::Thread("it panicked".into())),
+        },
+        Err(e) => Err(ImportError::Thread(format!("it could not start: {e}"))),
+    }
 }
 
 /// Reads the lines into batches of records for the first stage.
@@ -91,26 +115,32 @@ fn read_batches(
     Ok(next_seq - 1 - header.after)
 }
 
+/// A batch on its way, shared by the index stages once its records are in.
+type Batch = Arc<Vec<NewRecord>>;
+
 fn insert_records(
     log: &SledLog,
     batches: Receiver<Vec<NewRecord>>,
-    out: SyncSender<Vec<NewRecord>>,
+    index_stages: [SyncSender<Batch>; 2],
 ) -> Result<(), StoreError> {
     for batch in batches {
         log.insert_records(&batch)?;
-        if out.send(batch).is_err() {
-            break;
+        let batch = Arc::new(batch);
+        for stage in &index_stages {
+            if stage.send(batch.clone()).is_err() {
+                return Ok(()); // that stage failed: its error is reported
+            }
         }
     }
     Ok(())
 }
 
-fn insert_index_entries(
-    log: &SledLog,
-    batches: Receiver<Vec<NewRecord>>,
+fn insert_entries(
+    batches: Receiver<Batch>,
+    insert: impl Fn(&[NewRecord]) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     for batch in batches {
-        log.insert_index_entries(&batch)?;
+        insert(&batch)?;
     }
     Ok(())
 }

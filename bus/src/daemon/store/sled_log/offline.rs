@@ -81,9 +81,9 @@ impl SledLog {
     }
 }
 
-/// An import's writes, split so that two threads can share them: the records of a batch
-/// first, then (once they are written) its index entries, so that no index entry is ever
-/// ahead of its event in sled's log; the verified-head marker last.
+/// An import's writes, split so that threads can share them: the records of a batch first,
+/// then (once they are written) its index entries, so that no index entry is ever ahead of
+/// its event in sled's log; the verified-head marker last.
 impl SledLog {
     /// Inserts the records of `records` (consecutive seqs after the log's last).
     pub(in crate::daemon::store) fn insert_records(
@@ -96,16 +96,26 @@ impl SledLog {
         Ok(())
     }
 
-    /// Inserts the index entries of `records`, whose records are inserted.
-    pub(in crate::daemon::store) fn insert_index_entries(
+    /// Inserts the `ids` entries of `records`, whose records are inserted.
+    pub(in crate::daemon::store) fn insert_id_entries(
         &self,
         records: &[NewRecord],
     ) -> Result<(), StoreError> {
         for r in records {
-            let seq = seq_key(r.seq);
-            self.ids.insert(r.id.as_bytes(), &seq)?;
+            self.ids.insert(r.id.as_bytes(), &seq_key(r.seq))?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the `streams` entries of `records`, whose records are inserted.
+    pub(in crate::daemon::store) fn insert_stream_entries(
+        &self,
+        records: &[NewRecord],
+    ) -> Result<(), StoreError> {
+        for r in records {
             if let Some((stream, version)) = &r.stream {
-                self.streams.insert(stream_key(stream, *version), &seq)?;
+                self.streams
+                    .insert(stream_key(stream, *version), &seq_key(r.seq))?;
             }
         }
         Ok(())
