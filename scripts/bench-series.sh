@@ -99,6 +99,25 @@ for run in $(seq "$RUNS"); do
   stop_bus
 done
 
+# Backup and restore of the 1M log: `events export` from a bus on it to a file, then `bus
+# import` of that file into a fresh dir (wall time of each; the export's first line is its
+# header), then `bus check` of the imported store.
+start_bus "$BIG"
+for run in $(seq "$RUNS"); do
+  t0=$(date +%s.%N)
+  "$BIN" events export --bus-url "$URL" >"$WORK/export.ndjson"
+  echo "export-1m $(echo "$(date +%s.%N) - $t0" | bc) s, load $(cut -d' ' -f1 /proc/loadavg)"
+done
+stop_bus
+for run in $(seq "$RUNS"); do
+  rm -rf "$WORK/imported"
+  t0=$(date +%s.%N)
+  "$BIN" bus import --data-dir "$WORK/imported" "$WORK/export.ndjson" >/dev/null
+  echo "import-1m $(echo "$(date +%s.%N) - $t0" | bc) s, load $(cut -d' ' -f1 /proc/loadavg)"
+done
+echo "check-1m $("$BIN" bus check --data-dir "$WORK/imported" | grep 'checked in')"
+rm -rf "$WORK/imported" "$WORK/export.ndjson"
+
 # The same size of log with every event on a stream of 3 (as the blog's comments): one
 # more index entry per event, so more of sled's per-page metadata in memory.
 STREAMS=$WORK/streams

@@ -1,7 +1,6 @@
 //! The command line: one clap struct per subcommand; every flag has a `MINIBUS_…` variable.
 
-use crate::{admin, bench, client, comments, moderation, posts, query, serve, up};
-use bus::daemon::BusConfig;
+use crate::{admin, bench, client, comments, moderation, ops, posts, query, up};
 use clap::{Parser, Subcommand};
 
 /// minibus: a self-hosted event bus with pluggable HTTP subscribers, and a CQRS mini blog.
@@ -14,8 +13,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the event bus daemon.
-    Bus(BusConfig),
+    /// Run the event bus daemon; or import into, or check, a stopped bus's store.
+    Bus(ops::BusArgs),
     /// Run the whole stack on one machine: the bus, posts, comments, query, moderation and the
     /// client (the page and its gateway).
     Up(up::UpArgs),
@@ -29,7 +28,7 @@ pub(crate) enum Command {
     Comments(::comments::CommentsArgs),
     /// Run the client: the blog's page, and the gateway to posts, comments, query and the bus.
     Client(::client::ClientArgs),
-    /// Follow or publish events on a running bus.
+    /// Follow, publish or export the events of a running bus.
     #[command(subcommand)]
     Events(admin::EventsCommand),
     /// Inspect and steer a running bus's subscriptions: list, show, pause, resume, rewind,
@@ -44,7 +43,7 @@ pub(crate) enum Command {
 impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
-            Command::Bus(config) => serve::bus(config).await,
+            Command::Bus(args) => args.run().await,
             Command::Up(args) => up::run(args).await,
             Command::Posts(args) => posts::run(args).await,
             Command::Moderation(args) => moderation::run(args).await,

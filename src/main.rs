@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod comments;
 mod moderation;
+mod ops;
 mod posts;
 mod query;
 mod serve;

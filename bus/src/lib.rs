@@ -52,6 +52,10 @@
 //!     record.rs          the record format: a small binary header, then the envelope JSON
 //!     sled_log.rs        SledLog, the sled engine, and its start-up recovery of the tail
 //!     durable.rs         fdatasync of sled's files after each flush
+//!     sled_log/offline.rs  what the offline tools need of a stopped store beyond EventLog
+//!     import/            `minibus bus import`: the export file (file.rs), validate.rs, write.rs
+//!     check/             `minibus bus check`: the log pass, index entries, subscriptions
+//!     progress.rs        Progress, reported by import and check (the binary draws bars)
 //!   writer/            the one writer: the Writer guard owning its threads, WriterHandle
 //!     applier.rs         the writer thread: takes waiting publishes as a group, applies it
 //!     admission.rs       idempotency and expected_version checks, seqs, times, records

@@ -1,4 +1,4 @@
-//! `minibus events …`: the bus's events, followed or published.
+//! `minibus events …`: the bus's events, followed, published or exported.
 
 use super::{publish, tail};
 
@@ -10,6 +10,11 @@ pub(crate) enum EventsCommand {
     Tail(tail::TailArgs),
     /// Publish one event and print its seq and id (the bus's error otherwise).
     Publish(publish::PublishArgs),
+    /// Write the bus's events as NDJSON on stdout, for `minibus bus import`.
+    ///
+    /// A header line (format, log id, after, head), then each envelope exactly as the bus
+    /// serves it, one per line, up to the head when the export began.
+    Export(crate::ops::export::ExportArgs),
 }
 
 impl EventsCommand {
@@ -17,6 +22,7 @@ impl EventsCommand {
         match self {
             EventsCommand::Tail(args) => tail::run(args).await,
             EventsCommand::Publish(args) => publish::run(args).await,
+            EventsCommand::Export(args) => crate::ops::export::run(args).await,
         }
     }
 }

@@ -15,6 +15,9 @@
 //! - `admin_cli`: the operator CLI (`minibus events tail | publish`, `minibus subs …`)
 //!   against a bus process: each action's effect in the bus, the tables, and each error
 //!   as one line on stderr.
+//! - `export_import`: `minibus events export`, `bus import` and `bus check`: a log moved
+//!   to a fresh store is served byte for byte under the same log id; a bad file is refused
+//!   naming its line, leaving no store; a store the file does not continue is left alone.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
@@ -49,6 +52,7 @@ mod comments;
 mod course;
 mod crash;
 mod delivery;
+mod export_import;
 mod helpers;
 mod manifests;
 mod moderation;

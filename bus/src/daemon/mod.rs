@@ -25,6 +25,9 @@ pub mod bench {
 
 pub use api::{router, AppState};
 pub use config::{BusConfig, Durability};
+/// The offline tools over a stopped bus's store: `minibus bus import` and `minibus bus
+/// check`, and the [`Progress`] they report.
+pub use store::{check, import, Progress, Silent};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

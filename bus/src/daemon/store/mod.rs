@@ -4,11 +4,18 @@
 //! that a second engine can sit behind it later. Every method is synchronous: reads are
 //! cheap (sled's page cache), and the one writer calls `append` and `flush` from its own
 //! thread.
+//!
+//! Beside it, the offline tools on a stopped bus's store: [`import`] (an export file into
+//! an empty store, or one it continues) and [`check`] (the whole store verified).
 
+pub mod check;
 mod durable;
+pub mod import;
+mod progress;
 mod record;
 mod sled_log;
 
+pub use progress::{Progress, Silent};
 pub(crate) use record::StoredEvent;
 pub use record::{encode, RecordFields};
 pub use sled_log::SledLog;
@@ -25,6 +32,26 @@ pub enum StoreError {
     /// The data on disk is not what this version wrote; the message says what and where.
     #[error("store damaged: {0}")]
     Corrupt(String),
+}
+
+/// Whether opening a store failed because another process holds its lock (sled's
+/// `could not acquire lock`, an `EWOULDBLOCK` from `flock`).
+fn is_locked(e: &StoreError) -> bool {
+    matches!(e, StoreError::Engine(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Waits (at most 10 s) until nothing holds sled's lock on `lock_file`: the last handle of
+/// a store can be gone while one of sled's threads still finishes a write.
+fn wait_released(lock_file: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match std::fs::File::open(lock_file) {
+            Ok(file) if file.try_lock().is_err() => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Which events a read returns.

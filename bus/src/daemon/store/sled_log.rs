@@ -9,16 +9,20 @@
 //! (the log is the truth). Anything else wrong refuses the start; the full check of a store
 //! is `minibus bus check`'s job.
 
+mod offline;
+
+pub(super) use offline::Trees;
+
 use super::durable::DurableFiles;
 use super::{EventLog, Filter, NewRecord, Scan, StoreError, StoredEvent};
 use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 
-const META_LOG_ID: &[u8] = b"log_id";
-const META_FORMAT: &[u8] = b"format";
-const META_VERIFIED_HEAD: &[u8] = b"verified_head";
-const FORMAT: &[u8] = b"minibus-log-1";
+pub(super) const META_LOG_ID: &[u8] = b"log_id";
+pub(super) const META_FORMAT: &[u8] = b"format";
+pub(super) const META_VERIFIED_HEAD: &[u8] = b"verified_head";
+pub(super) const FORMAT: &[u8] = b"minibus-log-1";
 
 /// What opening the store found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,17 +57,17 @@ pub struct SledLog {
 #[cfg(test)]
 type ScanHook = Arc<dyn Fn(&Filter) + Send + Sync>;
 
-fn seq_key(seq: u64) -> [u8; 8] {
+pub(super) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
+pub(super) fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
     key.try_into()
         .map(u64::from_be_bytes)
         .map_err(|_| StoreError::Corrupt(format!("a key of {} bytes in a seq tree", key.len())))
 }
 
-fn stream_key(stream: &str, version: u64) -> Vec<u8> {
+pub(super) fn stream_key(stream: &str, version: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(stream.len() + 9);
     key.extend_from_slice(stream.as_bytes());
     key.push(0);
@@ -77,7 +81,7 @@ fn stream_prefix(stream: &str) -> Vec<u8> {
     key
 }
 
-fn parse(seq: u64, value: sled::IVec) -> Result<StoredEvent, StoreError> {
+pub(super) fn parse(seq: u64, value: sled::IVec) -> Result<StoredEvent, StoreError> {
     StoredEvent::parse(seq, Bytes::from_owner(value))
         .ok_or_else(|| StoreError::Corrupt(format!("event {seq} is not a readable record")))
 }
@@ -88,6 +92,16 @@ impl SledLog {
     ///
     /// Unfinished snapshots are removed first (see [`Self::remove_unfinished_snapshots`]).
     pub fn open(dir: &Path, cache_mb: u64) -> Result<(Self, Recovery), StoreError> {
+        Self::open_as(dir, cache_mb, None)
+    }
+
+    /// [`Self::open`], giving a store this creates the log id `new_log_id` (an import
+    /// keeps the exported log's) instead of a new UUID.
+    pub(super) fn open_as(
+        dir: &Path,
+        cache_mb: u64,
+        new_log_id: Option<&str>,
+    ) -> Result<(Self, Recovery), StoreError> {
         Self::remove_unfinished_snapshots(dir).map_err(|e| StoreError::Engine(e.into()))?;
         let db = sled::Config::new()
             .path(dir)
@@ -97,7 +111,7 @@ impl SledLog {
             .flush_every_ms(Some(100))
             .open()?;
         let durable = DurableFiles::open(dir).map_err(StoreError::SyncFailed)?;
-        Self::from_db(db, Arc::new(durable))
+        Self::from_db(db, Arc::new(durable), new_log_id)
     }
 
     /// Removes the snapshot files in `dir` that sled 0.34 would refuse to start on: a
@@ -146,7 +160,11 @@ impl SledLog {
         &self.db
     }
 
-    fn from_db(db: sled::Db, durable: Arc<DurableFiles>) -> Result<(Self, Recovery), StoreError> {
+    fn from_db(
+        db: sled::Db,
+        durable: Arc<DurableFiles>,
+        new_log_id: Option<&str>,
+    ) -> Result<(Self, Recovery), StoreError> {
         let events = db.open_tree("events")?;
         let meta = db.open_tree("meta")?;
         let created = meta.get(META_LOG_ID)?.is_none();
@@ -157,7 +175,7 @@ impl SledLog {
                 ));
             }
             // One batch: a crash cannot leave a log id without the other two.
-            let log_id = uuid::Uuid::new_v4().to_string();
+            let log_id = new_log_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), Into::into);
             let mut first = sled::Batch::default();
             first.insert(META_FORMAT, FORMAT);
             first.insert(META_VERIFIED_HEAD, &seq_key(0));

@@ -44,7 +44,7 @@ mod tests;
 
 pub(crate) use delivery_thread::LOOP_THREAD as DELIVERY_THREAD;
 pub(crate) use registry::Subscriptions;
-pub(crate) use store::SubStoreError;
+pub(crate) use store::{SubStore, SubStoreError};
 
 use crate::daemon::store::StoreError;
 use subscription::Subscription;
