@@ -97,6 +97,7 @@ pub(crate) async fn add_comment(State(gateway): State<Gateway>, incoming: Incomi
     params(("id" = String, Path, description = "the post's id")),
     responses(
         (status = OK, description = "comments' answer: the post's comments"),
+        (status = NOT_FOUND, description = "a `.` or `..` id", body = ApiError),
         (status = BAD_GATEWAY, description = "comments is unavailable", body = ApiError),
         (status = GATEWAY_TIMEOUT, description = "comments did not answer in time", body = ApiError)))]
 pub(crate) async fn list_comments(State(gateway): State<Gateway>, incoming: Incoming) -> Response {

@@ -13,7 +13,9 @@
 //! An upstream's status, body and headers (`Content-Type`, `Minibus-Seq`,
 //! `Minibus-Applied-Seq`, `Retry-After`, `Location`) pass through unchanged. One that is
 //! down answers `502 {"error": "upstream_unavailable", "service": "…"}` within
-//! [`CONNECT_TIMEOUT`]; one slower than [`CALL_TIMEOUT`] answers `504 upstream_timeout`.
+//! [`CONNECT_TIMEOUT`]; one slower than [`CALL_TIMEOUT`] answers `504 upstream_timeout`; a
+//! bus that refuses `--bus-token` answers `502 upstream_refused_token` (not its `401`: the
+//! browser holds no token). A path with a `.` or `..` segment (`%2e%2e` too) is `404`.
 //!
 //! ```text
 //! minibus client --listen 127.0.0.1:3000 --query-url http://127.0.0.1:4002 --admin-actions
@@ -29,6 +31,7 @@
 //! blog.rs       the blog's routes: posts, query, comments
 //! bus_views.rs  the bus's read-only views under /bus
 //! admin.rs      pause, resume, rewind: only with --admin-actions
+//! cross_site.rs which requests may take them: none that another site's page sent
 //! schemas.rs    the request bodies and parameters, as the upstreams state them
 //! page.rs       GET /: the page, from assets/ embedded in the binary
 //! routes.rs     router(): all of them, health, /openapi.json, the body limit
@@ -38,6 +41,7 @@ mod admin;
 mod blog;
 mod bus_views;
 mod config;
+mod cross_site;
 mod gateway;
 mod page;
 mod routes;
@@ -93,6 +97,13 @@ impl ClientService {
             upstreams,
             admin_actions: args.admin_actions,
         })
+    }
+
+    /// This gateway with `timeout` as the time a call to an upstream may take (a stream:
+    /// its answer's head) instead of [`CALL_TIMEOUT`]; tests shorten it.
+    pub fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.upstreams = self.upstreams.with_call_timeout(timeout);
+        self
     }
 
     /// Serves on `listener` until `shutdown`; the streams passed on end then too.

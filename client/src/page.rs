@@ -2,7 +2,8 @@
 //! step, nothing fetched from elsewhere) embedded in the binary and served from memory,
 //! each with its `Content-Type`, an `ETag` (a hash of its bytes) and `Cache-Control:
 //! no-cache`, so that a browser revalidates and gets `304 Not Modified` while the binary
-//! is the same, and the new page as soon as it is not.
+//! is the same, and the new page as soon as it is not; and a `Content-Security-Policy`
+//! that lets the page load and call nothing but its own origin.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -50,8 +51,14 @@ const ASSETS: [Asset; 9] = [
 static ETAGS: LazyLock<Vec<HeaderValue>> =
     LazyLock::new(|| ASSETS.iter().map(|asset| etag(asset.bytes)).collect());
 
+/// What the page may load and call: its own origin only (its assets, the gateway's routes
+/// and event stream), plus the empty `data:` favicon `index.html` names so that the
+/// browser does not ask for `/favicon.ico`. No inline script or style: the page has none.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The page's routes: `GET /` (the page) and `GET /assets/{name}`.
-pub(crate) fn routes() -> Router {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|headers: HeaderMap| async move { serve("index.html", &headers) }))
         .route(
@@ -71,6 +78,10 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
     let cache = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
     ];
     if is_current(headers, etag) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
@@ -97,7 +108,10 @@ fn is_current(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag == etag)
 }
 
-/// A strong `ETag` from the bytes: the same for the same file, whatever the binary's build.
+/// A strong `ETag` from the bytes: the same for the same file within one binary (its
+/// assets cannot change without a new one). `DefaultHasher`'s algorithm may change with
+/// the Rust release, so two builds may tag the same file differently: a browser then
+/// downloads it again once, which is harmless.
 fn etag(bytes: &[u8]) -> HeaderValue {
     let mut hasher = DefaultHasher::new();
     bytes.hash(&mut hasher);

@@ -6,6 +6,7 @@ use crate::{admin, blog, bus_views, page};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use bus::kit::{api_router, service_router, Readiness};
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The largest request body the gateway takes (larger: `413 body_too_large`): more than
@@ -29,9 +30,10 @@ pub(crate) fn router(gateway: Gateway, readiness: Readiness) -> Router {
         .routes(routes!(bus_views::info))
         .routes(routes!(admin::pause))
         .routes(routes!(admin::resume))
-        .routes(routes!(admin::rewind));
+        .routes(routes!(admin::rewind))
+        // Undocumented (they are not an API) but traced like the rest.
+        .merge(OpenApiRouter::from(page::routes()));
     service_router(routes, readiness)
         .with_state(gateway)
-        .merge(page::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

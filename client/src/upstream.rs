@@ -11,8 +11,9 @@ use std::time::Duration;
 /// How long connecting to an upstream may take: one that is down answers `502` this fast.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// How long a whole call (not a stream) may take, its answer's body read: longer than
-/// query's longest wait (`wait_ms` up to 10 s), so that a long poll is not cut short.
+/// How long a whole call (not a stream) may take, its answer's body read, unless told
+/// ([`crate::ClientService::with_call_timeout`]): longer than query's longest wait
+/// (`wait_ms` up to 10 s), so that a long poll is not cut short.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The request headers a call takes upstream (the rest, `Authorization` and cookies
@@ -88,10 +89,12 @@ pub(crate) struct Upstreams {
     http: reqwest::Client,
     bases: Arc<[String; 4]>,
     bus_token: Option<Arc<str>>,
+    call_timeout: Duration,
 }
 
 impl Upstreams {
-    /// The upstreams at these base URLs (posts, comments, query, bus), each checked.
+    /// The upstreams at these base URLs (posts, comments, query, bus), each checked, with
+    /// [`CALL_TIMEOUT`] as the call timeout.
     pub(crate) fn new(
         bases: [(&'static str, &str); 4],
         bus_token: Option<&str>,
@@ -109,7 +112,19 @@ impl Upstreams {
             http,
             bases: Arc::new([posts?, comments?, query?, bus?]),
             bus_token: bus_token.map(Arc::from),
+            call_timeout: CALL_TIMEOUT,
         })
+    }
+
+    /// These upstreams with `timeout` as the time a call may take.
+    pub(crate) fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// How long a whole call may take (a stream: its answer's head).
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.call_timeout
     }
 
     /// A request to `service` for the gateway's `method` and `path_and_query`, with the
@@ -185,6 +200,22 @@ pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
         )
         .with("service", name)
     }
+}
+
+/// `502 upstream_refused_token`: the bus answered `401` to the gateway's token, which is
+/// wrong (or missing); logged with the flag to fix.
+pub(crate) fn refused_token() -> ApiError {
+    tracing::error!(
+        flag = "--bus-token",
+        variable = "MINIBUS_TOKEN",
+        "the bus refused the gateway's token: check --bus-token (MINIBUS_TOKEN)"
+    );
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_refused_token",
+        "the bus refused the gateway's token",
+    )
+    .with("service", Service::Bus.name())
 }
 
 /// `504 upstream_timeout` naming `service`.

@@ -1,16 +1,23 @@
 //! A fake upstream: an HTTP server on 127.0.0.1:0 that records every request it gets and
 //! answers `202` with headers that pass through the gateway and some that must not; under
-//! `/slow` it never answers.
+//! `/slow` it never answers; under `/refuse` it answers `401`; under `/halves` it answers
+//! [`HALVES`] in two chunks, the second once the test calls [`FakeUpstream::release`].
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Uri};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use futures_util::StreamExt;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 /// What the fake upstream answers.
 pub(crate) const BODY: &str = "{\"from\": \"upstream\"}";
+
+/// What the fake upstream answers under `/halves`, the two halves together.
+pub(crate) const HALVES: &str = "{\"first\": \"half\", \"second\": \"half\"}";
 
 /// A request the fake upstream got.
 #[derive(Debug, Clone)]
@@ -32,22 +39,33 @@ impl Seen {
 pub(crate) struct FakeUpstream {
     pub(crate) url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    second_half: Arc<Notify>,
 }
 
 impl FakeUpstream {
     pub(crate) async fn start() -> FakeUpstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
+        let second_half = Arc::new(Notify::new());
+        let (log, release) = (seen.clone(), second_half.clone());
         let app = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let log = log.clone();
-                async move { answer(&log, method, uri, headers, body).await }
+                let (log, release) = (log.clone(), release.clone());
+                async move { answer(&log, release, method, uri, headers, body).await }
             },
         );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        FakeUpstream { url, seen }
+        FakeUpstream {
+            url,
+            seen,
+            second_half,
+        }
+    }
+
+    /// Lets the answer under `/halves` send its second half.
+    pub(crate) fn release(&self) {
+        self.second_half.notify_one();
     }
 
     /// The requests received so far.
@@ -65,24 +83,33 @@ impl FakeUpstream {
 
 async fn answer(
     log: &Mutex<Vec<Seen>>,
+    second_half: Arc<Notify>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> impl IntoResponse {
+) -> Response {
     let target = uri
         .path_and_query()
         .map(ToString::to_string)
         .unwrap_or_default();
     let slow = target.starts_with("/slow");
+    let target_seen = target.clone();
     log.lock().expect("the log").push(Seen {
         method,
-        target,
+        target: target_seen,
         headers,
         body,
     });
     if slow {
         std::future::pending::<()>().await;
+    }
+    if target.starts_with("/refuse") {
+        let refused = "{\"error\": \"unauthorized\"}";
+        return (axum::http::StatusCode::UNAUTHORIZED, refused).into_response();
+    }
+    if target.starts_with("/halves") {
+        return in_halves(second_half);
     }
     (
         axum::http::StatusCode::ACCEPTED,
@@ -98,4 +125,16 @@ async fn answer(
         ],
         BODY,
     )
+        .into_response()
+}
+
+/// [`HALVES`] in two chunks, the second once `second_half` is notified.
+fn in_halves(second_half: Arc<Notify>) -> Response {
+    let (first, second) = HALVES.split_at(HALVES.len() / 2);
+    let first = futures_util::stream::once(async move { Ok::<_, Infallible>(first) });
+    let second = futures_util::stream::once(async move {
+        second_half.notified().await;
+        Ok(second)
+    });
+    Body::from_stream(first.chain(second)).into_response()
 }

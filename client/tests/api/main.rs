@@ -3,10 +3,12 @@
 
 mod blog;
 mod bus_views;
+mod cross_site;
 mod fake_upstream;
 mod helpers;
 mod openapi;
 mod page;
 mod passthrough;
+mod paths;
 mod stack;
 mod unavailable;

@@ -1,10 +1,14 @@
 //! Every route against fake upstreams: it reaches the right service at the right path with
 //! its query string, body and the headers that go; the answer's status, body and headers
 //! come back unchanged, and nothing else; the bus alone gets the token; a body over the
-//! limit and an upstream that does not answer in time are refused by the gateway.
+//! limit and an upstream that does not answer in time are refused by the gateway; a call's
+//! answer is never cut short by the gateway's shutdown; the bus refusing the gateway's
+//! token is the gateway's fault, not the browser's.
 
-use crate::fake_upstream::{FakeUpstream, BODY};
+use crate::fake_upstream::{FakeUpstream, BODY, HALVES};
 use crate::helpers::TestGateway;
+use bus::testkit::eventually;
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ const TOKEN: &str = "the-gateway-holds-this-token";
 
 /// The four fake upstreams (posts, comments, query, bus) and a gateway to them, with
 /// `--admin-actions`.
-async fn gateway_to_fakes() -> ([FakeUpstream; 4], TestGateway) {
+pub(crate) async fn gateway_to_fakes() -> ([FakeUpstream; 4], TestGateway) {
     let fakes = [
         FakeUpstream::start().await,
         FakeUpstream::start().await,
@@ -174,30 +178,92 @@ async fn a_body_over_the_limit_is_refused_by_the_gateway() {
     gateway.stop().await;
 }
 
+/// The call timeout of the tests that wait for it.
+const SHORT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
+
 #[tokio::test]
 async fn an_upstream_slower_than_the_call_timeout_is_named_in_a_504() {
     let fake = FakeUpstream::start().await;
+    let gateway = TestGateway::start_with_call_timeout(SHORT_CALL_TIMEOUT, |args| {
+        args.query_url = format!("{}/slow", fake.url);
+        args.bus_url = format!("{}/slow", fake.url);
+    })
+    .await;
+    for (path, service, upstream_path) in [
+        ("/posts", "query", "/slow/posts"),
+        ("/bus/events/stream", "bus", "/slow/events/stream"),
+    ] {
+        let started = Instant::now();
+        let answer = gateway.http.get(gateway.at(path)).send().await;
+        let answer = answer.expect("an answer");
+        let took = started.elapsed();
+        assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT, "{path}");
+        assert!(took >= SHORT_CALL_TIMEOUT, "{path} answered after {took:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{path} answered after {took:?}"
+        );
+        let body: Value = answer.json().await.expect("JSON");
+        assert_eq!(
+            (&body["error"], &body["service"]),
+            (&"upstream_timeout".into(), &service.into())
+        );
+        assert_eq!(fake.last().target, upstream_path);
+    }
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_calls_answer_in_flight_at_shutdown_ends_whole() {
+    let fake = FakeUpstream::start().await;
     let gateway =
-        TestGateway::start_with(|args| args.query_url = format!("{}/slow", fake.url)).await;
-    let started = Instant::now();
-    let answer = gateway
-        .http
-        .get(gateway.at("/posts"))
-        .send()
-        .await
-        .expect("an answer");
-    let took = started.elapsed();
-    assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert!(took >= client::CALL_TIMEOUT, "answered after {took:?}");
-    assert!(
-        took < client::CALL_TIMEOUT + Duration::from_secs(5),
-        "answered after {took:?}"
-    );
-    let body: Value = answer.json().await.expect("JSON");
+        TestGateway::start_with(|args| args.query_url = format!("{}/halves", fake.url)).await;
+    let answer = gateway.http.get(gateway.at("/posts")).send().await;
+    let mut chunks = answer.expect("an answer").bytes_stream();
+    let first = chunks.next().await.expect("a first chunk").expect("bytes");
+    assert!(HALVES.as_bytes().starts_with(&first), "{first:?}");
+    gateway.begin_shutdown();
+    // Once it no longer accepts, its shutdown is under way (a cut-short answer would have
+    // ended by then).
+    eventually("the gateway to stop accepting connections", || async {
+        let refused = tokio::net::TcpStream::connect(gateway.authority()).await;
+        refused.is_err().then_some(())
+    })
+    .await;
+    fake.release();
+    let mut text = String::from_utf8_lossy(&first).into_owned();
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(chunk) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(e) => panic!("the answer broke off after {text:?}: {e}"),
+        }
+    }
+    assert_eq!(text, HALVES, "the answer ended cut short, as if whole");
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn the_bus_refusing_the_gateways_token_is_a_502_not_its_401() {
+    let fake = FakeUpstream::start().await;
+    let gateway = TestGateway::start_with(|args| {
+        args.bus_url = format!("{}/refuse", fake.url);
+        args.query_url = format!("{}/refuse", fake.url);
+        args.bus_token = Some(TOKEN.into());
+    })
+    .await;
+    for path in ["/bus/info", "/bus/events/stream"] {
+        let answer = gateway.http.get(gateway.at(path)).send().await;
+        let answer = answer.expect("an answer");
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY, "{path}");
+        let body: Value = answer.json().await.expect("JSON");
+        assert_eq!(body["error"], "upstream_refused_token", "{path}: {body}");
+        assert_eq!(body["service"], "bus", "{path}: {body}");
+    }
+    // Another service's 401 is its own answer, passed on.
+    let answer = gateway.http.get(gateway.at("/posts")).send().await;
     assert_eq!(
-        (&body["error"], &body["service"]),
-        (&"upstream_timeout".into(), &"query".into())
+        answer.expect("an answer").status(),
+        StatusCode::UNAUTHORIZED
     );
-    assert_eq!(fake.last().target, "/slow/posts");
     gateway.stop().await;
 }

@@ -1,4 +1,4 @@
-//! An upstream that is down: `502 upstream_unavailable` naming it, quickly.
+//! An upstream that is down: `502 upstream_unavailable` naming it, quickly, on every route.
 
 use crate::helpers::{nothing_listening, TestGateway};
 use serde_json::Value;
@@ -15,6 +15,7 @@ async fn each_upstream_that_is_down_is_named_in_a_quick_502() {
         args.comments_url.clone_from(&down);
         args.query_url.clone_from(&down);
         args.bus_url.clone_from(&down);
+        args.admin_actions = true;
     })
     .await;
     let calls = [
@@ -27,7 +28,12 @@ async fn each_upstream_that_is_down_is_named_in_a_quick_502() {
         ("GET", "/bus/events", "bus"),
         ("GET", "/bus/events/stream", "bus"),
         ("GET", "/bus/subscriptions", "bus"),
+        ("GET", "/bus/subscriptions/query", "bus"),
+        ("GET", "/bus/subscriptions/query/dead-letters", "bus"),
         ("GET", "/bus/info", "bus"),
+        ("POST", "/bus/subscriptions/query/pause", "bus"),
+        ("POST", "/bus/subscriptions/query/resume", "bus"),
+        ("POST", "/bus/subscriptions/query/rewind", "bus"),
     ];
     for (method, path, service) in calls {
         let started = Instant::now();
