@@ -10,6 +10,8 @@
 //! - `lag.mjs`: query paused from the panel: lag 1, the post not listed; resumed: listed,
 //!   lag 0; rewound: the projection rebuilt.
 //! - `outage.mjs`: the comments service stopped: a comment says so, in words.
+//! - `admin_off.mjs`: a gateway without `--admin-actions`: the first refused action hides
+//!   the panel's buttons, with a note.
 //! - `restart.mjs`: the bus killed and started again under the open page: the event log
 //!   follows it again, from where it was, and comments change state live again.
 //!
@@ -64,6 +66,14 @@ async fn page_says_the_comments_service_is_unavailable_and_the_comment_not_saved
     assert_eq!(listed.status(), 200);
     stack.stop("comments");
     let summary = run_script("outage", stack.client_url()).await;
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+#[tokio::test]
+async fn page_hides_the_admin_actions_once_the_gateway_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Processes::start_without_admin_actions(dir.path()).await;
+    let summary = run_script("admin_off", stack.client_url()).await;
     assert_eq!(summary["ok"], true, "{summary}");
 }
 

@@ -102,7 +102,8 @@ async fn until_ready(name: &str, url: &str) {
     .await;
 }
 
-/// The bus, the four services and `minibus client --admin-actions`, each its own process
+/// The bus, the four services and `minibus client` (with `--admin-actions` unless asked
+/// otherwise), each its own process
 /// over `root/<service>`; all SIGKILLed on drop. The bus can be stopped and started again
 /// on the same address and data.
 pub(crate) struct Processes {
@@ -117,6 +118,16 @@ pub(crate) struct Processes {
 
 impl Processes {
     pub(crate) async fn start(root: &Path) -> Self {
+        Self::start_with(root, true).await
+    }
+
+    /// As [`Processes::start`], with `minibus client` run without `--admin-actions` (as in
+    /// the manifests): it refuses pause, resume and rewind.
+    pub(crate) async fn start_without_admin_actions(root: &Path) -> Self {
+        Self::start_with(root, false).await
+    }
+
+    async fn start_with(root: &Path, admin_actions: bool) -> Self {
         let bus_dir = root.join("bus");
         let bus_listen = free_loopback_addr();
         let bus = start_bus(&bus_dir, &bus_listen).await;
@@ -137,9 +148,10 @@ impl Processes {
                 upstreams.push((upstream_flag(spec.name), spec.url()));
             }
         }
-        let client = tokio::task::spawn_blocking(move || ClientProcess::start(&upstreams))
-            .await
-            .expect("start the client");
+        let client =
+            tokio::task::spawn_blocking(move || ClientProcess::start(&upstreams, admin_actions))
+                .await
+                .expect("start the client");
         until_ready("client", &client.url).await;
         Self {
             services,
@@ -202,18 +214,16 @@ struct ClientProcess {
 }
 
 impl ClientProcess {
-    /// `minibus client --admin-actions` on a free port, in front of `upstreams` (flag,
+    /// `minibus client [--admin-actions]` on a free port, in front of `upstreams` (flag,
     /// URL), once it says it listens.
-    fn start(upstreams: &[(&str, String)]) -> Self {
+    fn start(upstreams: &[(&str, String)], admin_actions: bool) -> Self {
         let mut cmd = minibus();
-        cmd.args([
-            "client",
-            "--admin-actions",
-            "--listen",
-            &free_loopback_addr(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        cmd.args(["client", "--listen", &free_loopback_addr()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if admin_actions {
+            cmd.arg("--admin-actions");
+        }
         for (flag, url) in upstreams {
             cmd.args([flag, url.as_str()]);
         }
