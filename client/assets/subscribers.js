@@ -57,7 +57,10 @@ export class Subscribers {
   async refresh() {
     try {
       const { json } = await call("GET", "/bus/subscriptions");
-      if (this.readError) this.#say("", false);
+      if (this.readError) {
+        this.readError = false;
+        this.#say("", false);
+      }
       this.#draw(json ?? []);
       this.#followQuery(json ?? []);
     } catch (failure) {
