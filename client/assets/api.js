@@ -18,9 +18,13 @@ export class ApiFailure extends Error {
     this.service = service;
   }
 
-  /** True when the service did not answer at all (its write certainly did not happen). */
-  get unavailable() {
-    return this.code === "upstream_unavailable" || this.code === "network";
+  /**
+   * True when the write certainly did not happen: the gateway could not reach the service
+   * (`502 upstream_unavailable`), or the service refused it (4xx). A timeout, another 5xx or
+   * a connection lost after sending may have come after the write was saved.
+   */
+  get notSaved() {
+    return this.code === "upstream_unavailable" || (this.status >= 400 && this.status < 500);
   }
 }
 

@@ -26,32 +26,42 @@ const readSide = new ReadSide({
   },
 });
 const blog = new Blog(readSide);
-const subscribers = new Subscribers();
+// A rewind or resume of query publishes no event: the list is read again while it catches up.
+const subscribers = new Subscribers({ onReadSideMoved: () => readSide.refresh() });
 const log = new EventLog({
   onEvent: (event) => {
     subscribers.soon();
     if (PROJECTED.has(event.type) && !readSide.holds(event.seq)) readSide.follow(event.seq);
   },
-  onConnection: (open) => {
-    connection.className = open ? "connection live" : "connection down";
-    connection.textContent = open
-      ? "Live: following the bus's event stream."
-      : "The bus's event stream is interrupted; reconnecting…";
-  },
+  onConnection: showConnection,
 });
+
+/** How long to wait before asking for the bus's head again, at first and at most. */
+const INFO_RETRY_MS = 1000;
+const INFO_RETRY_MAX_MS = 4000;
 
 readSide.start();
 subscribers.start();
 startLog();
 
+/** Follows the log from near the bus's head, asking for the head until the bus answers. */
 async function startLog() {
-  let head = 0;
-  try {
-    head = (await call("GET", "/bus/info")).json?.head_seq ?? 0;
-  } catch {
-    // The stream itself retries; without the head it starts from the beginning.
+  for (let wait = INFO_RETRY_MS; ; wait = Math.min(2 * wait, INFO_RETRY_MAX_MS)) {
+    try {
+      const head = (await call("GET", "/bus/info")).json?.head_seq ?? 0;
+      return log.follow(head);
+    } catch {
+      showConnection(false);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
-  log.follow(head);
+}
+
+function showConnection(open) {
+  connection.className = open ? "connection live" : "connection down";
+  connection.textContent = open
+    ? "Live: following the bus's event stream."
+    : "The bus's event stream is interrupted; reconnecting…";
 }
 
 function capital(sentence) {

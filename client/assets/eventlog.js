@@ -11,6 +11,13 @@ const DRAWN = 200;
 const HISTORY = 200;
 /** Least time between two draws: a burst of events is drawn in a few steps, not each. */
 const DRAW_EVERY_MS = 200;
+/**
+ * First wait before opening a stream the browser gave up on (it does on an answer that is
+ * not an event stream, such as the gateway's 502 while the bus is down), doubled after
+ * each failure up to RECONNECT_MAX_MS.
+ */
+const RECONNECT_MS = 1000;
+const RECONNECT_MAX_MS = 4000;
 
 export class EventLog {
   /** `onEvent(envelope)` is called for every event as it arrives. */
@@ -18,31 +25,59 @@ export class EventLog {
     this.onEvent = onEvent;
     this.onConnection = onConnection;
     this.events = [];
-    this.types = new Set();
+    /** Type → how many kept events have it. */
+    this.types = new Map();
     this.list = document.getElementById("log");
     this.filter = document.getElementById("log-filter");
     this.count = document.getElementById("log-count");
     this.chain = document.getElementById("chain");
     this.chainKey = null;
+    this.lastSeq = 0;
+    this.reconnectMs = RECONNECT_MS;
     this.drawPending = false;
     this.drawnSeq = 0;
-    this.filter.addEventListener("change", () => this.#draw(true));
+    this.filter.addEventListener("change", () => {
+      this.#pruneTypes();
+      this.#draw(true);
+    });
     this.list.addEventListener("click", (event) => this.#select(event.target.closest("button")));
   }
 
-  /** Follows the bus's stream from a little before its head (`head_seq`). */
+  /** Follows the bus's stream from a little before its head (`head_seq`), for good. */
   follow(headSeq) {
-    const after = Math.max(0, headSeq - HISTORY);
-    const stream = new EventSource(`/bus/events/stream?after=${after}`);
-    stream.onopen = () => this.onConnection(true);
-    stream.onerror = () => this.onConnection(false);
+    this.lastSeq = Math.max(0, headSeq - HISTORY);
+    this.#open();
+  }
+
+  /**
+   * Opens the stream after the last seq seen. While it is connecting again by itself the
+   * browser resumes from the last event's id; once it has closed the stream for good, a
+   * new one starts from the same place a little later: nothing lost, nothing twice.
+   */
+  #open() {
+    const stream = new EventSource(`/bus/events/stream?after=${this.lastSeq}`);
+    stream.onopen = () => {
+      this.reconnectMs = RECONNECT_MS;
+      this.onConnection(true);
+    };
+    stream.onerror = () => {
+      this.onConnection(false);
+      if (stream.readyState !== EventSource.CLOSED) return;
+      setTimeout(() => this.#open(), this.reconnectMs);
+      this.reconnectMs = Math.min(2 * this.reconnectMs, RECONNECT_MAX_MS);
+    };
     stream.onmessage = (message) => this.#receive(JSON.parse(message.data));
   }
 
   #receive(envelope) {
+    if (envelope.seq <= this.lastSeq) return;
+    this.lastSeq = envelope.seq;
     this.events.push(envelope);
-    if (this.events.length > KEPT) this.events.splice(0, this.events.length - KEPT);
-    if (!this.types.has(envelope.type)) this.#addType(envelope.type);
+    this.#countType(envelope.type, 1);
+    if (this.events.length > KEPT) {
+      const dropped = this.events.splice(0, this.events.length - KEPT);
+      for (const old of dropped) this.#countType(old.type, -1);
+    }
     this.onEvent(envelope);
     if (!this.drawPending) {
       this.drawPending = true;
@@ -50,12 +85,30 @@ export class EventLog {
     }
   }
 
+  /** Counts the kept events of `type`: the filter offers exactly the types kept. */
+  #countType(type, change) {
+    const count = (this.types.get(type) ?? 0) + change;
+    if (count > 0) {
+      if (!this.types.has(type)) this.#addType(type);
+      this.types.set(type, count);
+      return;
+    }
+    this.types.delete(type);
+    this.#pruneTypes();
+  }
+
   #addType(type) {
-    this.types.add(type);
-    const option = new Option(type, type);
     const options = [...this.filter.options].slice(1);
+    if (options.some((o) => o.value === type)) return;
     const before = options.find((o) => o.value > type);
-    this.filter.add(option, before ?? null);
+    this.filter.add(new Option(type, type), before ?? null);
+  }
+
+  /** Removes the types no longer kept, but the one selected (until another is). */
+  #pruneTypes() {
+    for (const option of [...this.filter.options].slice(1)) {
+      if (!this.types.has(option.value) && !option.selected) option.remove();
+    }
   }
 
   /** Adds the rows of the events that arrived since the last draw, or redraws all. */

@@ -109,12 +109,12 @@ function wirePostForm(blog) {
     event.preventDefault();
     const problem = titleProblem(input.value);
     if (problem) return invalid(input, status, problem);
-    await submit(form, status, async () => {
-      const { json, headers } = await call("POST", "/posts", { title: trimmed(input.value) });
+    await submit(form, status, blog.readSide, async () => {
+      // The course's route: behind its Ingress only `/posts/create` reaches posts.
+      const { json, headers } = await call("POST", "/posts/create", { title: trimmed(input.value) });
       input.value = "";
-      return followWrite(blog.readSide, status, seqHeader(headers, "minibus-seq"),
-        `Post “${json.title}” saved by posts`);
-    }, "your post was not saved");
+      return { seq: seqHeader(headers, "minibus-seq"), saved: `Post “${json.title}” saved by posts` };
+    }, "your post");
   });
   input.addEventListener("input", () => valid(input, status));
 }
@@ -132,65 +132,84 @@ function wireCommentForm(item, postId, readSide) {
     event.preventDefault();
     const problem = contentProblem(input.value);
     if (problem) return invalid(input, status, problem);
-    await submit(form, status, async () => {
+    await submit(form, status, readSide, async () => {
       const path = `/posts/${encodeURIComponent(postId)}/comments`;
       const { headers } = await call("POST", path, { content: trimmed(input.value) });
       input.value = "";
-      return followWrite(readSide, status, seqHeader(headers, "minibus-seq"),
-        "Comment saved by comments; moderation will judge it");
-    }, "your comment was not saved");
+      return {
+        seq: seqHeader(headers, "minibus-seq"),
+        saved: "Comment saved by comments; moderation will judge it",
+      };
+    }, "your comment");
   });
   input.addEventListener("input", () => valid(input, status));
 }
 
-/** Runs a write with its form disabled; a failure is said with what it means for the write. */
-async function submit(form, status, write, notSaved) {
+/** Each status line's newest message: a write's late news must not overwrite a newer one. */
+const newestMessage = new WeakMap();
+
+/** A function that sets `status`, until something newer is said there. */
+function speaker(status) {
+  const ticket = (newestMessage.get(status) ?? 0) + 1;
+  newestMessage.set(status, ticket);
+  return (text, className = "status") => {
+    if (newestMessage.get(status) !== ticket) return;
+    status.className = className;
+    status.textContent = text;
+  };
+}
+
+/**
+ * Runs a write with its form disabled until the service answers (never while query
+ * catches up: the next write need not wait for the read side); a failure is said with what
+ * it means for the write (`what`: "your post").
+ */
+async function submit(form, status, readSide, write, what) {
+  const say = speaker(status);
   const buttons = form.querySelectorAll("button");
   buttons.forEach((b) => (b.disabled = true));
-  status.className = "status";
-  status.textContent = "Sending…";
+  say("Sending…");
+  let answer;
   try {
-    await write();
+    answer = await write();
   } catch (failure) {
-    status.className = "status error";
-    status.textContent = `${capital(failure.message)}; ${notSaved}.`;
+    const outcome = failure.notSaved
+      ? `${what} was not saved`
+      : `${what} may not have been saved; reload to check`;
+    return say(`${capital(failure.message)}; ${outcome}.`, "status error");
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
+  await followWrite(readSide, say, answer.seq, answer.saved);
 }
 
 /** After a write answered with `seq`: waits for query to hold it, saying what happens. */
-async function followWrite(readSide, status, seq, saved) {
+async function followWrite(readSide, say, seq, saved) {
   if (seq === null) {
-    status.textContent = `${saved}. The bus is unreachable: its event goes out when it returns.`;
-    return;
+    return say(`${saved}. The bus is unreachable: its event goes out when it returns.`);
   }
-  status.textContent = `${saved}, event seq ${seq} on the bus; waiting for query…`;
+  say(`${saved}, event seq ${seq} on the bus; waiting for query…`);
   const applied = await readSide.want(seq);
-  if (applied >= seq) {
-    status.textContent = `${saved}, event seq ${seq}; query has applied it.`;
-    return;
-  }
-  status.classList.add("lag");
-  status.textContent =
+  if (applied >= seq) return say(`${saved}, event seq ${seq}; query has applied it.`);
+  say(
     `${saved}, event seq ${seq}; query has not applied it yet (it is at seq ${applied}): ` +
-    "the read side lags, and the list catches up when query does.";
+      "the read side lags, and the list catches up when query does.",
+    "status lag",
+  );
   await readSide.reached(seq);
-  status.classList.remove("lag");
-  status.textContent = `${saved}, event seq ${seq}; query has applied it, after lagging behind.`;
+  say(`${saved}, event seq ${seq}; query has applied it, after lagging behind.`);
 }
 
 function invalid(input, status, problem) {
   input.setAttribute("aria-invalid", "true");
-  status.className = "status error";
-  status.textContent = problem;
+  speaker(status)(problem, "status error");
   input.focus();
 }
 
 function valid(input, status) {
   if (input.getAttribute("aria-invalid") !== "true") return;
   input.removeAttribute("aria-invalid");
-  status.textContent = "";
+  speaker(status)("");
 }
 
 function capital(sentence) {

@@ -24,6 +24,7 @@ export class ReadSide {
     this.wanted = 0;
     this.applied = -1;
     this.running = false;
+    this.stale = false;
     this.waiters = [];
     this.reachers = [];
   }
@@ -59,6 +60,12 @@ export class ReadSide {
     this.#run();
   }
 
+  /** Reads again now, whatever the list holds (query was rewound or resumed). */
+  refresh() {
+    this.stale = true;
+    this.#run();
+  }
+
   /** Whether query has applied the event at `seq`. */
   holds(seq) {
     return this.applied >= seq;
@@ -69,7 +76,7 @@ export class ReadSide {
     this.running = true;
     try {
       await this.#readOnce();
-      while (this.applied < this.wanted) {
+      while (this.applied < this.wanted || this.stale) {
         await sleep(SPACING_MS);
         await this.#readOnce();
       }
@@ -80,6 +87,7 @@ export class ReadSide {
 
   async #readOnce() {
     const target = this.wanted;
+    this.stale = false;
     const query = target > 0 ? `?min_seq=${target}&wait_ms=${WAIT_MS}` : "";
     try {
       const { json, headers } = await call("GET", `/posts${query}`);

@@ -16,12 +16,23 @@ const ACTIONS = [
   ["Rewind", "rewind", { after: 0 }, "rewound to the start: it gets every event again"],
 ];
 
+/** A subscription of query (`query`, or `query-0`… for the manifests' replicas). */
+const isQuery = (name) => name.startsWith("query");
+
 export class Subscribers {
-  constructor() {
+  /**
+   * `onReadSideMoved()` is called after query is resumed or rewound from the panel (neither
+   * publishes an event the page would see), and on each read while query then lags.
+   */
+  constructor({ onReadSideMoved }) {
+    this.onReadSideMoved = onReadSideMoved;
     this.body = document.querySelector("#subs tbody");
     this.status = document.getElementById("subs-status");
     this.rows = new Map();
     this.pendingSoon = null;
+    this.readError = false;
+    this.watchingQuery = false;
+    this.adminOff = false;
     this.body.addEventListener("click", (event) => this.#act(event.target.closest("button")));
   }
 
@@ -46,10 +57,23 @@ export class Subscribers {
   async refresh() {
     try {
       const { json } = await call("GET", "/bus/subscriptions");
+      if (this.readError) {
+        this.readError = false;
+        this.#say("", false);
+      }
       this.#draw(json ?? []);
+      this.#followQuery(json ?? []);
     } catch (failure) {
       this.#say(`Cannot read the subscriptions: ${failure.message}.`, true);
+      this.readError = true;
     }
+  }
+
+  /** After query moved: re-reads the list while query lags, and once more when it is done. */
+  #followQuery(subscriptions) {
+    if (!this.watchingQuery) return;
+    this.watchingQuery = subscriptions.some((s) => isQuery(s.name) && s.lag > 0);
+    this.onReadSideMoved();
   }
 
   #draw(subscriptions) {
@@ -87,6 +111,7 @@ export class Subscribers {
     }
     const actions = row.insertCell();
     actions.className = "actions";
+    if (this.adminOff) return this.#keep(name, row);
     for (const [text, action] of ACTIONS) {
       const button = document.createElement("button");
       button.type = "button";
@@ -95,6 +120,10 @@ export class Subscribers {
       button.setAttribute("aria-label", `${text} ${name}`);
       actions.append(button);
     }
+    return this.#keep(name, row);
+  }
+
+  #keep(name, row) {
     this.rows.set(name, row);
     return row;
   }
@@ -104,15 +133,25 @@ export class Subscribers {
     const name = button.closest("tr").dataset.name;
     const [, action, body, done] = ACTIONS.find((a) => a[1] === button.dataset.action);
     button.disabled = true;
+    this.readError = false;
     try {
       await call("POST", `/bus/subscriptions/${encodeURIComponent(name)}/${action}`, body);
       this.#say(`${name} ${done}.`, false);
+      if (isQuery(name) && action !== "pause") this.watchingQuery = true;
     } catch (failure) {
+      if (failure.code === "admin_actions_disabled") return this.#adminActionsOff();
       this.#say(`Could not ${action} ${name}: ${failure.message}.`, true);
     } finally {
       button.disabled = false;
     }
     await this.refresh();
+  }
+
+  /** The gateway refuses the actions (it runs without `--admin-actions`): no buttons. */
+  #adminActionsOff() {
+    this.adminOff = true;
+    this.body.querySelectorAll(".actions").forEach((cell) => cell.replaceChildren());
+    this.#say("Admin actions are off on this gateway (minibus client --admin-actions).", false);
   }
 
   #say(text, isError) {

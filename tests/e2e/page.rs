@@ -10,15 +10,23 @@
 //! - `lag.mjs`: query paused from the panel: lag 1, the post not listed; resumed: listed,
 //!   lag 0; rewound: the projection rebuilt.
 //! - `outage.mjs`: the comments service stopped: a comment says so, in words.
+//! - `admin_off.mjs`: a gateway without `--admin-actions`: the first refused action hides
+//!   the panel's buttons, with a note.
+//! - `restart.mjs`: the bus killed and started again under the open page: the event log
+//!   follows it again, from where it was, and comments change state live again.
 //!
 //! Plain HTTP checks of how the page's assets are served sit beside them.
 
 mod driver;
 mod stack;
 
-use driver::run_script;
-use serde_json::json;
+use bus::testkit::eventually_within;
+use driver::{run_script, spawn_script};
+use serde_json::{json, Value};
 use stack::{Processes, Up};
+use std::path::Path;
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
 #[tokio::test]
 async fn page_shows_a_comment_awaiting_moderation_then_moderated_live() {
@@ -59,4 +67,50 @@ async fn page_says_the_comments_service_is_unavailable_and_the_comment_not_saved
     stack.stop("comments");
     let summary = run_script("outage", stack.client_url()).await;
     assert_eq!(summary["ok"], true, "{summary}");
+}
+
+#[tokio::test]
+async fn page_hides_the_admin_actions_once_the_gateway_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Processes::start_without_admin_actions(dir.path()).await;
+    let summary = run_script("admin_off", stack.client_url()).await;
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+#[tokio::test]
+async fn page_follows_the_bus_again_after_it_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = Processes::start(dir.path()).await;
+    let signals = tempfile::tempdir().unwrap();
+    let script = spawn_script(
+        "restart",
+        stack.client_url(),
+        &[("SIGNALS_DIR", signals.path())],
+    );
+    if until_signal(signals.path(), "live", &script).await {
+        stack.stop_bus();
+        if until_signal(signals.path(), "bus-down-seen", &script).await {
+            stack.start_bus().await;
+        }
+    }
+    let summary = script.await.expect("run the restart script");
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+/// How long a browser script may take to reach one of its signals on a loaded machine.
+const SIGNAL_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Waits (bounded) until the script writes the file `dir/name`: true; false if the script
+/// ended first (its own error says why).
+async fn until_signal(dir: &Path, name: &str, script: &JoinHandle<Value>) -> bool {
+    let signal = dir.join(name);
+    let what = format!("the browser script signals {name}");
+    eventually_within(&what, SIGNAL_PATIENCE, || async {
+        match (signal.exists(), script.is_finished()) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        }
+    })
+    .await
 }

@@ -1,7 +1,9 @@
 //! The Kubernetes manifests against the binary and DESIGN's "Manifests": the course's Service
 //! names, each routing to the right workload's port; workloads of the right kind; probes,
-//! resources, the token from the Secret, data on volumes; query's per-replica names.
+//! resources, the token from the Secret, data on volumes; query's per-replica names; the
+//! page's calls routed by the Ingress to the right Services.
 
+mod routes;
 mod workload;
 
 use super::container::{Container, EnvValue, Findings, Target};
@@ -260,6 +262,7 @@ impl Cluster {
         f.check(routes == wanted, || {
             format!("Ingress routes {routes:?}, not {wanted:?}")
         });
+        routes::check_page_calls(&routes, f);
         for path in &paths {
             let backend = &path["backend"]["service"];
             let service = backend["name"].as_str().and_then(|name| self.service(name));

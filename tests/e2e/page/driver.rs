@@ -21,11 +21,22 @@ pub(crate) fn screenshots_dir() -> PathBuf {
 /// Runs `tests/e2e/page/<name>.mjs` against the page at `client_url`; its JSON summary.
 /// Panics with what the script printed when it fails or runs past [`SCRIPT_PATIENCE`].
 pub(crate) async fn run_script(name: &str, client_url: &str) -> Value {
-    let mut command = script_command(name, client_url);
-    let name = name.to_string();
-    tokio::task::spawn_blocking(move || run_blocking(&name, &mut command))
+    spawn_script(name, client_url, &[])
         .await
         .expect("run a browser script")
+}
+
+/// Starts [`run_script`] in the background, with more environment variables for the
+/// script (`(name, value)`), so that the test can act on the stack while it runs.
+pub(crate) fn spawn_script(
+    name: &str,
+    client_url: &str,
+    env: &[(&str, &Path)],
+) -> tokio::task::JoinHandle<Value> {
+    let mut command = script_command(name, client_url);
+    command.envs(env.iter().copied());
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || run_blocking(&name, &mut command))
 }
 
 fn script_command(name: &str, client_url: &str) -> Command {

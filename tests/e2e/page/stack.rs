@@ -8,7 +8,7 @@ use crate::helpers::{
 use bus::testkit::eventually;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 
@@ -102,22 +102,35 @@ async fn until_ready(name: &str, url: &str) {
     .await;
 }
 
-/// The bus, the four services and `minibus client --admin-actions`, each its own process
-/// over `root/<service>`; all SIGKILLed on drop.
+/// The bus, the four services and `minibus client` (with `--admin-actions` unless asked
+/// otherwise), each its own process
+/// over `root/<service>`; all SIGKILLed on drop. The bus can be stopped and started again
+/// on the same address and data.
 pub(crate) struct Processes {
     /// The running services, in [`SERVICES`] order (`None` once stopped).
     services: Vec<Option<ServiceProcess>>,
     client: ClientProcess,
-    // Last: the bus outlives the services' drops.
-    _bus: BusProcess,
+    bus_dir: PathBuf,
+    bus_listen: String,
+    // Last: the bus outlives the services' drops (`None` while stopped).
+    bus: Option<BusProcess>,
 }
 
 impl Processes {
     pub(crate) async fn start(root: &Path) -> Self {
+        Self::start_with(root, true).await
+    }
+
+    /// As [`Processes::start`], with `minibus client` run without `--admin-actions` (as in
+    /// the manifests): it refuses pause, resume and rewind.
+    pub(crate) async fn start_without_admin_actions(root: &Path) -> Self {
+        Self::start_with(root, false).await
+    }
+
+    async fn start_with(root: &Path, admin_actions: bool) -> Self {
         let bus_dir = root.join("bus");
-        let bus = tokio::task::spawn_blocking(move || BusProcess::start(&bus_dir, &[]))
-            .await
-            .expect("start the bus");
+        let bus_listen = free_loopback_addr();
+        let bus = start_bus(&bus_dir, &bus_listen).await;
         let specs: Vec<_> = SERVICES
             .iter()
             .map(|name| ServiceSpec::new(name, bus.url(), root))
@@ -135,15 +148,32 @@ impl Processes {
                 upstreams.push((upstream_flag(spec.name), spec.url()));
             }
         }
-        let client = tokio::task::spawn_blocking(move || ClientProcess::start(&upstreams))
-            .await
-            .expect("start the client");
+        let client =
+            tokio::task::spawn_blocking(move || ClientProcess::start(&upstreams, admin_actions))
+                .await
+                .expect("start the client");
         until_ready("client", &client.url).await;
         Self {
             services,
             client,
-            _bus: bus,
+            bus_dir,
+            bus_listen,
+            bus: Some(bus),
         }
+    }
+
+    /// SIGKILLs the bus (a crash: the page's stream breaks, the gateway answers 502).
+    pub(crate) fn stop_bus(&mut self) {
+        if let Some(bus) = self.bus.take() {
+            bus.kill();
+        }
+    }
+
+    /// Starts the bus again, on its address and data, and waits until it is ready.
+    pub(crate) async fn start_bus(&mut self) {
+        let bus = start_bus(&self.bus_dir, &self.bus_listen).await;
+        until_ready("bus", bus.url()).await;
+        self.bus = Some(bus);
     }
 
     /// The page's URL.
@@ -158,6 +188,15 @@ impl Processes {
             service.kill();
         }
     }
+}
+
+/// `minibus bus --listen LISTEN --data-dir DIR`, once it says it listens.
+async fn start_bus(dir: &Path, listen: &str) -> BusProcess {
+    let mut cmd = minibus();
+    cmd.args(["bus", "--listen", listen, "--data-dir"]).arg(dir);
+    tokio::task::spawn_blocking(move || BusProcess::spawn(cmd))
+        .await
+        .expect("start the bus")
 }
 
 fn upstream_flag(service: &str) -> &'static str {
@@ -175,18 +214,16 @@ struct ClientProcess {
 }
 
 impl ClientProcess {
-    /// `minibus client --admin-actions` on a free port, in front of `upstreams` (flag,
+    /// `minibus client [--admin-actions]` on a free port, in front of `upstreams` (flag,
     /// URL), once it says it listens.
-    fn start(upstreams: &[(&str, String)]) -> Self {
+    fn start(upstreams: &[(&str, String)], admin_actions: bool) -> Self {
         let mut cmd = minibus();
-        cmd.args([
-            "client",
-            "--admin-actions",
-            "--listen",
-            &free_loopback_addr(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        cmd.args(["client", "--listen", &free_loopback_addr()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if admin_actions {
+            cmd.arg("--admin-actions");
+        }
         for (flag, url) in upstreams {
             cmd.args([flag, url.as_str()]);
         }

@@ -14,3 +14,12 @@ export async function subscription(page, name, action, state) {
   const row = page.locator(`#subs tr[data-name="${name}"]`);
   await row.locator(`.state:text-is("${state}")`).waitFor({ timeout: PATIENCE_MS });
 }
+
+/** Polls `probe` (every 50 ms) until it answers true; throws naming `what` past PATIENCE_MS. */
+export async function until(what, probe) {
+  const deadline = Date.now() + PATIENCE_MS;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`waited ${PATIENCE_MS} ms in vain until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
