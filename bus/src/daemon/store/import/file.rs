@@ -69,7 +69,8 @@ impl ExportHeader {
     }
 }
 
-/// The lines of a file, numbered from 1, without their `\n`.
+/// The lines of a file, numbered from 1, without their `\n`; or its records, a record being
+/// a JSON text that may span several lines.
 pub(super) struct Lines {
     reader: BufReader<File>,
     number: u64,
@@ -98,6 +99,58 @@ impl Lines {
         }
         Ok(Some((self.number, &self.buf)))
     }
+
+    /// The next record and the number of its first line; `None` at the end of the file.
+    ///
+    /// The bus keeps `data` byte for byte, so an event published with a pretty-printed
+    /// `data` is served with raw line breaks in it, and exported over several lines. A raw
+    /// line break inside JSON can only be whitespace between tokens, so a line that is the
+    /// start of a JSON text is joined with the next ones (with their `\n`) until the text
+    /// is whole: the joined bytes are the envelope as the bus serves it. A line that is
+    /// broken otherwise is returned as it is, for the caller's parse to name.
+    pub(super) fn next_record(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        if self.next_line()?.is_none() {
+            return Ok(None);
+        }
+        let first = self.number;
+        while !is_whole_json(&self.buf) && is_cut_short(&self.buf) {
+            self.buf.push(b'\n');
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                self.buf.pop();
+                break;
+            }
+            self.number += 1;
+            if self.buf.last() == Some(&b'\n') {
+                self.buf.pop();
+            }
+        }
+        Ok(Some((first, &self.buf)))
+    }
+}
+
+/// Whether `text`'s brackets outside strings are balanced and no string is left open: the
+/// cheap test that a line is a whole JSON text (exact for valid JSON), so that the line
+/// is parsed only once when it is.
+fn is_whole_json(text: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0i64, false, false);
+    for &b in text {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'{' | b'[') => depth += 1,
+            (false, b'}' | b']') => depth -= 1,
+            (false, _) => {}
+        }
+    }
+    !in_string && depth <= 0
+}
+
+/// Whether `text` is the start of a JSON text that the following bytes could finish.
+fn is_cut_short(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err_and(|e| e.is_eof())
 }
 
 /// One event line, read and checked on its own (its neighbours are the validator's job).

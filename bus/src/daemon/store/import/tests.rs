@@ -127,6 +127,36 @@ fn an_import_keeps_every_byte_and_the_log_id() {
     );
 }
 
+/// A `data` published pretty-printed keeps its raw line breaks: its envelope is exported
+/// over several lines, and imported as one, byte for byte; the lines after it keep their
+/// numbers.
+#[test]
+fn an_event_whose_data_holds_line_breaks_is_imported_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut events = lines(0, 6);
+    events[2] = events[2].replacen(
+        r#"{"z": 3, "a":"é"}"#,
+        "{\n  \"z\": 3,\n\n  \"a\":\"é\"\n}",
+        1,
+    );
+    assert_eq!(events[2].lines().count(), 5, "{}", events[2]);
+    let store = tmp.path().join("store");
+    import(
+        &store,
+        &file(tmp.path(), &header(0, 6), &events),
+        8,
+        &Silent,
+    )
+    .expect("import");
+    assert_eq!(stored_json(&store), events);
+
+    let mut broken = events.clone();
+    broken[4].truncate(40);
+    let path = file(tmp.path(), &header(0, 6), &broken);
+    let err = import(&tmp.path().join("new"), &path, 8, &Silent).expect_err("broken");
+    assert!(matches!(err, ImportError::Line { line: 10, .. }), "{err}");
+}
+
 /// Each bad file is refused naming the line, and no store is left (neither a new dir nor
 /// files in an empty one).
 #[test]
