@@ -65,6 +65,10 @@ impl ExportHeader {
                 header.head, header.after
             ));
         }
+        // Seqs are counted with `+ 1` from `after` to one past `head`.
+        if header.head.checked_add(1).is_none() {
+            return Err(format!("head {} is past the largest seq", header.head));
+        }
         Ok(header)
     }
 }

@@ -101,6 +101,7 @@ pub fn import(
             continue_store(log, file, &header, progress)
         }
         None => {
+            refuse_a_continuation(&header)?;
             validate::validate(file, &header, None, progress)?;
             create_store(dir, file, &header, cache_mb, progress)
         }
@@ -141,8 +142,8 @@ fn open_existing(dir: &Path, cache_mb: u64) -> Result<Option<SledLog>, ImportErr
 fn check_continues(log: &SledLog, header: &ExportHeader) -> Result<(), ImportError> {
     let head = log.last_seq()?;
     let refused = |why: String| Err(ImportError::Refused(why));
-    if head == 0 && header.after == 0 {
-        return Ok(());
+    if head == 0 {
+        return refuse_a_continuation(header);
     }
     if header.after == 0 {
         return refused(format!(
@@ -163,6 +164,17 @@ fn check_continues(log: &SledLog, header: &ExportHeader) -> Result<(), ImportErr
         ));
     }
     Ok(())
+}
+
+/// A file exported with `--after N` (N > 0) continues a store that holds seqs 1..=N: into
+/// a new or empty one it would make a log that does not start at seq 1.
+fn refuse_a_continuation(header: &ExportHeader) -> Result<(), ImportError> {
+    match header.after {
+        0 => Ok(()),
+        after => Err(ImportError::Refused(format!(
+            "this export continues a store after seq {after}; import it into that store"
+        ))),
+    }
 }
 
 /// The second pass into an existing store, which is put back as it was if it fails.
