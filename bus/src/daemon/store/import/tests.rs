@@ -294,10 +294,12 @@ fn the_undo_of_a_failed_import_puts_the_store_back() {
 }
 
 /// A file that changes under the import once its second pass begins (after validation),
-/// at a line past the first batches: what a write failure half-way looks like.
+/// at a line past the first batches: what a write failure half-way looks like. With
+/// `cut`, the file ends before that line instead.
 struct ChangesBeforeWriting {
     file: PathBuf,
     bad_line: usize,
+    cut: bool,
 }
 
 impl Progress for ChangesBeforeWriting {
@@ -305,7 +307,10 @@ impl Progress for ChangesBeforeWriting {
         if phase == "writing" {
             let text = std::fs::read_to_string(&self.file).expect("read");
             let mut lines: Vec<&str> = text.lines().collect();
-            lines[self.bad_line - 1] = "{\"seq\":";
+            match self.cut {
+                true => lines.truncate(self.bad_line - 1),
+                false => lines[self.bad_line - 1] = "{\"seq\":",
+            }
             std::fs::write(&self.file, lines.join("\n")).expect("write");
         }
     }
@@ -321,6 +326,7 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     let changing = ChangesBeforeWriting {
         file: file(tmp.path(), &header(0, 25_000), &all[..25_000]),
         bad_line: 22_000,
+        cut: false,
     };
     let err = import(&new_store, &changing.file, 8, &changing).expect_err("changed");
     assert!(
@@ -340,6 +346,7 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     let changing = ChangesBeforeWriting {
         file: file(tmp.path(), &header(5_000, 30_000), &all[5_000..]),
         bad_line: 22_000,
+        cut: false,
     };
     let err = import(&store, &changing.file, 8, &changing).expect_err("changed");
     assert!(
@@ -350,4 +357,70 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     assert_eq!(log.last_seq().expect("head"), 5_000);
     assert_eq!(log.seq_of_id("id-5001").expect("id"), None);
     assert_eq!(log.stream_version("s").expect("version"), 5_000 / 3);
+}
+
+/// A file cut short after it was validated: the write stops at its end, and the import
+/// fails (instead of marking the header's head verified), removing a new store and
+/// putting a continued one back.
+#[test]
+fn a_file_cut_short_after_validation_fails_the_import_and_is_undone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let all = lines(0, 30_000);
+    let new_store = tmp.path().join("new");
+    let cut = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(0, 25_000), &all[..25_000]),
+        bad_line: 22_000,
+        cut: true,
+    };
+    let err = import(&new_store, &cut.file, 8, &cut).expect_err("cut");
+    assert!(
+        matches!(&err, ImportError::Refused(m) if m.contains("ends at seq 21998")),
+        "{err}"
+    );
+    assert!(!new_store.exists(), "the new store was removed");
+
+    let store = tmp.path().join("store");
+    let first = file(tmp.path(), &header(0, 5_000), &all[..5_000]);
+    import(&store, &first, 8, &Silent).expect("the first part");
+    let cut = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(5_000, 30_000), &all[5_000..]),
+        bad_line: 22_000,
+        cut: true,
+    };
+    let err = import(&store, &cut.file, 8, &cut).expect_err("cut");
+    assert!(matches!(err, ImportError::Refused(_)), "{err}");
+    let log = open_log(&store);
+    assert_eq!(log.last_seq().expect("head"), 5_000);
+    assert_eq!(log.seq_of_id("id-5001").expect("id"), None);
+}
+
+/// An export made with `--after N` continues a store holding seqs 1..=N: a new or empty
+/// store refuses it (a log not starting at seq 1 would not start); a head at the largest
+/// seq is refused before any `+ 1` overflows.
+#[test]
+fn an_export_after_a_seq_is_refused_by_a_new_or_empty_store() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = file(tmp.path(), &header(5, 8), &lines(5, 3));
+    let new_store = tmp.path().join("new");
+    let err = import(&new_store, &path, 8, &Silent).expect_err("new");
+    assert!(
+        matches!(&err, ImportError::Refused(m) if m.contains("continues a store after seq 5")),
+        "{err}"
+    );
+    assert!(!new_store.exists());
+    let empty_store = tmp.path().join("empty");
+    drop(open_log(&empty_store));
+    let err = import(&empty_store, &path, 8, &Silent).expect_err("empty");
+    assert!(
+        matches!(&err, ImportError::Refused(m) if m.contains("continues a store after seq 5")),
+        "{err}"
+    );
+    let max = ExportHeader::new(LOG_ID, u64::MAX, u64::MAX);
+    let path = file(
+        tmp.path(),
+        &serde_json::to_string(&max).expect("header"),
+        &[],
+    );
+    let err = import(&new_store, &path, 8, &Silent).expect_err("max");
+    assert!(matches!(err, ImportError::Line { line: 1, .. }), "{err}");
 }

@@ -53,6 +53,12 @@ pub(super) fn write(
     ids?;
     streams?;
     let written = read?;
+    if written != header.events() {
+        let last = header.after + written;
+        return Err(ImportError::Refused(format!(
+            "the file ends at seq {last}: it changed since it was validated"
+        )));
+    }
     log.mark_verified(header.head)?;
     log.flush()?;
     progress.end();
