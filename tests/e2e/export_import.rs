@@ -249,6 +249,16 @@ fn check_and_export_fail_with_one_clear_line() {
         "{}",
         done.stderr
     );
+    let running = BusProcess::start(&tmp.path().join("running"), &[]);
+    let in_use = check(&tmp.path().join("running"));
+    assert!(!in_use.status.success());
+    assert!(in_use.stderr.contains("is in use"), "{}", in_use.stderr);
+    assert_eq!(in_use.stderr.trim().lines().count(), 1, "{}", in_use.stderr);
+    let file = export_file(tmp.path(), "good.ndjson", 6, &good_lines());
+    let in_use = import(&tmp.path().join("running"), &file);
+    assert!(in_use.stderr.contains("is in use"), "{}", in_use.stderr);
+    assert_eq!(in_use.stderr.trim().lines().count(), 1, "{}", in_use.stderr);
+    drop(running);
     let done = export("http://127.0.0.1:1", &tmp.path().join("out.ndjson"));
     assert!(!done.status.success());
     assert!(

@@ -59,6 +59,9 @@ impl CheckReport {
 /// Why a check could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The data dir is a file.
+    #[error("{0} is a file: the data dir must be a directory")]
+    NotADir(PathBuf),
     /// The dir holds no bus store.
     #[error("{0} holds no bus store")]
     NoStore(PathBuf),
@@ -78,6 +81,9 @@ pub fn check(
     max_per_kind: usize,
     progress: &dyn Progress,
 ) -> Result<CheckReport, CheckError> {
+    if dir.is_file() {
+        return Err(CheckError::NotADir(dir.into()));
+    }
     if !dir.join("db").exists() {
         return Err(CheckError::NoStore(dir.into()));
     }

@@ -50,7 +50,7 @@ pub enum ImportError {
     #[error("{0}")]
     Refused(String),
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -93,6 +93,12 @@ pub fn import(
     cache_mb: u64,
     progress: &dyn Progress,
 ) -> Result<Imported, ImportError> {
+    if dir.is_file() {
+        return Err(ImportError::Refused(format!(
+            "{} is a file: the data dir must be a directory",
+            dir.display()
+        )));
+    }
     let header = read_header(file)?;
     match open_existing(dir, cache_mb)? {
         Some(log) => {

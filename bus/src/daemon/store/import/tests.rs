@@ -424,3 +424,42 @@ fn an_export_after_a_seq_is_refused_by_a_new_or_empty_store() {
     let err = import(&new_store, &path, 8, &Silent).expect_err("max");
     assert!(matches!(err, ImportError::Line { line: 1, .. }), "{err}");
 }
+
+/// A store held open (as a running bus holds it) is named as in use by both tools; sled
+/// 0.34.7 says so only in its error's text.
+#[test]
+fn a_store_in_use_is_refused_as_such_by_import_and_check() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let held = open_log(&store);
+    let path = file(tmp.path(), &header(0, 3), &lines(0, 3));
+    let err = super::import(&store, &path, 8, &Silent).expect_err("in use");
+    assert!(matches!(err, ImportError::Locked(_)), "{err}");
+    let err = crate::daemon::store::check::check(&store, 8, 10, &Silent).expect_err("in use");
+    assert!(
+        matches!(err, crate::daemon::store::check::CheckError::Locked(_)),
+        "{err}"
+    );
+    drop(held);
+}
+
+/// A data dir that is a file is refused up front; a file that cannot be read is named
+/// once, its cause left to the error's chain.
+#[test]
+fn a_data_dir_that_is_a_file_and_a_missing_file_are_one_clear_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = file(tmp.path(), &header(0, 3), &lines(0, 3));
+    let err = import(&path, &path, 8, &Silent).expect_err("a file");
+    assert!(
+        matches!(&err, ImportError::Refused(m) if m.contains("is a file")),
+        "{err}"
+    );
+    let err = crate::daemon::store::check::check(&path, 8, 10, &Silent).expect_err("a file");
+    assert!(err.to_string().contains("is a file"), "{err}");
+    let missing = tmp.path().join("nofile.ndjson");
+    let err = import(&tmp.path().join("store"), &missing, 8, &Silent).expect_err("missing");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot read {}", missing.display())
+    );
+}
