@@ -267,3 +267,40 @@ fn check_and_export_fail_with_one_clear_line() {
         done.stderr
     );
 }
+
+/// A store a killed import left (its `import_incomplete` mark still there: made here with
+/// sled directly, as the import's first write makes it) is refused by `minibus bus` with
+/// one line saying what to do, and `bus check` reports it.
+#[test]
+fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let file = export_file(tmp.path(), "good.ndjson", 6, &good_lines());
+    assert!(import(&store, &file).status.success());
+    {
+        let db = sled::open(&store).expect("open the store with sled");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.insert("import_incomplete", "created").expect("mark");
+        db.flush().expect("flush");
+    }
+    let bus = run_to_exit(crate::helpers::bus_command(&store, &[]));
+    assert!(!bus.status.success(), "the bus started: {}", bus.stderr);
+    let refusal: Vec<&str> = bus
+        .stderr
+        .lines()
+        .filter(|l| l.contains("did not finish"))
+        .collect();
+    assert_eq!(refusal.len(), 1, "{}", bus.stderr);
+    assert!(
+        refusal[0].contains("delete it and import again"),
+        "{}",
+        bus.stderr
+    );
+    let checked = check(&store);
+    assert!(!checked.status.success());
+    assert!(
+        checked.stdout.contains("defect: unfinished import"),
+        "{}",
+        checked.stdout
+    );
+}

@@ -29,6 +29,18 @@ pub enum StoreError {
     /// Making a flush durable (`fdatasync`) failed: what was written may not be on disk.
     #[error("cannot sync the log to disk: {0}")]
     SyncFailed(std::io::Error),
+    /// An import into the store was stopped half-way (killed): what it wrote is not the
+    /// exported log, and a store it continued is not what it was.
+    #[error("an import into {} did not finish: {}", .dir.display(), match .continued {
+        true => "restore it from its backup",
+        false => "delete it and import again",
+    })]
+    ImportUnfinished {
+        /// The data dir.
+        dir: std::path::PathBuf,
+        /// Whether the import continued a store (rather than creating it).
+        continued: bool,
+    },
     /// The data on disk is not what this version wrote; the message says what and where.
     #[error("store damaged: {0}")]
     Corrupt(String),

@@ -4,8 +4,8 @@
 use super::defects::{DefectKind, Defects};
 use crate::daemon::store::progress::{Progress, REPORT_EVERY};
 use crate::daemon::store::sled_log::{
-    key_seq, parse, seq_key, stream_key, Trees, FORMAT, META_FORMAT, META_LOG_ID,
-    META_VERIFIED_HEAD,
+    key_seq, parse, seq_key, stream_key, Trees, FORMAT, IMPORT_CONTINUED, META_FORMAT,
+    META_IMPORT_INCOMPLETE, META_LOG_ID, META_VERIFIED_HEAD,
 };
 use crate::daemon::store::{StoreError, StoredEvent};
 use crate::envelope::{format_time, Envelope};
@@ -203,6 +203,15 @@ pub(super) fn check_meta(
     if trees.meta.get(META_FORMAT)?.as_deref() != Some(FORMAT) {
         defects.add(DefectKind::Meta, || {
             "the format entry is missing or unknown".into()
+        });
+    }
+    if let Some(unfinished) = trees.meta.get(META_IMPORT_INCOMPLETE)? {
+        defects.add(DefectKind::ImportUnfinished, || {
+            match unfinished == IMPORT_CONTINUED {
+                true => "an import continuing the store was stopped: restore it from its backup",
+                false => "the import that created the store was stopped: delete it, import again",
+            }
+            .into()
         });
     }
     let log_id = match trees.meta.get(META_LOG_ID)? {

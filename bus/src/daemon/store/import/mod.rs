@@ -192,15 +192,17 @@ fn continue_store(
 ) -> Result<Imported, ImportError> {
     let old_log_id = log.log_id().to_string();
     let result = log
-        .replace_log_id_if_empty(&header.log_id)
+        .begin_import()
+        .and_then(|()| log.replace_log_id_if_empty(&header.log_id))
         .map_err(ImportError::from)
-        .and_then(|()| write::write(file, header, &log, progress));
+        .and_then(|()| write::write(file, header, &log, progress))
+        .and_then(|events| Ok(log.end_import().map(|()| events)?));
     match result {
         Ok(events) => Ok(imported(events, header, false)),
         Err(e) => {
             log.truncate_after(header.after)?;
             log.replace_log_id_if_empty(&old_log_id)?;
-            log.flush()?;
+            log.end_import()?;
             Err(e)
         }
     }
@@ -219,7 +221,9 @@ fn create_store(
         .map_err(|e| ImportError::Store(StoreError::Engine(e.into())))
         .and_then(|()| {
             let (log, _) = SledLog::open_as(dir, cache_mb, Some(&header.log_id))?;
-            write::write(file, header, &log, progress)
+            let events = write::write(file, header, &log, progress)?;
+            log.end_import()?;
+            Ok(events)
         });
     match result {
         Ok(events) => Ok(imported(events, header, true)),

@@ -463,3 +463,44 @@ fn a_data_dir_that_is_a_file_and_a_missing_file_are_one_clear_error() {
         format!("cannot read {}", missing.display())
     );
 }
+
+/// What a killed import leaves (the mark it writes first, removed last) is refused by the
+/// daemon's open, saying what to do, and reported by a check; a finished import leaves no
+/// mark.
+#[test]
+fn a_store_left_by_a_killed_import_is_refused_and_reported() {
+    use crate::daemon::store::check::{check, DefectKind};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let created = tmp.path().join("created");
+    std::fs::create_dir(&created).expect("dir");
+    drop(SledLog::open_as(&created, 8, Some(LOG_ID)).expect("an import's first write"));
+    let err = when_free(crate::daemon::store::is_locked, || {
+        SledLog::open(&created, 8)
+    })
+    .err()
+    .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("did not finish: delete it and import again"),
+        "{err}"
+    );
+    let report = check(&created, 8, 10, &Silent).expect("check");
+    assert_eq!(report.counts.get(&DefectKind::ImportUnfinished), Some(&1));
+
+    let continued = tmp.path().join("continued");
+    let path = file(tmp.path(), &header(0, 3), &lines(0, 3));
+    import(&continued, &path, 8, &Silent).expect("a finished import");
+    let log = open_log(&continued);
+    log.begin_import().expect("an import's first write");
+    log.flush().expect("flush");
+    drop(log);
+    let err = when_free(crate::daemon::store::is_locked, || {
+        SledLog::open(&continued, 8)
+    })
+    .err()
+    .expect("refused");
+    assert!(
+        err.to_string().contains("restore it from its backup"),
+        "{err}"
+    );
+}

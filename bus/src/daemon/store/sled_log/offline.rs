@@ -3,7 +3,10 @@
 //! with no tail recovered (for the check), and, for an import, giving an empty store the
 //! exported log id and undoing the events an import appended.
 
-use super::{key_seq, parse, seq_key, stream_key, SledLog, META_LOG_ID, META_VERIFIED_HEAD};
+use super::{
+    key_seq, parse, seq_key, stream_key, SledLog, IMPORT_CONTINUED, META_IMPORT_INCOMPLETE,
+    META_LOG_ID, META_VERIFIED_HEAD,
+};
 use crate::daemon::store::{NewRecord, StoreError};
 use std::path::Path;
 
@@ -57,6 +60,21 @@ impl SledLog {
         self.meta.insert(META_LOG_ID, log_id.as_bytes())?;
         self.log_id = log_id.into();
         Ok(())
+    }
+
+    /// Marks the store as being continued by an import, before its first event: a store
+    /// left so by a killed import is refused at its next open. (sled makes writes durable
+    /// in log order: no event of the import is on disk without the mark.)
+    pub(in crate::daemon::store) fn begin_import(&self) -> Result<(), StoreError> {
+        self.meta.insert(META_IMPORT_INCOMPLETE, IMPORT_CONTINUED)?;
+        Ok(())
+    }
+
+    /// Removes the mark of an unfinished import (once its events are all in, or undone),
+    /// and makes it durable.
+    pub(in crate::daemon::store) fn end_import(&self) -> Result<(), StoreError> {
+        self.meta.remove(META_IMPORT_INCOMPLETE)?;
+        super::EventLog::flush(self)
     }
 
     /// Removes the events after `head` and their index entries, and sets the verified head
