@@ -34,6 +34,9 @@ pub struct CheckReport {
     pub verified_head: u64,
     /// Events in the log.
     pub events: u64,
+    /// Events after the verified-head marker whose index entries are missing: what a crash
+    /// leaves, which the next start rebuilds (not a defect).
+    pub to_index: u64,
     /// Distinct streams.
     pub streams: u64,
     /// Stored subscriptions.
@@ -102,6 +105,7 @@ pub fn check(
         head: facts.head,
         verified_head,
         events: facts.events,
+        to_index: facts.to_index,
         streams: facts.streams,
         subscriptions,
         defects,
