@@ -41,6 +41,9 @@ pub enum StoreError {
         /// Whether the import continued a store (rather than creating it).
         continued: bool,
     },
+    /// The dir holds another sled database (another service's data dir, say).
+    #[error("{} holds a sled database that is not a bus store", .0.display())]
+    NotABusStore(std::path::PathBuf),
     /// The data on disk is not what this version wrote; the message says what and where.
     #[error("store damaged: {0}")]
     Corrupt(String),

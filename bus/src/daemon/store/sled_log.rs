@@ -64,6 +64,24 @@ pub struct SledLog {
 #[cfg(test)]
 type ScanHook = Arc<dyn Fn(&Filter) + Send + Sync>;
 
+/// Refuses a sled database that holds data but is not a bus store (its meta tree has no
+/// format key): another service's data dir, say, which opening its trees would change.
+/// A blank database (every tree empty) passes: the store is created in it.
+pub(super) fn refuse_other_databases(dir: &Path, db: &sled::Db) -> Result<(), StoreError> {
+    if db.tree_names().iter().any(|name| name.as_ref() == b"meta") {
+        let meta = db.open_tree("meta")?;
+        if meta.get(META_FORMAT)?.is_some() {
+            return Ok(());
+        }
+    }
+    for name in db.tree_names() {
+        if !db.open_tree(&name)?.is_empty() {
+            return Err(StoreError::NotABusStore(dir.into()));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
@@ -173,6 +191,7 @@ impl SledLog {
         durable: Arc<DurableFiles>,
         new_log_id: Option<&str>,
     ) -> Result<(Self, Recovery), StoreError> {
+        refuse_other_databases(dir, &db)?;
         let events = db.open_tree("events")?;
         let meta = db.open_tree("meta")?;
         if let Some(unfinished) = meta.get(META_IMPORT_INCOMPLETE)? {

@@ -2,7 +2,10 @@
 //! in seq order, each exactly as the bus serves it (`minibus events export` writes it,
 //! `minibus bus import` reads it).
 
-use crate::envelope::{format_time, is_valid_event_type, is_valid_stream_name, Envelope};
+use crate::daemon::BusConfig;
+use crate::envelope::{
+    check_data, format_time, is_valid_event_type, is_valid_stream_name, Envelope,
+};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -64,6 +67,9 @@ impl ExportHeader {
                 "head {} is before `after` {}",
                 header.head, header.after
             ));
+        }
+        if uuid::Uuid::parse_str(&header.log_id).is_err() {
+            return Err(format!("log_id {:?} is not a UUID", header.log_id));
         }
         // Seqs are counted with `+ 1` from `after` to one past `head`.
         if header.head.checked_add(1).is_none() {
@@ -165,12 +171,25 @@ pub(super) struct EventLine {
     pub(super) time_ms: i64,
 }
 
+/// The longest event line: the bus's default `--max-event-bytes` (what a publisher may
+/// send) and room for what the bus adds to it (`seq`, `version`, `time`).
+pub(super) const MAX_LINE_BYTES: usize = BusConfig::DEFAULT_MAX_EVENT_BYTES + 256;
+
 /// Reads an event line: an envelope exactly as the bus writes it (field order, no spaces,
-/// absent fields left out, `time` to the millisecond), whose fields follow DESIGN's rules.
+/// absent fields left out, `time` to the millisecond), whose fields follow DESIGN's rules,
+/// and which the bus's publish path would take (its size, its `data`).
 pub(super) fn parse_event(line: &[u8]) -> Result<EventLine, String> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(format!(
+            "{} bytes: larger than the bus takes for an event ({} bytes)",
+            line.len(),
+            BusConfig::DEFAULT_MAX_EVENT_BYTES
+        ));
+    }
     let envelope: Envelope =
         serde_json::from_slice(line).map_err(|e| format!("not a JSON envelope: {e}"))?;
     check_fields(&envelope)?;
+    check_data(envelope.data.get()).map_err(|reason| format!("`data` {reason}"))?;
     let time_ms = chrono::DateTime::parse_from_rfc3339(&envelope.time)
         .map_err(|e| format!("time {:?} is not RFC 3339: {e}", envelope.time))?
         .timestamp_millis();

@@ -175,7 +175,7 @@ fn a_bad_file_is_refused_naming_its_line_and_leaves_nothing() {
     spaced[8] = spaced[8].replacen(r#""seq":9,"#, r#""seq": 9,"#, 1);
     let mut version_gap = good.clone();
     version_gap[8] = line(9, "id-9", Some(("s", 4)), T0 + 9);
-    let cases: [(&str, String, &[String], u64); 8] = [
+    let cases: [(&str, String, &[String], u64); 9] = [
         ("a gap", header(0, 10), &gap, 6),
         ("a duplicate id", header(0, 10), &duplicate, 8),
         ("a time going back", header(0, 10), &back_in_time, 7),
@@ -189,6 +189,12 @@ fn a_bad_file_is_refused_naming_its_line_and_leaves_nothing() {
         ("a stream version gap", header(0, 10), &version_gap, 10),
         ("a file cut short", header(0, 11), &good, 11),
         ("a broken header", "{\"format\":".into(), &good, 1),
+        (
+            "a log id that is not a UUID",
+            header(0, 10).replace(LOG_ID, "not-a-uuid"),
+            &good,
+            1,
+        ),
     ];
     for (n, (case, header, lines, bad_line)) in cases.into_iter().enumerate() {
         let path = file(tmp.path(), &header, lines);
@@ -503,4 +509,66 @@ fn a_store_left_by_a_killed_import_is_refused_and_reported() {
         err.to_string().contains("restore it from its backup"),
         "{err}"
     );
+}
+
+/// Another service's sled data dir is refused by import, check and the daemon's open, and
+/// left without the bus's trees.
+#[test]
+fn a_sled_database_that_is_not_a_bus_store_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let other = tmp.path().join("posts");
+    {
+        let db = sled::open(&other).expect("another service's store");
+        db.open_tree("posts")
+            .expect("tree")
+            .insert("p1", "x")
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let path = file(tmp.path(), &header(0, 3), &lines(0, 3));
+    let not_a_bus_store = |e: &StoreError| matches!(e, StoreError::NotABusStore(_));
+    let err = import(&other, &path, 8, &Silent).expect_err("import");
+    assert!(
+        matches!(&err, ImportError::Store(e) if not_a_bus_store(e)),
+        "{err}"
+    );
+    let err = crate::daemon::store::check::check(&other, 8, 10, &Silent).expect_err("check");
+    assert!(
+        matches!(&err, crate::daemon::store::check::CheckError::Store(e) if not_a_bus_store(e)),
+        "{err}"
+    );
+    let err = when_free(crate::daemon::store::is_locked, || SledLog::open(&other, 8))
+        .err()
+        .expect("open");
+    assert!(not_a_bus_store(&err), "{err}");
+    let db = when_free(
+        |e: &sled::Error| e.to_string().contains("could not acquire lock"),
+        || sled::open(&other),
+    )
+    .expect("reopen");
+    assert_eq!(db.tree_names().len(), 2, "only the default tree and posts");
+}
+
+/// The publish path's rules on `data` (numbers beyond a double, lone surrogates, nesting
+/// past 64) and on an event's size hold for an import too: such a line is refused, named.
+#[test]
+fn an_event_the_bus_would_refuse_to_publish_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let deep = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+    let big = format!(r#"{{"s":"{}"}}"#, "x".repeat(1024 * 1024 + 256));
+    for (case, data) in [
+        ("1e999", r#"{"n":1e999}"#),
+        ("a lone surrogate", r#"{"s":"\ud800"}"#),
+        ("nesting past 64", deep.as_str()),
+        ("over 1 MiB", big.as_str()),
+    ] {
+        let mut events = lines(0, 3);
+        events[1] = events[1].replacen(r#"{"z": 2, "a":"é"}"#, data, 1);
+        let path = file(tmp.path(), &header(0, 3), &events);
+        let err = import(&tmp.path().join("new"), &path, 8, &Silent).expect_err(case);
+        assert!(
+            matches!(err, ImportError::Line { line: 3, .. }),
+            "{case}: {err}"
+        );
+    }
 }

@@ -26,12 +26,13 @@ pub(in crate::daemon::store) struct Trees {
 
 impl Trees {
     /// Opens the sled database in `dir` (which must hold one: sled would create it) with a
-    /// page cache of `cache_mb` MiB.
+    /// page cache of `cache_mb` MiB; refuses one that is not a bus store.
     pub(in crate::daemon::store) fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
             .open()?;
+        super::refuse_other_databases(dir, &db)?;
         Ok(Self {
             events: db.open_tree("events")?,
             ids: db.open_tree("ids")?,
