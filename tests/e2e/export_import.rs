@@ -304,3 +304,31 @@ fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check()
         checked.stdout
     );
 }
+
+/// A bus that accepts the connection but never answers does not hang an export: it ends
+/// with one line naming the bus once its request timeout passes.
+#[test]
+fn an_export_from_a_bus_that_never_answers_ends_with_one_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("addr"));
+    let mut cmd = minibus();
+    cmd.args([
+        "events",
+        "export",
+        "--request-timeout-secs",
+        "1",
+        "--bus-url",
+    ])
+    .arg(&url);
+    let done = run_into(cmd, &tmp.path().join("out.ndjson"));
+    assert!(!done.status.success());
+    assert!(
+        done.stderr
+            .contains(&format!("the bus at {url} did not answer in time")),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(done.stderr.trim().lines().count(), 1, "{}", done.stderr);
+    drop(silent);
+}
