@@ -1,6 +1,7 @@
-//! Stores an import (and the tools around it) must refuse, each with one clear error: a
-//! store in use, a data dir that is a file, a store a killed import left, another
-//! service's sled database, events the bus would not take on publish.
+//! What an import (and the tools around it) must refuse, each with one clear error: a
+//! store in use, a data dir that is a file, an `--after` export into a new store, a store
+//! a killed import left, another service's sled database, events the bus would not take
+//! on publish.
 
 use super::*;
 
