@@ -54,6 +54,12 @@ fn print_summary(dir: &Path, report: &CheckReport, seconds: f64) {
         "checked in {seconds:.2} s ({:.0} events/s)",
         report.events as f64 / seconds.max(f64::MIN_POSITIVE)
     );
+    if report.to_index > 0 {
+        println!(
+            "{} events after the verified head to be indexed at the next start",
+            report.to_index
+        );
+    }
     for defect in &report.defects {
         println!("defect: {}: {}", defect.kind, defect.detail);
     }

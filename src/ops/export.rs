@@ -16,6 +16,8 @@ use std::io::Write;
 
 /// Events per page read: the bus's largest page.
 const PAGE: u64 = 10_000;
+/// How long connecting to the bus may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Flags of `minibus events export`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,14 @@ pub(crate) struct ExportArgs {
     /// Bearer token, when the bus requires one.
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// How long one request (a page of 10,000 events) may take, in seconds: a bus that
+    /// accepts the connection but never answers must not hang the export.
+    #[arg(
+        long,
+        env = "MINIBUS_EXPORT_REQUEST_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    request_timeout_secs: u64,
 }
 
 /// The bus being read.
@@ -36,6 +46,7 @@ pub(crate) struct ExportArgs {
 struct Source {
     http: reqwest::Client,
     base: String,
+    request_timeout: std::time::Duration,
 }
 
 /// Writes the export on stdout.
@@ -149,11 +160,13 @@ impl Source {
         }
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .context("building the HTTP client")?;
         Ok(Self {
             http,
             base: args.bus_url.trim_end_matches('/').to_string(),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         })
     }
 
@@ -163,14 +176,18 @@ impl Source {
         let response = self
             .http
             .get(&url)
+            .timeout(self.request_timeout)
             .send()
             .await
-            .with_context(|| format!("cannot reach the bus at {}", self.base))?;
+            .map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .with_context(|| format!("reading GET {url}"))?;
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!(
+                "the bus at {} refused the token ({status}): pass the bus's token with --token or MINIBUS_TOKEN",
+                self.base
+            );
+        }
         if !status.is_success() {
             bail!(
                 "GET {url} answered {status}: {}",
@@ -178,5 +195,17 @@ impl Source {
             );
         }
         Ok(body)
+    }
+
+    /// A transport failure as one line naming the bus, worded by its innermost cause.
+    fn transport(&self, error: &reqwest::Error) -> anyhow::Error {
+        if error.is_timeout() {
+            return anyhow::anyhow!("the bus at {} did not answer in time", self.base);
+        }
+        let mut cause: &dyn std::error::Error = error;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        anyhow::anyhow!("cannot reach the bus at {}: {cause}", self.base)
     }
 }

@@ -24,8 +24,9 @@ pub(super) const LONE_SURROGATE: &str =
 /// Longest number text that always fits a double without a look: 15 digits and a sign.
 const SHORT_NUMBER: usize = 16;
 
-/// Checks `json`, a valid JSON text; the error is one of the reasons above.
-pub(super) fn check(json: &str) -> Result<(), &'static str> {
+/// Checks `json`, a valid JSON text; the error is one of the reasons above. (An import
+/// applies it to each event's `data` too, as the publish path does.)
+pub(crate) fn check(json: &str) -> Result<(), &'static str> {
     let bytes = json.as_bytes();
     let (mut at, mut depth) = (0, 0usize);
     while let Some(&b) = bytes.get(at) {

@@ -9,6 +9,9 @@ mod data;
 mod rules;
 pub(crate) mod whole_number;
 
+#[cfg(feature = "daemon")]
+pub(crate) use data::check as check_data;
+
 #[cfg(feature = "openapi")]
 pub(crate) use rules::EventType;
 pub use rules::{

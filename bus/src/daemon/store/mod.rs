@@ -24,20 +24,38 @@ pub use sled_log::SledLog;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The engine failed (I/O error, disk full, lock held by another process).
-    #[error("storage engine: {0}")]
+    #[error("the storage engine failed")]
     Engine(#[from] sled::Error),
     /// Making a flush durable (`fdatasync`) failed: what was written may not be on disk.
     #[error("cannot sync the log to disk: {0}")]
     SyncFailed(std::io::Error),
+    /// An import into the store was stopped half-way (killed): what it wrote is not the
+    /// exported log, and a store it continued is not what it was.
+    #[error("an import into {} did not finish: {}", .dir.display(), match .continued {
+        true => "restore it from its backup",
+        false => "delete it and import again",
+    })]
+    ImportUnfinished {
+        /// The data dir.
+        dir: std::path::PathBuf,
+        /// Whether the import continued a store (rather than creating it).
+        continued: bool,
+    },
+    /// The dir holds another sled database (another service's data dir, say).
+    #[error("{} holds a sled database that is not a bus store", .0.display())]
+    NotABusStore(std::path::PathBuf),
     /// The data on disk is not what this version wrote; the message says what and where.
     #[error("store damaged: {0}")]
     Corrupt(String),
 }
 
-/// Whether opening a store failed because another process holds its lock (sled's
-/// `could not acquire lock`, an `EWOULDBLOCK` from `flock`).
+/// Whether opening a store failed because another process holds its lock. sled 0.34.7
+/// has no error of its own for it: it wraps `flock`'s `EWOULDBLOCK` in an
+/// `ErrorKind::Other` whose message says "could not acquire lock", so only the text tells.
 fn is_locked(e: &StoreError) -> bool {
-    matches!(e, StoreError::Engine(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock)
+    matches!(e, StoreError::Engine(sled::Error::Io(io))
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || io.to_string().contains("could not acquire lock"))
 }
 
 /// Waits (at most 10 s) until nothing holds sled's lock on `lock_file`: the last handle of

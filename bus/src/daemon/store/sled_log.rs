@@ -23,6 +23,13 @@ pub(super) const META_LOG_ID: &[u8] = b"log_id";
 pub(super) const META_FORMAT: &[u8] = b"format";
 pub(super) const META_VERIFIED_HEAD: &[u8] = b"verified_head";
 pub(super) const FORMAT: &[u8] = b"minibus-log-1";
+/// Present while an import writes into the store: [`IMPORT_CREATED`] or
+/// [`IMPORT_CONTINUED`]. A store holding it is refused (the import was killed half-way).
+pub(super) const META_IMPORT_INCOMPLETE: &[u8] = b"import_incomplete";
+/// [`META_IMPORT_INCOMPLETE`]'s value when the import created the store.
+pub(super) const IMPORT_CREATED: &[u8] = b"created";
+/// [`META_IMPORT_INCOMPLETE`]'s value when the import continued a store.
+pub(super) const IMPORT_CONTINUED: &[u8] = b"continued";
 
 /// What opening the store found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +63,24 @@ pub struct SledLog {
 /// What a test runs before each scan, given the scan's filter.
 #[cfg(test)]
 type ScanHook = Arc<dyn Fn(&Filter) + Send + Sync>;
+
+/// Refuses a sled database that holds data but is not a bus store (its meta tree has no
+/// format key): another service's data dir, say, which opening its trees would change.
+/// A blank database (every tree empty) passes: the store is created in it.
+pub(super) fn refuse_other_databases(dir: &Path, db: &sled::Db) -> Result<(), StoreError> {
+    if db.tree_names().iter().any(|name| name.as_ref() == b"meta") {
+        let meta = db.open_tree("meta")?;
+        if meta.get(META_FORMAT)?.is_some() {
+            return Ok(());
+        }
+    }
+    for name in db.tree_names() {
+        if !db.open_tree(&name)?.is_empty() {
+            return Err(StoreError::NotABusStore(dir.into()));
+        }
+    }
+    Ok(())
+}
 
 pub(super) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
@@ -111,7 +136,7 @@ impl SledLog {
             .flush_every_ms(Some(100))
             .open()?;
         let durable = DurableFiles::open(dir).map_err(StoreError::SyncFailed)?;
-        Self::from_db(db, Arc::new(durable), new_log_id)
+        Self::from_db(dir, db, Arc::new(durable), new_log_id)
     }
 
     /// Removes the snapshot files in `dir` that sled 0.34 would refuse to start on: a
@@ -161,12 +186,20 @@ impl SledLog {
     }
 
     fn from_db(
+        dir: &Path,
         db: sled::Db,
         durable: Arc<DurableFiles>,
         new_log_id: Option<&str>,
     ) -> Result<(Self, Recovery), StoreError> {
+        refuse_other_databases(dir, &db)?;
         let events = db.open_tree("events")?;
         let meta = db.open_tree("meta")?;
+        if let Some(unfinished) = meta.get(META_IMPORT_INCOMPLETE)? {
+            return Err(StoreError::ImportUnfinished {
+                dir: dir.into(),
+                continued: unfinished == IMPORT_CONTINUED,
+            });
+        }
         let created = meta.get(META_LOG_ID)?.is_none();
         if created {
             if !events.is_empty() {
@@ -180,6 +213,10 @@ impl SledLog {
             first.insert(META_FORMAT, FORMAT);
             first.insert(META_VERIFIED_HEAD, &seq_key(0));
             first.insert(META_LOG_ID, log_id.as_bytes());
+            if new_log_id.is_some() {
+                // Only an import gives the log id: it removes this once it is done.
+                first.insert(META_IMPORT_INCOMPLETE, IMPORT_CREATED);
+            }
             meta.apply_batch(first)?;
             db.flush()?;
             durable.sync(&[]).map_err(StoreError::SyncFailed)?;

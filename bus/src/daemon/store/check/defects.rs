@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub enum DefectKind {
     /// A meta entry (format, log id, verified-head marker) missing or wrong.
     Meta,
+    /// An import into the store did not finish (it was killed half-way).
+    ImportUnfinished,
     /// Seqs missing from the log.
     Gap,
     /// A record (or key) the store cannot read.
@@ -41,6 +43,7 @@ impl DefectKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Meta => "meta entry",
+            Self::ImportUnfinished => "unfinished import",
             Self::Gap => "gap in the log",
             Self::UnreadableRecord => "unreadable record",
             Self::EnvelopeMismatch => "envelope not matching its record",

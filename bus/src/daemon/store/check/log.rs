@@ -4,8 +4,8 @@
 use super::defects::{DefectKind, Defects};
 use crate::daemon::store::progress::{Progress, REPORT_EVERY};
 use crate::daemon::store::sled_log::{
-    key_seq, parse, seq_key, stream_key, Trees, FORMAT, META_FORMAT, META_LOG_ID,
-    META_VERIFIED_HEAD,
+    key_seq, parse, seq_key, stream_key, Trees, FORMAT, IMPORT_CONTINUED, META_FORMAT,
+    META_IMPORT_INCOMPLETE, META_LOG_ID, META_VERIFIED_HEAD,
 };
 use crate::daemon::store::{StoreError, StoredEvent};
 use crate::envelope::{format_time, Envelope};
@@ -28,6 +28,9 @@ pub(super) struct LogFacts {
     pub(super) wrong_ids: HashSet<Box<str>>,
     /// Stream index keys reported wrong.
     pub(super) wrong_stream_keys: HashSet<Vec<u8>>,
+    /// Events after the verified-head marker missing an index entry: what a crash leaves
+    /// and the next start rebuilds, so not a defect.
+    pub(super) to_index: u64,
 }
 
 /// The log pass's state.
@@ -39,6 +42,10 @@ struct LogCheck<'a> {
     last_time_ms: i64,
     /// Each stream's last version so far.
     versions: HashMap<Box<str>, u64>,
+    /// The verified-head marker: index entries missing after it are not defects.
+    verified_head: u64,
+    /// Whether the record being checked misses an index entry after the marker.
+    missing_in_tail: bool,
 }
 
 /// Reads the whole log in seq order, checking each record and its index entries.
@@ -59,6 +66,8 @@ pub(super) fn check_log(
         next_seq: 1,
         last_time_ms: i64::MIN,
         versions: HashMap::new(),
+        verified_head: read_verified_head(trees)?.unwrap_or(0),
+        missing_in_tail: false,
     };
     for item in trees.events.iter() {
         let (key, value) = item?;
@@ -105,10 +114,12 @@ impl LogCheck<'_> {
             });
         }
         self.last_time_ms = event.time_ms();
+        self.missing_in_tail = false;
         self.id_entry(&event)?;
         if let (Some(stream), Some(version)) = (event.stream(), event.version()) {
             self.stream_entry(&event, stream, version)?;
         }
+        self.facts.to_index += u64::from(self.missing_in_tail);
         Ok(())
     }
 
@@ -141,6 +152,7 @@ impl LogCheck<'_> {
     fn id_entry(&mut self, event: &StoredEvent) -> Result<(), StoreError> {
         let (seq, id) = (event.seq(), event.id());
         match self.trees.ids.get(id)? {
+            None if seq > self.verified_head => self.missing_in_tail = true,
             None => self
                 .defects
                 .add(DefectKind::IdNotIndexed, || format!("seq {seq}: id {id:?}")),
@@ -174,6 +186,7 @@ impl LogCheck<'_> {
         self.versions.insert(stream.into(), version);
         let key = stream_key(stream, version);
         match self.trees.streams.get(&key)? {
+            None if seq > self.verified_head => self.missing_in_tail = true,
             None => self.defects.add(DefectKind::StreamNotIndexed, || {
                 format!("seq {seq}: stream {stream:?} version {version}")
             }),
@@ -205,6 +218,15 @@ pub(super) fn check_meta(
             "the format entry is missing or unknown".into()
         });
     }
+    if let Some(unfinished) = trees.meta.get(META_IMPORT_INCOMPLETE)? {
+        defects.add(DefectKind::ImportUnfinished, || {
+            match unfinished == IMPORT_CONTINUED {
+                true => "an import continuing the store was stopped: restore it from its backup",
+                false => "the import that created the store was stopped: delete it, import again",
+            }
+            .into()
+        });
+    }
     let log_id = match trees.meta.get(META_LOG_ID)? {
         Some(id) => String::from_utf8_lossy(&id).into_owned(),
         None => {
@@ -212,10 +234,9 @@ pub(super) fn check_meta(
             String::new()
         }
     };
-    let marker = trees.meta.get(META_VERIFIED_HEAD)?;
-    let verified = match marker.as_deref().map(key_seq) {
-        Some(Ok(verified)) => verified,
-        _ => {
+    let verified = match read_verified_head(trees)? {
+        Some(verified) => verified,
+        None => {
             defects.add(DefectKind::Meta, || {
                 "the verified-head marker is missing or unreadable".into()
             });
@@ -228,4 +249,10 @@ pub(super) fn check_meta(
         });
     }
     Ok((log_id, verified))
+}
+
+/// The verified-head marker; `None` if it is missing or unreadable.
+fn read_verified_head(trees: &Trees) -> Result<Option<u64>, StoreError> {
+    let marker = trees.meta.get(META_VERIFIED_HEAD)?;
+    Ok(marker.as_deref().and_then(|m| key_seq(m).ok()))
 }

@@ -34,6 +34,9 @@ pub struct CheckReport {
     pub verified_head: u64,
     /// Events in the log.
     pub events: u64,
+    /// Events after the verified-head marker whose index entries are missing: what a crash
+    /// leaves, which the next start rebuilds (not a defect).
+    pub to_index: u64,
     /// Distinct streams.
     pub streams: u64,
     /// Stored subscriptions.
@@ -59,6 +62,9 @@ impl CheckReport {
 /// Why a check could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The data dir is a file.
+    #[error("{0} is a file: the data dir must be a directory")]
+    NotADir(PathBuf),
     /// The dir holds no bus store.
     #[error("{0} holds no bus store")]
     NoStore(PathBuf),
@@ -78,6 +84,9 @@ pub fn check(
     max_per_kind: usize,
     progress: &dyn Progress,
 ) -> Result<CheckReport, CheckError> {
+    if dir.is_file() {
+        return Err(CheckError::NotADir(dir.into()));
+    }
     if !dir.join("db").exists() {
         return Err(CheckError::NoStore(dir.into()));
     }
@@ -96,6 +105,7 @@ pub fn check(
         head: facts.head,
         verified_head,
         events: facts.events,
+        to_index: facts.to_index,
         streams: facts.streams,
         subscriptions,
         defects,

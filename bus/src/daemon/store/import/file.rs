@@ -2,7 +2,10 @@
 //! in seq order, each exactly as the bus serves it (`minibus events export` writes it,
 //! `minibus bus import` reads it).
 
-use crate::envelope::{format_time, is_valid_event_type, is_valid_stream_name, Envelope};
+use crate::daemon::BusConfig;
+use crate::envelope::{
+    check_data, format_time, is_valid_event_type, is_valid_stream_name, Envelope,
+};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -65,11 +68,19 @@ impl ExportHeader {
                 header.head, header.after
             ));
         }
+        if uuid::Uuid::parse_str(&header.log_id).is_err() {
+            return Err(format!("log_id {:?} is not a UUID", header.log_id));
+        }
+        // Seqs are counted with `+ 1` from `after` to one past `head`.
+        if header.head.checked_add(1).is_none() {
+            return Err(format!("head {} is past the largest seq", header.head));
+        }
         Ok(header)
     }
 }
 
-/// The lines of a file, numbered from 1, without their `\n`.
+/// The lines of a file, numbered from 1, without their `\n`; or its records, a record being
+/// a JSON text that may span several lines.
 pub(super) struct Lines {
     reader: BufReader<File>,
     number: u64,
@@ -98,6 +109,58 @@ impl Lines {
         }
         Ok(Some((self.number, &self.buf)))
     }
+
+    /// The next record and the number of its first line; `None` at the end of the file.
+    ///
+    /// The bus keeps `data` byte for byte, so an event published with a pretty-printed
+    /// `data` is served with raw line breaks in it, and exported over several lines. A raw
+    /// line break inside JSON can only be whitespace between tokens, so a line that is the
+    /// start of a JSON text is joined with the next ones (with their `\n`) until the text
+    /// is whole: the joined bytes are the envelope as the bus serves it. A line that is
+    /// broken otherwise is returned as it is, for the caller's parse to name.
+    pub(super) fn next_record(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        if self.next_line()?.is_none() {
+            return Ok(None);
+        }
+        let first = self.number;
+        while !is_whole_json(&self.buf) && is_cut_short(&self.buf) {
+            self.buf.push(b'\n');
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                self.buf.pop();
+                break;
+            }
+            self.number += 1;
+            if self.buf.last() == Some(&b'\n') {
+                self.buf.pop();
+            }
+        }
+        Ok(Some((first, &self.buf)))
+    }
+}
+
+/// Whether `text`'s brackets outside strings are balanced and no string is left open: the
+/// cheap test that a line is a whole JSON text (exact for valid JSON), so that the line
+/// is parsed only once when it is.
+fn is_whole_json(text: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0i64, false, false);
+    for &b in text {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'{' | b'[') => depth += 1,
+            (false, b'}' | b']') => depth -= 1,
+            (false, _) => {}
+        }
+    }
+    !in_string && depth <= 0
+}
+
+/// Whether `text` is the start of a JSON text that the following bytes could finish.
+fn is_cut_short(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err_and(|e| e.is_eof())
 }
 
 /// One event line, read and checked on its own (its neighbours are the validator's job).
@@ -108,12 +171,25 @@ pub(super) struct EventLine {
     pub(super) time_ms: i64,
 }
 
+/// The longest event line: the bus's default `--max-event-bytes` (what a publisher may
+/// send) and room for what the bus adds to it (`seq`, `version`, `time`).
+pub(super) const MAX_LINE_BYTES: usize = BusConfig::DEFAULT_MAX_EVENT_BYTES + 256;
+
 /// Reads an event line: an envelope exactly as the bus writes it (field order, no spaces,
-/// absent fields left out, `time` to the millisecond), whose fields follow DESIGN's rules.
+/// absent fields left out, `time` to the millisecond), whose fields follow DESIGN's rules,
+/// and which the bus's publish path would take (its size, its `data`).
 pub(super) fn parse_event(line: &[u8]) -> Result<EventLine, String> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(format!(
+            "{} bytes: larger than the bus takes for an event ({} bytes)",
+            line.len(),
+            BusConfig::DEFAULT_MAX_EVENT_BYTES
+        ));
+    }
     let envelope: Envelope =
         serde_json::from_slice(line).map_err(|e| format!("not a JSON envelope: {e}"))?;
     check_fields(&envelope)?;
+    check_data(envelope.data.get()).map_err(|reason| format!("`data` {reason}"))?;
     let time_ms = chrono::DateTime::parse_from_rfc3339(&envelope.time)
         .map_err(|e| format!("time {:?} is not RFC 3339: {e}", envelope.time))?
         .timestamp_millis();

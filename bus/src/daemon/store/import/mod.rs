@@ -50,7 +50,7 @@ pub enum ImportError {
     #[error("{0}")]
     Refused(String),
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -93,6 +93,12 @@ pub fn import(
     cache_mb: u64,
     progress: &dyn Progress,
 ) -> Result<Imported, ImportError> {
+    if dir.is_file() {
+        return Err(ImportError::Refused(format!(
+            "{} is a file: the data dir must be a directory",
+            dir.display()
+        )));
+    }
     let header = read_header(file)?;
     match open_existing(dir, cache_mb)? {
         Some(log) => {
@@ -101,6 +107,7 @@ pub fn import(
             continue_store(log, file, &header, progress)
         }
         None => {
+            refuse_a_continuation(&header)?;
             validate::validate(file, &header, None, progress)?;
             create_store(dir, file, &header, cache_mb, progress)
         }
@@ -141,8 +148,8 @@ fn open_existing(dir: &Path, cache_mb: u64) -> Result<Option<SledLog>, ImportErr
 fn check_continues(log: &SledLog, header: &ExportHeader) -> Result<(), ImportError> {
     let head = log.last_seq()?;
     let refused = |why: String| Err(ImportError::Refused(why));
-    if head == 0 && header.after == 0 {
-        return Ok(());
+    if head == 0 {
+        return refuse_a_continuation(header);
     }
     if header.after == 0 {
         return refused(format!(
@@ -165,6 +172,17 @@ fn check_continues(log: &SledLog, header: &ExportHeader) -> Result<(), ImportErr
     Ok(())
 }
 
+/// A file exported with `--after N` (N > 0) continues a store that holds seqs 1..=N: into
+/// a new or empty one it would make a log that does not start at seq 1.
+fn refuse_a_continuation(header: &ExportHeader) -> Result<(), ImportError> {
+    match header.after {
+        0 => Ok(()),
+        after => Err(ImportError::Refused(format!(
+            "this export continues a store after seq {after}; import it into that store"
+        ))),
+    }
+}
+
 /// The second pass into an existing store, which is put back as it was if it fails.
 fn continue_store(
     mut log: SledLog,
@@ -174,15 +192,17 @@ fn continue_store(
 ) -> Result<Imported, ImportError> {
     let old_log_id = log.log_id().to_string();
     let result = log
-        .replace_log_id_if_empty(&header.log_id)
+        .begin_import()
+        .and_then(|()| log.replace_log_id_if_empty(&header.log_id))
         .map_err(ImportError::from)
-        .and_then(|()| write::write(file, header, &log, progress));
+        .and_then(|()| write::write(file, header, &log, progress))
+        .and_then(|events| Ok(log.end_import().map(|()| events)?));
     match result {
         Ok(events) => Ok(imported(events, header, false)),
         Err(e) => {
             log.truncate_after(header.after)?;
             log.replace_log_id_if_empty(&old_log_id)?;
-            log.flush()?;
+            log.end_import()?;
             Err(e)
         }
     }
@@ -201,7 +221,9 @@ fn create_store(
         .map_err(|e| ImportError::Store(StoreError::Engine(e.into())))
         .and_then(|()| {
             let (log, _) = SledLog::open_as(dir, cache_mb, Some(&header.log_id))?;
-            write::write(file, header, &log, progress)
+            let events = write::write(file, header, &log, progress)?;
+            log.end_import()?;
+            Ok(events)
         });
     match result {
         Ok(events) => Ok(imported(events, header, true)),

@@ -127,6 +127,36 @@ fn an_import_keeps_every_byte_and_the_log_id() {
     );
 }
 
+/// A `data` published pretty-printed keeps its raw line breaks: its envelope is exported
+/// over several lines, and imported as one, byte for byte; the lines after it keep their
+/// numbers.
+#[test]
+fn an_event_whose_data_holds_line_breaks_is_imported_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut events = lines(0, 6);
+    events[2] = events[2].replacen(
+        r#"{"z": 3, "a":"é"}"#,
+        "{\n  \"z\": 3,\n\n  \"a\":\"é\"\n}",
+        1,
+    );
+    assert_eq!(events[2].lines().count(), 5, "{}", events[2]);
+    let store = tmp.path().join("store");
+    import(
+        &store,
+        &file(tmp.path(), &header(0, 6), &events),
+        8,
+        &Silent,
+    )
+    .expect("import");
+    assert_eq!(stored_json(&store), events);
+
+    let mut broken = events.clone();
+    broken[4].truncate(40);
+    let path = file(tmp.path(), &header(0, 6), &broken);
+    let err = import(&tmp.path().join("new"), &path, 8, &Silent).expect_err("broken");
+    assert!(matches!(err, ImportError::Line { line: 10, .. }), "{err}");
+}
+
 /// Each bad file is refused naming the line, and no store is left (neither a new dir nor
 /// files in an empty one).
 #[test]
@@ -145,7 +175,7 @@ fn a_bad_file_is_refused_naming_its_line_and_leaves_nothing() {
     spaced[8] = spaced[8].replacen(r#""seq":9,"#, r#""seq": 9,"#, 1);
     let mut version_gap = good.clone();
     version_gap[8] = line(9, "id-9", Some(("s", 4)), T0 + 9);
-    let cases: [(&str, String, &[String], u64); 8] = [
+    let cases: [(&str, String, &[String], u64); 9] = [
         ("a gap", header(0, 10), &gap, 6),
         ("a duplicate id", header(0, 10), &duplicate, 8),
         ("a time going back", header(0, 10), &back_in_time, 7),
@@ -159,6 +189,12 @@ fn a_bad_file_is_refused_naming_its_line_and_leaves_nothing() {
         ("a stream version gap", header(0, 10), &version_gap, 10),
         ("a file cut short", header(0, 11), &good, 11),
         ("a broken header", "{\"format\":".into(), &good, 1),
+        (
+            "a log id that is not a UUID",
+            header(0, 10).replace(LOG_ID, "not-a-uuid"),
+            &good,
+            1,
+        ),
     ];
     for (n, (case, header, lines, bad_line)) in cases.into_iter().enumerate() {
         let path = file(tmp.path(), &header, lines);
@@ -264,10 +300,12 @@ fn the_undo_of_a_failed_import_puts_the_store_back() {
 }
 
 /// A file that changes under the import once its second pass begins (after validation),
-/// at a line past the first batches: what a write failure half-way looks like.
+/// at a line past the first batches: what a write failure half-way looks like. With
+/// `cut`, the file ends before that line instead.
 struct ChangesBeforeWriting {
     file: PathBuf,
     bad_line: usize,
+    cut: bool,
 }
 
 impl Progress for ChangesBeforeWriting {
@@ -275,7 +313,10 @@ impl Progress for ChangesBeforeWriting {
         if phase == "writing" {
             let text = std::fs::read_to_string(&self.file).expect("read");
             let mut lines: Vec<&str> = text.lines().collect();
-            lines[self.bad_line - 1] = "{\"seq\":";
+            match self.cut {
+                true => lines.truncate(self.bad_line - 1),
+                false => lines[self.bad_line - 1] = "{\"seq\":",
+            }
             std::fs::write(&self.file, lines.join("\n")).expect("write");
         }
     }
@@ -291,6 +332,7 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     let changing = ChangesBeforeWriting {
         file: file(tmp.path(), &header(0, 25_000), &all[..25_000]),
         bad_line: 22_000,
+        cut: false,
     };
     let err = import(&new_store, &changing.file, 8, &changing).expect_err("changed");
     assert!(
@@ -310,6 +352,7 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     let changing = ChangesBeforeWriting {
         file: file(tmp.path(), &header(5_000, 30_000), &all[5_000..]),
         bad_line: 22_000,
+        cut: false,
     };
     let err = import(&store, &changing.file, 8, &changing).expect_err("changed");
     assert!(
@@ -321,3 +364,40 @@ fn a_write_that_fails_half_way_leaves_no_new_store_and_puts_a_continued_one_back
     assert_eq!(log.seq_of_id("id-5001").expect("id"), None);
     assert_eq!(log.stream_version("s").expect("version"), 5_000 / 3);
 }
+
+/// A file cut short after it was validated: the write stops at its end, and the import
+/// fails (instead of marking the header's head verified), removing a new store and
+/// putting a continued one back.
+#[test]
+fn a_file_cut_short_after_validation_fails_the_import_and_is_undone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let all = lines(0, 30_000);
+    let new_store = tmp.path().join("new");
+    let cut = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(0, 25_000), &all[..25_000]),
+        bad_line: 22_000,
+        cut: true,
+    };
+    let err = import(&new_store, &cut.file, 8, &cut).expect_err("cut");
+    assert!(
+        matches!(&err, ImportError::Refused(m) if m.contains("ends at seq 21998")),
+        "{err}"
+    );
+    assert!(!new_store.exists(), "the new store was removed");
+
+    let store = tmp.path().join("store");
+    let first = file(tmp.path(), &header(0, 5_000), &all[..5_000]);
+    import(&store, &first, 8, &Silent).expect("the first part");
+    let cut = ChangesBeforeWriting {
+        file: file(tmp.path(), &header(5_000, 30_000), &all[5_000..]),
+        bad_line: 22_000,
+        cut: true,
+    };
+    let err = import(&store, &cut.file, 8, &cut).expect_err("cut");
+    assert!(matches!(err, ImportError::Refused(_)), "{err}");
+    let log = open_log(&store);
+    assert_eq!(log.last_seq().expect("head"), 5_000);
+    assert_eq!(log.seq_of_id("id-5001").expect("id"), None);
+}
+
+mod refusals;

@@ -62,7 +62,10 @@ pub(super) fn validate(
     lines.next_line().map_err(|e| ImportError::read(file, e))?;
     progress.begin("validating", header.events());
     let mut last_line = 1;
-    while let Some((number, line)) = lines.next_line().map_err(|e| ImportError::read(file, e))? {
+    while let Some((number, line)) = lines
+        .next_record()
+        .map_err(|e| ImportError::read(file, e))?
+    {
         last_line = number;
         let event = parse_event(line).map_err(|problem| ImportError::line(number, problem))?;
         validator

@@ -53,6 +53,12 @@ pub(super) fn write(
     ids?;
     streams?;
     let written = read?;
+    if written != header.events() {
+        let last = header.after + written;
+        return Err(ImportError::Refused(format!(
+            "the file ends at seq {last}: it changed since it was validated"
+        )));
+    }
     log.mark_verified(header.head)?;
     log.flush()?;
     progress.end();
@@ -95,7 +101,10 @@ fn read_batches(
     progress.begin("writing", header.events());
     let mut batch = Vec::with_capacity(BATCH);
     let mut next_seq = header.after + 1;
-    while let Some((number, line)) = lines.next_line().map_err(|e| ImportError::read(file, e))? {
+    while let Some((number, line)) = lines
+        .next_record()
+        .map_err(|e| ImportError::read(file, e))?
+    {
         let record = record(line).filter(|r| r.seq == next_seq && next_seq <= header.head);
         let record =
             record.ok_or_else(|| ImportError::line(number, "changed since it was validated"))?;

@@ -3,7 +3,10 @@
 //! with no tail recovered (for the check), and, for an import, giving an empty store the
 //! exported log id and undoing the events an import appended.
 
-use super::{key_seq, parse, seq_key, stream_key, SledLog, META_LOG_ID, META_VERIFIED_HEAD};
+use super::{
+    key_seq, parse, seq_key, stream_key, SledLog, IMPORT_CONTINUED, META_IMPORT_INCOMPLETE,
+    META_LOG_ID, META_VERIFIED_HEAD,
+};
 use crate::daemon::store::{NewRecord, StoreError};
 use std::path::Path;
 
@@ -23,12 +26,13 @@ pub(in crate::daemon::store) struct Trees {
 
 impl Trees {
     /// Opens the sled database in `dir` (which must hold one: sled would create it) with a
-    /// page cache of `cache_mb` MiB.
+    /// page cache of `cache_mb` MiB; refuses one that is not a bus store.
     pub(in crate::daemon::store) fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
             .open()?;
+        super::refuse_other_databases(dir, &db)?;
         Ok(Self {
             events: db.open_tree("events")?,
             ids: db.open_tree("ids")?,
@@ -57,6 +61,21 @@ impl SledLog {
         self.meta.insert(META_LOG_ID, log_id.as_bytes())?;
         self.log_id = log_id.into();
         Ok(())
+    }
+
+    /// Marks the store as being continued by an import, before its first event: a store
+    /// left so by a killed import is refused at its next open. (sled makes writes durable
+    /// in log order: no event of the import is on disk without the mark.)
+    pub(in crate::daemon::store) fn begin_import(&self) -> Result<(), StoreError> {
+        self.meta.insert(META_IMPORT_INCOMPLETE, IMPORT_CONTINUED)?;
+        Ok(())
+    }
+
+    /// Removes the mark of an unfinished import (once its events are all in, or undone),
+    /// and makes it durable.
+    pub(in crate::daemon::store) fn end_import(&self) -> Result<(), StoreError> {
+        self.meta.remove(META_IMPORT_INCOMPLETE)?;
+        super::EventLog::flush(self)
     }
 
     /// Removes the events after `head` and their index entries, and sets the verified head
