@@ -102,9 +102,11 @@ async function eventLogShowsTheChain(page) {
   const log = page.locator("#log");
   const seqsOf = async (type) =>
     log.locator(`.event[data-type="${type}"]`).evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+  // The panel draws new rows at most every 200 ms: wait for all seven (one post, two
+  // comments with their verdicts and updates), not just the first of each type.
+  await page.waitForFunction(() => document.querySelectorAll("#log .event").length >= 7, null, { timeout: PATIENCE_MS });
   const seqs = {};
   for (const type of ["PostCreated", "CommentCreated", "CommentModerated", "CommentUpdated"]) {
-    await log.locator(`.event[data-type="${type}"] .seq`).first().waitFor({ timeout: PATIENCE_MS });
     seqs[type] = await seqsOf(type);
   }
   check(seqs.PostCreated.length === 1 && seqs.CommentCreated.length === 2, JSON.stringify(seqs));
