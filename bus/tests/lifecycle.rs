@@ -105,6 +105,17 @@ async fn unreadable_stored_subscriptions_are_a_subscriptions_error_and_stop_ever
     let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("a temp dir");
     let data_dir = dir.path().join("bus");
+    // A bus store (a daemon made it, then stopped), whose subscriptions tree is then damaged.
+    let (listener, addr) = loopback().await;
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let made = tokio::time::timeout(
+        PATIENCE,
+        run(listener, BusConfig::new(addr, data_dir.clone()), stopped),
+    )
+    .await
+    .expect("run returns");
+    assert!(made.is_ok(), "{made:?}");
     let db = sled::Config::new().path(&data_dir).open().expect("sled");
     db.open_tree("subscriptions")
         .and_then(|tree| tree.insert("query", "not json"))
