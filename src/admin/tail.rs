@@ -5,7 +5,7 @@
 use super::sse::{Message, SseParser};
 use super::{explain, BusArgs, Out, Subject, Written};
 use bus::sdk::Error;
-use bus::wire::{headers::LAST_EVENT_ID, ErrorBody, Info};
+use bus::wire::{headers::LAST_EVENT_ID, Info};
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -166,22 +166,10 @@ impl Tail {
             None => request,
         };
         let response = request.send().await?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(response);
         }
-        let body = response
-            .json::<ErrorBody>()
-            .await
-            .unwrap_or_else(|e| ErrorBody {
-                error: "unreadable_error".into(),
-                message: e.to_string(),
-                extra: Default::default(),
-            });
-        Err(Error::Rejected {
-            status: status.as_u16(),
-            body,
-        })
+        Err(Error::rejected(response).await)
     }
 
     /// Prints every message of one connection's stream until it ends.

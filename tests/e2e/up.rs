@@ -5,15 +5,12 @@
 //! (with the subscription actions on), SIGTERM stops everything with exit code 0, and a second `up` over the same
 //! data dir shows the same page.
 
-use crate::helpers::{minibus, wait_for_exit, Api, EXIT_TIMEOUT, START_TIMEOUT};
+use crate::helpers::{wait_for_exit, Api, EXIT_TIMEOUT};
 use bus::testkit::eventually;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
-
-/// The banner's last line.
-const BANNER_END: &str = "Ctrl-C stops everything.";
+use std::process::{Child, ExitStatus};
 
 /// A running `minibus up`; SIGKILLed on drop.
 struct Stack {
@@ -24,34 +21,14 @@ struct Stack {
 
 impl Stack {
     fn start(data_dir: &Path) -> Self {
-        let mut cmd = minibus();
-        cmd.args(["up", "--any-ports", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(match std::env::var_os("TEST_LOG") {
-                Some(_) => Stdio::inherit(),
-                None => Stdio::null(),
-            });
         let mut stack = Self {
-            child: cmd.spawn().expect("spawn minibus up"),
+            child: crate::helpers::up_command(data_dir)
+                .spawn()
+                .expect("spawn minibus up"),
             urls: BTreeMap::new(),
         };
-        let stdout = stack.child.stdout.take().expect("piped stdout");
-        let rx = crate::helpers::stdout_lines(stdout);
-        loop {
-            let line = rx
-                .recv_timeout(START_TIMEOUT)
-                .unwrap_or_else(|e| panic!("no banner from minibus up: {e}"));
-            if line == BANNER_END {
-                return stack;
-            }
-            let mut words = line.split_whitespace();
-            if let (Some(name), Some(url)) = (words.next(), words.next()) {
-                if url.starts_with("http://") {
-                    stack.urls.insert(name.to_string(), url.to_string());
-                }
-            }
-        }
+        stack.urls = crate::helpers::read_up_banner(&mut stack.child);
+        stack
     }
 
     /// Waits until every service answers `/readyz` with 200: the banner comes once the ports

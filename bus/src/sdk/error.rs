@@ -30,4 +30,19 @@ impl Error {
             Self::Rejected { body, .. } => Some(&body.error),
         }
     }
+
+    /// What a non-2xx `response` from the bus stands for: [`Error::Rejected`] with its
+    /// status and error body (`unreadable_error` when the body is not one).
+    pub async fn rejected(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let body = response
+            .json::<ErrorBody>()
+            .await
+            .unwrap_or_else(|e| ErrorBody {
+                error: "unreadable_error".into(),
+                message: e.to_string(),
+                extra: Default::default(),
+            });
+        Self::Rejected { status, body }
+    }
 }

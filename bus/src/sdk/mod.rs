@@ -24,8 +24,6 @@ pub use subscriber::{
     MAX_DELIVERY_BYTES, SIGNATURE_TOLERANCE_SECS,
 };
 
-use crate::wire::ErrorBody;
-
 /// Sends `request` (with the bearer token, if any) and reads the JSON answer of a 2xx;
 /// any other status is [`Error::Rejected`] with the error body.
 async fn send<R: serde::de::DeserializeOwned>(
@@ -37,20 +35,8 @@ async fn send<R: serde::de::DeserializeOwned>(
         None => request,
     };
     let response = request.send().await?;
-    let status = response.status();
-    if status.is_success() {
+    if response.status().is_success() {
         return Ok(response.json().await?);
     }
-    let body = response
-        .json::<ErrorBody>()
-        .await
-        .unwrap_or_else(|e| ErrorBody {
-            error: "unreadable_error".into(),
-            message: e.to_string(),
-            extra: Default::default(),
-        });
-    Err(Error::Rejected {
-        status: status.as_u16(),
-        body,
-    })
+    Err(Error::rejected(response).await)
 }

@@ -9,6 +9,7 @@ pub(crate) use service::{free_loopback_addr, ServiceProcess, ServiceSpec};
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -34,6 +35,43 @@ pub(crate) fn stdout_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+/// The last line of `minibus up`'s banner.
+const UP_BANNER_END: &str = "Ctrl-C stops everything.";
+
+/// `minibus up --any-ports --data-dir DIR`, its stdout piped for [`read_up_banner`].
+pub(crate) fn up_command(data_dir: &Path) -> Command {
+    let mut cmd = minibus();
+    cmd.args(["up", "--any-ports", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(match std::env::var_os("TEST_LOG") {
+            Some(_) => Stdio::inherit(),
+            None => Stdio::null(),
+        });
+    cmd
+}
+
+/// Reads the banner of a `minibus up` started with [`up_command`]: each service's name →
+/// `http://127.0.0.1:PORT`. The caller owns `child` (and kills it, should this panic).
+pub(crate) fn read_up_banner(child: &mut Child) -> BTreeMap<String, String> {
+    let rx = stdout_lines(child.stdout.take().expect("piped stdout"));
+    let mut urls = BTreeMap::new();
+    loop {
+        let line = rx
+            .recv_timeout(START_TIMEOUT)
+            .unwrap_or_else(|e| panic!("no banner from minibus up: {e}"));
+        if line == UP_BANNER_END {
+            return urls;
+        }
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(url)) = (words.next(), words.next()) {
+            if url.starts_with("http://") {
+                urls.insert(name.to_string(), url.to_string());
+            }
+        }
+    }
 }
 
 /// `minibus` with no `MINIBUS_…` variable inherited from the test's environment, and quiet

@@ -15,9 +15,6 @@ use std::sync::mpsc;
 /// The blog's services, in the order they are started.
 const SERVICES: [&str; 4] = ["moderation", "query", "comments", "posts"];
 
-/// The banner's last line.
-const BANNER_END: &str = "Ctrl-C stops everything.";
-
 /// A running `minibus up`; SIGKILLed on drop.
 pub(crate) struct Up {
     child: Child,
@@ -40,41 +37,14 @@ impl Up {
     }
 
     fn spawn(data_dir: &Path) -> Self {
-        let mut cmd = minibus();
-        cmd.args(["up", "--any-ports", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(match std::env::var_os("TEST_LOG") {
-                Some(_) => Stdio::inherit(),
-                None => Stdio::null(),
-            });
-        let mut child = cmd.spawn().expect("spawn minibus up");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, rx) = mpsc::channel();
-        // Reads stdout to its end, so `up` can never block on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
         let mut up = Self {
-            child,
+            child: crate::helpers::up_command(data_dir)
+                .spawn()
+                .expect("spawn minibus up"),
             urls: BTreeMap::new(),
         };
-        loop {
-            let line = rx
-                .recv_timeout(START_TIMEOUT)
-                .unwrap_or_else(|e| panic!("no banner from minibus up: {e}"));
-            if line == BANNER_END {
-                return up;
-            }
-            let mut words = line.split_whitespace();
-            if let (Some(name), Some(url)) = (words.next(), words.next()) {
-                if url.starts_with("http://") {
-                    up.urls.insert(name.to_string(), url.to_string());
-                }
-            }
-        }
+        up.urls = crate::helpers::read_up_banner(&mut up.child);
+        up
     }
 
     /// The URL of `service` (`client`, `bus`, `posts`…), as the banner printed it.
