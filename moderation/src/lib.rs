@@ -50,9 +50,8 @@ pub use moderator::Moderator;
 pub use routes::router;
 pub use verdict::{BlockedWords, Verdict};
 
-use bus::kit::{serve, ConfigError, Readiness, ServiceDefaults};
-use bus::sdk::{Publisher, Registration, Subscriber, SubscriberConfig};
-use std::time::Duration;
+use bus::kit::{register_with_retry, serve_while, ConfigError, Readiness, ServiceDefaults};
+use bus::sdk::{Publisher, Subscriber, SubscriberConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -60,9 +59,6 @@ use tokio_util::sync::CancellationToken;
 pub const SUBSCRIPTION: &str = Moderation::NAME;
 /// Comments per delivery, at most; their verdicts are published as one array.
 pub const BATCH: u32 = 100;
-
-/// The longest wait between two attempts to register while the bus cannot be reached.
-const MAX_REGISTER_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Why moderation stopped.
 #[derive(Debug, thiserror::Error)]
@@ -94,17 +90,14 @@ pub async fn run(
     let subscriber = subscriber(&args, format!("{advertised}/events"))?;
     let readiness = Readiness::new();
     let app = router(subscriber.router(), readiness.clone());
-    let stop = shutdown.child_token();
-    let served = tokio::spawn(serve(listener, app, stop.clone()));
-    let registered = tokio::select! {
-        registered = register(&subscriber) => registered.map(|_| readiness.set_ready()),
-        () = shutdown.cancelled() => Ok(()),
+    let registering = async {
+        let registered = register_with_retry(&subscriber, &shutdown).await;
+        if registered.map_err(RunError::Registration)?.is_some() {
+            readiness.set_ready();
+        }
+        Ok(())
     };
-    if registered.is_err() {
-        stop.cancel();
-    }
-    served.await.map_err(std::io::Error::other)??;
-    registered
+    serve_while(listener, app, &shutdown, registering).await
 }
 
 /// The SDK subscriber of `CommentCreated`, up to [`BATCH`] events per delivery, reached at
@@ -133,22 +126,5 @@ fn subscriber(args: &ModerationArgs, url: String) -> Result<Subscriber<Moderator
             Subscriber::stateless_shared(config, moderator, secret).map_err(SettingsError::Secret)
         }
         None => Ok(Subscriber::stateless(config, moderator)),
-    }
-}
-
-/// Registers, retrying with backoff while the bus cannot be reached or is not ready; a
-/// refusal (4xx) is final.
-async fn register(subscriber: &Subscriber<Moderator>) -> Result<Registration, RunError> {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match subscriber.register().await {
-            Ok(registration) => return Ok(registration),
-            Err(refused @ bus::sdk::Error::Rejected { status: ..500, .. }) => {
-                return Err(RunError::Registration(refused));
-            }
-            Err(error) => tracing::warn!(error = %error, "cannot register with the bus yet"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_REGISTER_BACKOFF);
     }
 }
