@@ -117,6 +117,9 @@ for run in $(seq "$RUNS"); do
 done
 echo "check-1m $("$BIN" bus check --data-dir "$WORK/imported" | grep 'checked in')"
 rm -rf "$WORK/imported" "$WORK/export.ndjson"
+# The import's inserts alone, and sled's own floor under them (no file, no validation).
+MINIBUS_IMPORT_FLOOR_RUNS=$RUNS cargo bench -q -p bus --features daemon --bench import_floor \
+  2>/dev/null | grep '^{' | sed 's/^/import-floor /'
 
 # The same size of log with every event on a stream of 3 (as the blog's comments): one
 # more index entry per event, so more of sled's per-page metadata in memory.

@@ -14,7 +14,10 @@
 //! (records per pass, default 1,000,000), `MINIBUS_STORE_BENCH_REOPEN` (default
 //! 1,000,000; 0 skips). Each result is also printed as one JSON line.
 
-use bus::daemon::bench::{encode, EventLog, NewRecord, RecordFields, SledLog};
+mod common;
+
+use bus::daemon::bench::{EventLog, NewRecord, SledLog};
+use common::{env_or, record};
 
 // The allocator of the `minibus` binary, so that the ceiling is the daemon's.
 #[global_allocator]
@@ -25,22 +28,10 @@ use std::time::{Duration, Instant};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// The page cache of the daemon's default `--cache-mb`.
-const CACHE_MB: u64 = bus::kit::DEFAULT_CACHE_MB;
-/// Target size of one event's envelope JSON.
-const EVENT_BYTES: usize = 200;
-
 struct Settings {
     seconds: f64,
     max_records: u64,
     reopen_records: u64,
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 impl Settings {
@@ -53,34 +44,15 @@ impl Settings {
     }
 }
 
-/// One record shaped like the writer's: the header and a ~200-byte envelope.
-fn record(seq: u64) -> NewRecord {
-    let id = uuid::Uuid::now_v7().to_string();
-    let head =
-        format!(r#"{{"seq":{seq},"id":"{id}","type":"BenchEventPublished","data":{{"pad":""#);
-    let tail = r#""},"time":"2026-11-23T17:00:00.000Z"}"#;
-    let pad = "x".repeat(EVENT_BYTES.saturating_sub(head.len() + tail.len()));
-    let json = format!("{head}{pad}{tail}");
-    let fields = RecordFields {
-        time_ms: 1_795_000_000_000,
-        version: 0,
-        ty: "BenchEventPublished",
-        stream: "",
-        id: &id,
-        source: "",
-    };
-    let raw = encode(&fields, json.as_bytes());
-    NewRecord {
-        seq,
-        id,
-        stream: None,
-        raw,
-    }
-}
-
+/// The page cache of the daemon's default `--cache-mb`.
+const CACHE_MB: u64 = bus::kit::DEFAULT_CACHE_MB;
+/// Target size of one event's envelope JSON.
+const EVENT_BYTES: usize = 200;
 /// Records `first..first + k`.
 fn records(first: u64, k: usize) -> Vec<NewRecord> {
-    (first..first + k as u64).map(record).collect()
+    (first..first + k as u64)
+        .map(|seq| record(seq, EVENT_BYTES))
+        .collect()
 }
 
 /// What one pass achieved.

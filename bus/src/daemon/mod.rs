@@ -19,6 +19,9 @@ mod writer;
 /// it changes with the daemon.
 #[doc(hidden)]
 pub mod bench {
+    pub use super::store::import::write::{
+        insert_batches as import_insert_batches, BATCH as IMPORT_BATCH,
+    };
     pub use super::store::{encode, EventLog, NewRecord, RecordFields, SledLog};
     pub use super::subs::client::{CallError, Connection, Destination, Response};
 }

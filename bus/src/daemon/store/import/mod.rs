@@ -13,7 +13,8 @@
 
 mod file;
 mod validate;
-mod write;
+/// The second pass; its inserts are also `bench::import_insert_batches`.
+pub(in crate::daemon) mod write;
 
 pub use file::{ExportHeader, FORMAT, VERSION};
 

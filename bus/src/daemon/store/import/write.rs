@@ -21,7 +21,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 /// Events in a batch: large enough that the hand-offs cost nothing, small enough to keep
 /// memory flat (a few MB per batch, at most eight batches on their way).
-const BATCH: usize = 10_000;
+pub const BATCH: usize = 10_000;
 /// Batches waiting between two stages.
 const QUEUE: usize = 2;
 
@@ -32,27 +32,7 @@ pub(super) fn write(
     log: &SledLog,
     progress: &dyn Progress,
 ) -> Result<u64, ImportError> {
-    let (to_records, records_in) = sync_channel(QUEUE);
-    let (to_ids, ids_in) = sync_channel(QUEUE);
-    let (to_streams, streams_in) = sync_channel(QUEUE);
-    let (read, records, ids, streams) = std::thread::scope(|scope| {
-        let records = spawn_stage(scope, "import-records", move || {
-            insert_records(log, records_in, [to_ids, to_streams])
-        });
-        let ids = spawn_stage(scope, "import-ids", move || {
-            insert_entries(ids_in, |b| log.insert_id_entries(b))
-        });
-        let streams = spawn_stage(scope, "import-streams", move || {
-            insert_entries(streams_in, |b| log.insert_stream_entries(b))
-        });
-        let read = read_batches(file, header, to_records, progress);
-        (read, join(records), join(ids), join(streams))
-    });
-    // A failed stage stops the ones before it: its own error is the one to report.
-    records?;
-    ids?;
-    streams?;
-    let written = read?;
+    let written = insert_batches(log, |out| read_batches(file, header, out, progress))?;
     if written != header.events() {
         let last = header.after + written;
         return Err(ImportError::Refused(format!(
@@ -63,6 +43,38 @@ pub(super) fn write(
     log.flush()?;
     progress.end();
     Ok(written)
+}
+
+/// Inserts the batches that `produce` sends (consecutive seqs after the log's last, each
+/// batch at most [`BATCH`] records) through the stage threads, and returns what `produce`
+/// returns (how many it sent) once every batch is in. Neither the verified-head marker
+/// nor a flush: the caller's. `cargo bench --bench import_floor` times it on batches built
+/// in memory: the import's write pass without its file.
+pub fn insert_batches(
+    log: &SledLog,
+    produce: impl FnOnce(SyncSender<Vec<NewRecord>>) -> Result<u64, ImportError>,
+) -> Result<u64, ImportError> {
+    let (to_records, records_in) = sync_channel(QUEUE);
+    let (to_ids, ids_in) = sync_channel(QUEUE);
+    let (to_streams, streams_in) = sync_channel(QUEUE);
+    let (produced, records, ids, streams) = std::thread::scope(|scope| {
+        let records = spawn_stage(scope, "import-records", move || {
+            insert_records(log, records_in, [to_ids, to_streams])
+        });
+        let ids = spawn_stage(scope, "import-ids", move || {
+            insert_entries(ids_in, |b| log.insert_id_entries(b))
+        });
+        let streams = spawn_stage(scope, "import-streams", move || {
+            insert_entries(streams_in, |b| log.insert_stream_entries(b))
+        });
+        let produced = produce(to_records);
+        (produced, join(records), join(ids), join(streams))
+    });
+    // A failed stage stops the ones before it: its own error is the one to report.
+    records?;
+    ids?;
+    streams?;
+    produced
 }
 
 /// A stage of the pass on a thread of its own, named in `/proc` and profiles.
