@@ -8,7 +8,7 @@ use crate::envelope::{
 };
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
 /// The `format` of an export file's header.
@@ -85,6 +85,10 @@ pub(super) struct Lines {
     reader: BufReader<File>,
     number: u64,
     buf: Vec<u8>,
+    /// The byte offset of the next line in the file.
+    offset: u64,
+    /// The byte offset of the last record returned.
+    record_offset: u64,
 }
 
 impl Lines {
@@ -94,13 +98,41 @@ impl Lines {
             reader: BufReader::with_capacity(1 << 20, File::open(path)?),
             number: 0,
             buf: Vec::with_capacity(4096),
+            offset: 0,
+            record_offset: 0,
         })
+    }
+
+    /// Opens `path` at byte `offset`, the start of a line (its numbers count from there);
+    /// for reading one earlier record again.
+    pub(super) fn open_at(path: &Path, offset: u64) -> io::Result<Self> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Self {
+            reader: BufReader::with_capacity(1 << 16, file),
+            number: 0,
+            buf: Vec::with_capacity(4096),
+            offset,
+            record_offset: offset,
+        })
+    }
+
+    /// The byte offset in the file of the last record [`Self::next_record`] returned.
+    pub(super) fn record_offset(&self) -> u64 {
+        self.record_offset
+    }
+
+    /// Reads up to the next `\n` (included) onto the buffer: how many bytes.
+    fn read_line_onto_buf(&mut self) -> io::Result<usize> {
+        let read = self.reader.read_until(b'\n', &mut self.buf)?;
+        self.offset += read as u64;
+        Ok(read)
     }
 
     /// The next line and its number; `None` at the end of the file.
     pub(super) fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
         self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+        if self.read_line_onto_buf()? == 0 {
             return Ok(None);
         }
         self.number += 1;
@@ -119,13 +151,14 @@ impl Lines {
     /// is whole: the joined bytes are the envelope as the bus serves it. A line that is
     /// broken otherwise is returned as it is, for the caller's parse to name.
     pub(super) fn next_record(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        self.record_offset = self.offset;
         if self.next_line()?.is_none() {
             return Ok(None);
         }
         let first = self.number;
         while !is_whole_json(&self.buf) && is_cut_short(&self.buf) {
             self.buf.push(b'\n');
-            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            if self.read_line_onto_buf()? == 0 {
                 self.buf.pop();
                 break;
             }

@@ -12,6 +12,7 @@
 //! continues: the same log id, and the file's `after` is the store's head.
 
 mod file;
+mod seen_ids;
 mod validate;
 /// The second pass; its inserts are also `bench::import_insert_batches`.
 pub(in crate::daemon) mod write;

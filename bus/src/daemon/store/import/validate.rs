@@ -2,23 +2,27 @@
 //! store it continues, before anything is written.
 
 use super::file::{parse_event, EventLine, ExportHeader, Lines};
+use super::seen_ids::SeenIds;
 use super::ImportError;
 use crate::daemon::store::progress::{Progress, REPORT_EVERY};
 use crate::daemon::store::{EventLog, SledLog, StoreError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
-/// Why a line is refused: what is wrong with it, or the store failed while checking it.
+/// Why a line is refused: what is wrong with it, or the store failed while checking it,
+/// or reading an earlier line again failed.
 enum Problem {
     Line(String),
     Store(StoreError),
+    Read(std::io::Error),
 }
 
 impl Problem {
-    fn at(self, line: u64) -> ImportError {
+    fn at(self, line: u64, file: &Path) -> ImportError {
         match self {
             Problem::Line(problem) => ImportError::line(line, problem),
             Problem::Store(e) => e.into(),
+            Problem::Read(e) => ImportError::read(file, e),
         }
     }
 }
@@ -31,8 +35,8 @@ struct Validator<'a> {
     /// The header's head: no seq beyond it.
     head: u64,
     last_time_ms: i64,
-    /// Every id of the file so far. (Memory grows with the file: ~80 bytes an event.)
-    ids: HashSet<Box<str>>,
+    /// Every id of the file so far (~20 bytes an event).
+    ids: SeenIds,
     /// Each stream's version so far (in the store, then in the file).
     streams: HashMap<Box<str>, u64>,
 }
@@ -55,7 +59,7 @@ pub(super) fn validate(
         next_seq: header.after + 1,
         head: header.head,
         last_time_ms,
-        ids: HashSet::new(),
+        ids: SeenIds::new(file),
         streams: HashMap::new(),
     };
     let mut lines = Lines::open(file).map_err(|e| ImportError::read(file, e))?;
@@ -69,8 +73,8 @@ pub(super) fn validate(
         last_line = number;
         let event = parse_event(line).map_err(|problem| ImportError::line(number, problem))?;
         validator
-            .admit(&event)
-            .map_err(|problem| problem.at(number))?;
+            .admit(&event, lines.record_offset())
+            .map_err(|problem| problem.at(number, file))?;
         if number.is_multiple_of(REPORT_EVERY) {
             progress.advance_to(number - 1);
         }
@@ -80,8 +84,9 @@ pub(super) fn validate(
 }
 
 impl Validator<'_> {
-    /// Checks `event` against the events before it, and remembers it.
-    fn admit(&mut self, event: &EventLine) -> Result<(), Problem> {
+    /// Checks `event` (the record at byte `offset` of the file) against the events before
+    /// it, and remembers it.
+    fn admit(&mut self, event: &EventLine, offset: u64) -> Result<(), Problem> {
         let e = &event.envelope;
         if e.seq != self.next_seq {
             let why = if e.seq > self.next_seq {
@@ -107,7 +112,7 @@ impl Validator<'_> {
                 e.time
             )));
         }
-        self.check_id(&e.id)?;
+        self.check_id(&e.id, offset)?;
         if let (Some(stream), Some(version)) = (&e.stream, e.version) {
             self.check_version(stream, version)?;
         }
@@ -116,19 +121,19 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn check_id(&mut self, id: &str) -> Result<(), Problem> {
-        if self.ids.contains(id) {
-            return Err(Problem::Line(format!(
-                "id {id:?} is already on an earlier line"
-            )));
-        }
+    fn check_id(&mut self, id: &str, offset: u64) -> Result<(), Problem> {
         if let Some(seq) = self.stored(|log| log.seq_of_id(id))? {
             return Err(Problem::Line(format!(
                 "id {id:?} is already in the store (seq {seq})"
             )));
         }
-        self.ids.insert(id.into());
-        Ok(())
+        match self.ids.insert(id, offset) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Problem::Line(format!(
+                "id {id:?} is already on an earlier line"
+            ))),
+            Err(e) => Err(Problem::Read(e)),
+        }
     }
 
     fn check_version(&mut self, stream: &str, version: u64) -> Result<(), Problem> {
