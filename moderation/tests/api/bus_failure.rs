@@ -4,16 +4,15 @@
 
 use crate::helpers::{
     moderated, publish_comment, spawn_moderation, subscription, the_verdict_on, until_moderated,
-    BusProxy, Publishes,
 };
-use bus::testkit::{eventually, spawn_bus};
+use bus::testkit::{eventually, spawn_bus, BusProxy, Publishes};
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_lost_answer_to_the_publish_is_retried_and_the_verdict_stays_one() {
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     // The bus stores the verdict, but moderation never hears so: it must answer 503.
     proxy.publishes(Publishes::LoseTheAnswer);
     publish_comment(&bus, "c1", "I like Orange juice").await;
@@ -41,7 +40,7 @@ async fn a_lost_answer_to_the_publish_is_retried_and_the_verdict_stays_one() {
 async fn a_bus_that_cannot_store_the_verdict_gets_the_comment_again_until_it_can() {
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     proxy.publishes(Publishes::Refuse);
     publish_comment(&bus, "c1", "hello").await;
     until_retried(&bus).await;
