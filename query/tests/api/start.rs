@@ -45,7 +45,7 @@ async fn readyz_answers_200_only_once_caught_up_with_the_head_at_start() {
 
     let dir = tempfile::tempdir().unwrap();
     let query = QueryApp::start(&bus, dir.path(), false).await;
-    let events_url = format!("{}/events", query.url);
+    let events_url = format!("{}/events", query.url());
     eventually("query to register", || async {
         (subscription(&bus).await["url"] == events_url.as_str()).then_some(())
     })
