@@ -168,33 +168,11 @@ pub(crate) async fn publish_verdict(
     .await
 }
 
-/// Every event of type `ty` in the log, in seq order.
-pub(crate) async fn events_of(bus: &TestBus, ty: &str) -> Vec<Value> {
-    let url = bus.at(&format!("/events?type={ty}&limit=10000"));
-    let events: Value = reqwest::get(url)
-        .await
-        .expect("GET /events")
-        .json()
-        .await
-        .expect("JSON");
-    events.as_array().expect("an array").clone()
-}
-
 /// Waits until the log holds at least `count` events of type `ty`, and returns them all.
 pub(crate) async fn until_events(bus: &TestBus, ty: &str, count: usize) -> Vec<Value> {
     eventually(&format!("{count} {ty} in the log"), || async {
-        let events = events_of(bus, ty).await;
+        let events = bus.events_of(ty).await;
         (events.len() >= count).then_some(events)
     })
     .await
-}
-
-/// `GET /subscriptions/comments` at the bus.
-pub(crate) async fn subscription(bus: &TestBus) -> Value {
-    reqwest::get(bus.at("/subscriptions/comments"))
-        .await
-        .expect("GET the subscription")
-        .json()
-        .await
-        .expect("JSON")
 }

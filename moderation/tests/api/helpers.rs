@@ -55,14 +55,7 @@ pub(crate) async fn publish_comment(bus: &TestBus, id: &str, content: &str) -> u
 
 /// Every `CommentModerated` in the log, in seq order.
 pub(crate) async fn moderated(bus: &TestBus) -> Vec<Value> {
-    let url = bus.at("/events?type=CommentModerated&limit=10000");
-    let events: Value = reqwest::get(url)
-        .await
-        .expect("GET /events")
-        .json()
-        .await
-        .expect("JSON");
-    events.as_array().expect("an array").clone()
+    bus.events_of("CommentModerated").await
 }
 
 /// Waits until the log holds a `CommentModerated` for each of `ids`, and returns them all.
@@ -83,14 +76,4 @@ pub(crate) fn the_verdict_on<'a>(events: &'a [Value], id: &str) -> &'a Value {
         .collect();
     assert_eq!(on.len(), 1, "one verdict on {id}: {events:#?}");
     on[0]
-}
-
-/// `GET /subscriptions/moderation` at the bus.
-pub(crate) async fn subscription(bus: &TestBus) -> Value {
-    reqwest::get(bus.at("/subscriptions/moderation"))
-        .await
-        .expect("GET the subscription")
-        .json()
-        .await
-        .expect("JSON")
 }

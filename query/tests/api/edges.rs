@@ -110,9 +110,9 @@ async fn each_replica_subscribes_under_its_own_name() {
     })
     .await;
     replica.posts_after(seq).await;
-    let status = bus_get(&bus, "/subscriptions/query-1").await;
+    let status = bus.get_json("/subscriptions/query-1").await;
     assert_eq!(status["url"], format!("{}/events", replica.url()));
-    let all = bus_get(&bus, "/subscriptions").await;
+    let all = bus.get_json("/subscriptions").await;
     let names: Vec<_> = all
         .as_array()
         .unwrap()

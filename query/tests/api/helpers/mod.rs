@@ -134,15 +134,3 @@ pub(crate) async fn publish(bus: &TestBus, events: &[Value]) -> Vec<u64> {
     let replies: Vec<Value> = answer.json().await.unwrap();
     replies.iter().map(|r| r["seq"].as_u64().unwrap()).collect()
 }
-
-/// `GET path` on the bus, as JSON.
-pub(crate) async fn bus_get(bus: &TestBus, path: &str) -> Value {
-    let answer = reqwest::get(bus.at(path)).await.unwrap();
-    assert!(answer.status().is_success(), "{path}: {}", answer.status());
-    answer.json().await.unwrap()
-}
-
-/// query's subscription status on the bus.
-pub(crate) async fn subscription(bus: &TestBus) -> Value {
-    bus_get(bus, "/subscriptions/query").await
-}
