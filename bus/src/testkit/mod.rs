@@ -7,8 +7,8 @@
 //!   stopped with a bounded wait; each crate's helpers wrap it with their typed calls;
 //! - [`BusProxy`]: a proxy in front of a bus (or a service) that a test can take down, slow
 //!   down, or whose answers to publishes it can break ([`Publishes`]);
-//! - [`TestBus::events_of`], [`TestBus::subscription`], [`TestBus::get_json`]: what a test
-//!   reads from the bus;
+//! - [`TestBus::publish`], [`TestBus::events_of`], [`TestBus::subscription`],
+//!   [`TestBus::get_json`]: a test's publishes straight to the bus, and its reads;
 //! - [`FakeSubscriber`]: an HTTP server on 127.0.0.1:0 that records what the bus delivers,
 //!   forwards it into a channel, and answers as the test scripts it ([`Answer`]);
 //! - [`eventually`]: a bounded poll, never a fixed sleep;
@@ -23,7 +23,7 @@
 //!
 //! ```text
 //! bus.rs         TestBus, StoppedBus, spawn_bus(), spawn_bus_with(tweak)
-//! bus_reads.rs   TestBus::events_of(), subscription(), get_json(): reads of the bus
+//! bus_calls.rs   TestBus::publish(), events_of(), subscription(), get_json()
 //! service.rs     TestService: a service's run, its URL, shutdown token and task
 //! proxy.rs       BusProxy, Publishes
 //! subscriber.rs  FakeSubscriber, Received
@@ -36,7 +36,7 @@
 
 mod answer;
 mod bus;
-mod bus_reads;
+mod bus_calls;
 mod openapi;
 mod poll;
 mod proxy;

@@ -133,15 +133,7 @@ fn start_comments_on(
 
 /// Publishes `event` straight to the bus; its seq.
 pub(crate) async fn publish(bus: &TestBus, event: Value) -> u64 {
-    let answer = reqwest::Client::new()
-        .post(bus.at("/events"))
-        .json(&event)
-        .send()
-        .await
-        .expect("publish");
-    assert!(answer.status().is_success(), "{}", answer.status());
-    let reply: Value = answer.json().await.expect("a reply");
-    reply["seq"].as_u64().expect("a seq")
+    bus.publish(&event).await["seq"].as_u64().expect("a seq")
 }
 
 /// Publishes `PostCreated` for the post `id` (in the course's shape: no envelope id).

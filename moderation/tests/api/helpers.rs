@@ -1,7 +1,6 @@
 //! A moderation service in this process ([`spawn_moderation`]) beside a test bus, and
 //! typed reads of the log.
 
-use axum::http::StatusCode;
 use bus::testkit::{eventually, TestBus, TestService};
 use moderation::{ModerationArgs, RunError};
 use serde_json::{json, Value};
@@ -42,15 +41,7 @@ pub(crate) async fn publish_comment(bus: &TestBus, id: &str, content: &str) -> u
         "source": "comments",
         "data": {"id": id, "content": content, "postId": "p1", "status": "pending"},
     });
-    let answer = reqwest::Client::new()
-        .post(bus.at("/events"))
-        .json(&event)
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(answer.status(), StatusCode::CREATED);
-    let reply: Value = answer.json().await.expect("a reply");
-    reply["seq"].as_u64().expect("a seq")
+    bus.publish(&event).await["seq"].as_u64().expect("a seq")
 }
 
 /// Every `CommentModerated` in the log, in seq order.

@@ -124,13 +124,7 @@ pub(crate) fn comment_updated(id: &str, post_id: &str, status: &str, version: u6
 
 /// Publishes `events` as one array; their seqs.
 pub(crate) async fn publish(bus: &TestBus, events: &[Value]) -> Vec<u64> {
-    let answer = reqwest::Client::new()
-        .post(bus.at("/events"))
-        .json(&events)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 201);
-    let replies: Vec<Value> = answer.json().await.unwrap();
+    let replies = bus.publish(&json!(events)).await;
+    let replies = replies.as_array().expect("an array of replies");
     replies.iter().map(|r| r["seq"].as_u64().unwrap()).collect()
 }
