@@ -20,7 +20,7 @@ fn number(answer: &Response, name: &str) -> u64 {
 async fn writes_and_reads_of_the_blog_go_to_their_service_and_come_back_unchanged() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
-    let http = &gateway.http;
+    let http = gateway.http();
 
     let created = http
         .post(gateway.at("/posts"))
@@ -46,7 +46,7 @@ async fn writes_and_reads_of_the_blog_go_to_their_service_and_come_back_unchange
     assert!(number(&listed, "minibus-applied-seq") >= seq);
     let page: Value = listed.json().await.expect("JSON");
     assert_eq!(page[&id]["title"], "Hello", "{page}");
-    let direct = reqwest::get(format!("{}/posts?min_seq={seq}", stack.query));
+    let direct = reqwest::get(stack.query.at(&format!("/posts?min_seq={seq}")));
     let direct: Value = direct.await.expect("query").json().await.expect("JSON");
     assert_eq!(page[&id], direct[&id]);
 
@@ -80,7 +80,7 @@ async fn writes_and_reads_of_the_blog_go_to_their_service_and_come_back_unchange
 async fn the_services_refusals_come_back_unchanged() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
-    let http = &gateway.http;
+    let http = gateway.http();
 
     let empty = http
         .post(gateway.at("/posts"))

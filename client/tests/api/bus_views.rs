@@ -25,7 +25,7 @@ async fn query_subscription(stack: &TestStack) -> Value {
 async fn the_bus_views_answer_what_the_bus_answers() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
-    let http = &gateway.http;
+    let http = gateway.http();
     let post = http
         .post(gateway.at("/posts"))
         .json(&json!({"title": "Logged"}));
@@ -61,7 +61,7 @@ async fn the_bus_views_answer_what_the_bus_answers() {
 async fn the_event_stream_passes_through_unbuffered_from_the_last_event_id() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
-    let http = &gateway.http;
+    let http = gateway.http();
     let first = http
         .post(gateway.at("/posts"))
         .json(&json!({"title": "Before"}));
@@ -122,7 +122,7 @@ async fn subscription_actions_are_refused_without_admin_actions() {
     for action in ["pause", "resume", "rewind"] {
         let path = format!("/bus/subscriptions/query/{action}");
         let request = gateway
-            .http
+            .http()
             .post(gateway.at(&path))
             .json(&json!({"after": 0}));
         let (status, body) = json_of(request).await;
@@ -142,7 +142,7 @@ async fn subscription_actions_are_refused_without_admin_actions() {
 async fn subscription_actions_reach_the_bus_with_admin_actions() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(true).await;
-    let http = &gateway.http;
+    let http = gateway.http();
     let pause = http.post(gateway.at("/bus/subscriptions/query/pause"));
     let (status, paused) = json_of(pause).await;
     assert_eq!(
@@ -186,7 +186,7 @@ async fn a_stream_passed_on_ends_when_the_gateway_stops() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
     let stream = gateway
-        .http
+        .http()
         .get(gateway.at("/bus/events/stream"))
         .send()
         .await;

@@ -20,7 +20,7 @@ async fn another_sites_requests_are_refused_and_never_reach_the_bus() {
     for action in ACTIONS {
         let url = gateway.at(&format!("/bus/subscriptions/query/{action}"));
         for (name, value) in evil {
-            let no_body = gateway.http.post(&url).header(name, value);
+            let no_body = gateway.http().post(&url).header(name, value);
             let text = no_body.try_clone().expect("a request");
             let text = text
                 .header("content-type", "text/plain")
@@ -47,7 +47,7 @@ async fn a_body_not_declared_json_is_refused() {
             Some("application/x-www-form-urlencoded"),
             None,
         ] {
-            let request = gateway.http.post(&url).body("{\"after\": 0}");
+            let request = gateway.http().post(&url).body("{\"after\": 0}");
             let request = match kind {
                 Some(kind) => request.header("content-type", kind),
                 None => request,
@@ -69,13 +69,13 @@ async fn the_gateways_own_page_and_no_browser_are_taken() {
     for action in ACTIONS {
         let url = gateway.at(&format!("/bus/subscriptions/query/{action}"));
         let page = gateway
-            .http
+            .http()
             .post(&url)
             .header("origin", &own)
             .header("sec-fetch-site", "same-origin")
             .header("content-type", "application/json; charset=utf-8")
             .body("{\"after\": 0}");
-        let curl = gateway.http.post(&url);
+        let curl = gateway.http().post(&url);
         for request in [page, curl] {
             let answer = request.send().await.expect("an answer");
             assert_eq!(answer.status(), StatusCode::ACCEPTED, "{action}");

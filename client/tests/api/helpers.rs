@@ -1,20 +1,22 @@
 //! The gateway in this process on 127.0.0.1:0, with its upstreams where the test says.
 
-use bus::testkit::eventually;
+use bus::testkit::TestService;
 use client::{ClientArgs, ClientService, RunError};
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// The gateway running in this process. Dropping it cancels it (without waiting).
-pub(crate) struct TestGateway {
-    url: String,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), RunError>>>,
-    pub(crate) http: reqwest::Client,
+/// The gateway running in this process: the kit's [`TestService`] with raw requests.
+/// Dropping it cancels it (without waiting).
+pub(crate) struct TestGateway(TestService<RunError>);
+
+impl Deref for TestGateway {
+    type Target = TestService<RunError>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestGateway {
@@ -28,43 +30,21 @@ impl TestGateway {
         call_timeout: Duration,
         tweak: impl FnOnce(&mut ClientArgs),
     ) -> TestGateway {
-        bus::kit::init_test_tracing();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("an address");
-        let mut args = ClientArgs::new(addr);
-        tweak(&mut args);
-        let service = ClientService::open(&args).expect("the gateway's flags");
-        let service = service.with_call_timeout(call_timeout);
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(service.run(listener, shutdown.clone()));
-        let gateway = TestGateway {
-            url: format!("http://{addr}"),
-            shutdown,
-            task: Some(task),
-            http: reqwest::Client::new(),
-        };
-        let healthz = gateway.at("/healthz");
-        eventually("the gateway to answer /healthz", || async {
-            let answer = gateway.http.get(&healthz).send().await.ok()?;
-            answer.status().is_success().then_some(())
+        let gateway = TestService::spawn("the gateway", |listener, shutdown| {
+            let mut args = ClientArgs::new(listener.local_addr().expect("an address"));
+            tweak(&mut args);
+            let service = ClientService::open(&args).expect("the gateway's flags");
+            let service = service.with_call_timeout(call_timeout);
+            service.run(listener, shutdown)
         })
         .await;
-        gateway
-    }
-
-    /// `http://127.0.0.1:PORT` + `path`.
-    pub(crate) fn at(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
+        gateway.until_ok("/healthz").await;
+        TestGateway(gateway)
     }
 
     /// `127.0.0.1:PORT`.
     pub(crate) fn authority(&self) -> &str {
-        self.url.trim_start_matches("http://")
-    }
-
-    /// Begins the gateway's shutdown, without waiting for it.
-    pub(crate) fn begin_shutdown(&self) {
-        self.shutdown.cancel();
+        self.url().trim_start_matches("http://")
     }
 
     /// `method target` sent as is (an HTTP client would resolve `..` and `%2e%2e` in it)
@@ -86,20 +66,9 @@ impl TestGateway {
         (status.expect("a status line"), body.unwrap_or_default())
     }
 
-    /// Stops the gateway and waits for it to end.
-    pub(crate) async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("the gateway's task")
-                .expect("the gateway ran");
-        }
-    }
-}
-
-impl Drop for TestGateway {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    /// Stops the gateway and waits, bounded, for it to end well.
+    pub(crate) async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

@@ -66,9 +66,9 @@ async fn the_request_rules_are_the_upstreams_own() {
     let stack = TestStack::start().await;
     let gateway = stack.gateway(false).await;
     let ours = document(&gateway.at(""), None).await;
-    let posts = document(&stack.posts, None).await;
-    let comments = document(&stack.comments, None).await;
-    let query = document(&stack.query, None).await;
+    let posts = document(stack.posts.url(), None).await;
+    let comments = document(stack.comments.url(), None).await;
+    let query = document(stack.query.url(), None).await;
     let bus = document(stack.bus.url(), Some(TOKEN)).await;
     let schema = |doc: &Value, name: &str| doc["components"]["schemas"][name].clone();
     let title = "/properties/title/pattern";

@@ -25,7 +25,7 @@ const ASSETS: [(&str, &str); 9] = [
 async fn the_page_is_served_at_the_root() {
     let gateway = TestGateway::start_with(|_| {}).await;
     let answer = gateway
-        .http
+        .http()
         .get(gateway.at("/"))
         .send()
         .await
@@ -45,7 +45,7 @@ async fn the_page_is_served_at_the_root() {
 async fn every_asset_has_its_type_and_an_etag_that_revalidates_to_304() {
     let gateway = TestGateway::start_with(|_| {}).await;
     for (path, kind) in ASSETS {
-        let answer = gateway.http.get(gateway.at(path)).send().await.unwrap();
+        let answer = gateway.http().get(gateway.at(path)).send().await.unwrap();
         assert_eq!(answer.status(), 200, "{path}");
         let header = |name: &str| answer.headers()[name].to_str().unwrap().to_string();
         assert!(header("content-type").starts_with(kind), "{path}");
@@ -63,7 +63,7 @@ async fn every_asset_has_its_type_and_an_etag_that_revalidates_to_304() {
             assert!(!body.contains(off_machine), "{path} holds {off_machine:?}");
         }
         let again = gateway
-            .http
+            .http()
             .get(gateway.at(path))
             .header("if-none-match", &etag);
         let again = again.send().await.unwrap();
@@ -71,7 +71,7 @@ async fn every_asset_has_its_type_and_an_etag_that_revalidates_to_304() {
         assert_eq!(again.headers()["etag"].to_str().unwrap(), etag, "{path}");
         assert!(again.text().await.unwrap().is_empty(), "{path}");
         let stale = gateway
-            .http
+            .http()
             .get(gateway.at(path))
             .header("if-none-match", "\"old\"");
         assert_eq!(stale.send().await.unwrap().status(), 200, "{path}");
@@ -83,7 +83,7 @@ async fn every_asset_has_its_type_and_an_etag_that_revalidates_to_304() {
 async fn an_unknown_asset_is_a_json_404() {
     let gateway = TestGateway::start_with(|_| {}).await;
     for path in ["/assets/nope.js", "/assets/..%2FCargo.toml", "/assets/"] {
-        let answer = gateway.http.get(gateway.at(path)).send().await.unwrap();
+        let answer = gateway.http().get(gateway.at(path)).send().await.unwrap();
         assert_eq!(answer.status(), 404, "{path}");
         let body: serde_json::Value = answer.json().await.unwrap();
         assert_eq!(body["error"], "not_found", "{path}: {body}");
@@ -130,7 +130,7 @@ async fn the_page_is_traced_like_every_route() {
     let gateway = TestGateway::start_with(|_| {}).await;
     let before = spans.requests();
     for path in ["/", "/assets/app.js", "/assets/nope.js"] {
-        gateway.http.get(gateway.at(path)).send().await.unwrap();
+        gateway.http().get(gateway.at(path)).send().await.unwrap();
     }
     assert_eq!(spans.requests() - before, 3, "requests traced");
     gateway.stop().await;

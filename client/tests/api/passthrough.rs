@@ -108,7 +108,7 @@ async fn every_route_reaches_its_upstream_and_its_answer_comes_back_unchanged() 
         let method: Method = method.parse().expect("a method");
         let body = format!("{{\"sent\": \"{path}\"}}");
         let answer = gateway
-            .http
+            .http()
             .request(method.clone(), gateway.at(path))
             .header("content-type", "application/json")
             .header("authorization", "Bearer from-the-browser")
@@ -165,7 +165,7 @@ async fn every_route_reaches_its_upstream_and_its_answer_comes_back_unchanged() 
 async fn a_body_over_the_limit_is_refused_by_the_gateway() {
     let (fakes, gateway) = gateway_to_fakes().await;
     let huge = format!("{{\"title\": \"{}\"}}", "x".repeat(client::MAX_BODY_BYTES));
-    let answer = gateway.http.post(gateway.at("/posts")).body(huge);
+    let answer = gateway.http().post(gateway.at("/posts")).body(huge);
     let answer = answer
         .header("content-type", "application/json")
         .send()
@@ -194,7 +194,7 @@ async fn an_upstream_slower_than_the_call_timeout_is_named_in_a_504() {
         ("/bus/events/stream", "bus", "/slow/events/stream"),
     ] {
         let started = Instant::now();
-        let answer = gateway.http.get(gateway.at(path)).send().await;
+        let answer = gateway.http().get(gateway.at(path)).send().await;
         let answer = answer.expect("an answer");
         let took = started.elapsed();
         assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT, "{path}");
@@ -218,7 +218,7 @@ async fn a_calls_answer_in_flight_at_shutdown_ends_whole() {
     let fake = FakeUpstream::start().await;
     let gateway =
         TestGateway::start_with(|args| args.query_url = format!("{}/halves", fake.url)).await;
-    let answer = gateway.http.get(gateway.at("/posts")).send().await;
+    let answer = gateway.http().get(gateway.at("/posts")).send().await;
     let mut chunks = answer.expect("an answer").bytes_stream();
     let first = chunks.next().await.expect("a first chunk").expect("bytes");
     assert!(HALVES.as_bytes().starts_with(&first), "{first:?}");
@@ -252,7 +252,7 @@ async fn the_bus_refusing_the_gateways_token_is_a_502_not_its_401() {
     })
     .await;
     for path in ["/bus/info", "/bus/events/stream"] {
-        let answer = gateway.http.get(gateway.at(path)).send().await;
+        let answer = gateway.http().get(gateway.at(path)).send().await;
         let answer = answer.expect("an answer");
         assert_eq!(answer.status(), StatusCode::BAD_GATEWAY, "{path}");
         let body: Value = answer.json().await.expect("JSON");
@@ -260,7 +260,7 @@ async fn the_bus_refusing_the_gateways_token_is_a_502_not_its_401() {
         assert_eq!(body["service"], "bus", "{path}: {body}");
     }
     // Another service's 401 is its own answer, passed on.
-    let answer = gateway.http.get(gateway.at("/posts")).send().await;
+    let answer = gateway.http().get(gateway.at("/posts")).send().await;
     assert_eq!(
         answer.expect("an answer").status(),
         StatusCode::UNAUTHORIZED

@@ -39,10 +39,10 @@ async fn each_upstream_that_is_down_is_named_in_a_quick_502() {
         let started = Instant::now();
         let request = match method {
             "POST" => gateway
-                .http
+                .http()
                 .post(gateway.at(path))
                 .json(&serde_json::json!({"title": "t"})),
-            _ => gateway.http.get(gateway.at(path)),
+            _ => gateway.http().get(gateway.at(path)),
         };
         let answer = request.send().await.expect("an answer");
         assert!(

@@ -2,8 +2,8 @@
 //! answered `201` (its event goes out once the bus is back); on a post it does not know,
 //! `503 post_unverified` with `Retry-After: 1`.
 
-use crate::helpers::{data_dir, publish_post, spawn_comments, until_events, BusProxy};
-use bus::testkit::spawn_bus;
+use crate::helpers::{data_dir, publish_post, spawn_comments, until_events};
+use bus::testkit::{spawn_bus, BusProxy};
 use serde_json::json;
 
 #[tokio::test]
@@ -11,7 +11,7 @@ async fn comments_on_known_posts_are_taken_while_the_bus_is_down_and_published_l
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
     let dir = data_dir();
-    let comments = spawn_comments(&proxy.url, dir.path()).await;
+    let comments = spawn_comments(proxy.url(), dir.path()).await;
     publish_post(&bus, "p1").await;
     let (seq, _) = comments.comment("p1", "before").await;
     assert!(seq.is_some(), "published at once while the bus is up");

@@ -8,7 +8,7 @@ async fn a_preflight_from_any_origin_is_allowed_and_minibus_seq_is_exposed() {
     let bus = spawn_bus().await;
     let dir = data_dir();
     let comments = spawn_comments(bus.url(), dir.path()).await;
-    let url = format!("{}/posts/p1/comments", comments.url);
+    let url = format!("{}/posts/p1/comments", comments.url());
     let preflight = reqwest::Client::new()
         .request(reqwest::Method::OPTIONS, &url)
         .header("origin", "http://posts.com")

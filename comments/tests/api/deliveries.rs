@@ -18,7 +18,9 @@ async fn a_forged_delivery_is_refused_with_401() {
         .as_secs();
     let client = reqwest::Client::new();
     for signature in [None, Some("v1,bm90IGEgc2lnbmF0dXJl")] {
-        let mut request = client.post(format!("{}/events", comments.url)).json(&event);
+        let mut request = client
+            .post(format!("{}/events", comments.url()))
+            .json(&event);
         if let Some(signature) = signature {
             request = request
                 .header("webhook-id", "forged")

@@ -1,45 +1,31 @@
-//! A comments service in this process ([`spawn_comments`]) beside a test bus, a proxy in
-//! front of the bus that a test can take down ([`BusProxy`]), and typed reads of the log.
+//! A comments service in this process ([`spawn_comments`]) beside a test bus, and typed
+//! reads of the log.
 
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use bus::testkit::{eventually, TestBus};
-use comments::CommentsArgs;
+use bus::testkit::{eventually, BusProxy, TestBus, TestService};
+use comments::{CommentsArgs, RunError};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::ops::Deref;
+use std::path::Path;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// A running comments service, stopped when dropped.
-pub(crate) struct TestComments {
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) url: String,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), comments::RunError>>>,
-}
+/// A running comments service (the kit's [`TestService`]) with typed calls to its API,
+/// stopped when dropped.
+pub(crate) struct TestComments(TestService<RunError>);
 
-impl Drop for TestComments {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl Deref for TestComments {
+    type Target = TestService<RunError>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 impl TestComments {
-    /// Stops it (as on SIGTERM) and waits, bounded, for `run` to end.
-    pub(crate) async fn stop(mut self) {
-        self.shutdown.cancel();
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(bus::testkit::PATIENCE, task)
-            .await
-            .expect("comments stops")
-            .expect("comments did not panic")
-            .expect("comments ended well");
+    /// Stops it (as on SIGTERM) and waits, bounded, for `run` to end well.
+    pub(crate) async fn stop(self) {
+        self.0.stop().await;
     }
 
     /// `POST /posts/{post}/comments` with `body`: the status, `Minibus-Seq`, the JSON.
@@ -49,7 +35,7 @@ impl TestComments {
         body: Value,
     ) -> (u16, Option<u64>, Value, Option<String>) {
         let answer = reqwest::Client::new()
-            .post(format!("{}/posts/{post}/comments", self.url))
+            .post(self.at(&format!("/posts/{post}/comments")))
             .json(&body)
             .send()
             .await
@@ -76,7 +62,7 @@ impl TestComments {
 
     /// `GET /posts/{post}/comments`.
     pub(crate) async fn comments_of(&self, post: &str) -> Vec<Value> {
-        let url = format!("{}/posts/{post}/comments", self.url);
+        let url = self.at(&format!("/posts/{post}/comments"));
         let answer = reqwest::get(url).await.expect("an answer");
         assert_eq!(answer.status(), StatusCode::OK);
         answer.json().await.expect("JSON")
@@ -101,8 +87,8 @@ pub(crate) async fn spawn_comments_with(
     tweak: impl FnOnce(&mut CommentsArgs),
 ) -> TestComments {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let service = start_comments_on(listener, bus_url, dir.join("comments"), tweak);
-    until_ready(&service).await;
+    let service = start_comments_on(listener, bus_url, dir, tweak);
+    service.until_ready().await;
     service
 }
 
@@ -110,17 +96,7 @@ pub(crate) async fn spawn_comments_with(
 /// for it to be ready.
 pub(crate) async fn start_comments(bus_url: &str, dir: &Path) -> TestComments {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    start_comments_on(listener, bus_url, dir.join("comments"), |_| {})
-}
-
-/// Waits until comments answers `/readyz` with 200 (registered).
-pub(crate) async fn until_ready(service: &TestComments) {
-    let readyz = format!("{}/readyz", service.url);
-    eventually("comments to be ready", || async {
-        let answer = reqwest::get(&readyz).await.ok()?;
-        (answer.status() == StatusCode::OK).then_some(())
-    })
-    .await;
+    start_comments_on(listener, bus_url, dir, |_| {})
 }
 
 /// comments as [`spawn_comments`] starts it, but reached by the bus through a proxy (so
@@ -132,45 +108,32 @@ pub(crate) async fn spawn_comments_behind_a_proxy(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let proxy = BusProxy::start(&url).await;
-    let advertise_url = Some(proxy.url.clone());
-    let service = start_comments_on(listener, bus_url, dir.join("comments"), |args| {
+    let advertise_url = Some(proxy.url().to_string());
+    let service = start_comments_on(listener, bus_url, dir, |args| {
         args.service.advertise_url = advertise_url;
     });
-    until_ready(&service).await;
+    service.until_ready().await;
     (service, proxy)
 }
 
+/// comments on `listener`, its data in `dir/comments`.
 fn start_comments_on(
     listener: TcpListener,
     bus_url: &str,
-    data_dir: PathBuf,
+    dir: &Path,
     tweak: impl FnOnce(&mut CommentsArgs),
 ) -> TestComments {
-    bus::kit::init_test_tracing();
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut args = CommentsArgs::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir);
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut args = CommentsArgs::new(listen, dir.join("comments"));
     args.service.bus_url = bus_url.into();
     tweak(&mut args);
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(comments::run(listener, args, shutdown.clone()));
-    TestComments {
-        url,
-        shutdown,
-        task: Some(task),
-    }
+    let run = |listener, shutdown| comments::run(listener, args, shutdown);
+    TestComments(TestService::spawn_on("comments", listener, run))
 }
 
 /// Publishes `event` straight to the bus; its seq.
 pub(crate) async fn publish(bus: &TestBus, event: Value) -> u64 {
-    let answer = reqwest::Client::new()
-        .post(bus.at("/events"))
-        .json(&event)
-        .send()
-        .await
-        .expect("publish");
-    assert!(answer.status().is_success(), "{}", answer.status());
-    let reply: Value = answer.json().await.expect("a reply");
-    reply["seq"].as_u64().expect("a seq")
+    bus.publish(&event).await["seq"].as_u64().expect("a seq")
 }
 
 /// Publishes `PostCreated` for the post `id` (in the course's shape: no envelope id).
@@ -197,106 +160,11 @@ pub(crate) async fn publish_verdict(
     .await
 }
 
-/// Every event of type `ty` in the log, in seq order.
-pub(crate) async fn events_of(bus: &TestBus, ty: &str) -> Vec<Value> {
-    let url = bus.at(&format!("/events?type={ty}&limit=10000"));
-    let events: Value = reqwest::get(url)
-        .await
-        .expect("GET /events")
-        .json()
-        .await
-        .expect("JSON");
-    events.as_array().expect("an array").clone()
-}
-
 /// Waits until the log holds at least `count` events of type `ty`, and returns them all.
 pub(crate) async fn until_events(bus: &TestBus, ty: &str, count: usize) -> Vec<Value> {
     eventually(&format!("{count} {ty} in the log"), || async {
-        let events = events_of(bus, ty).await;
+        let events = bus.events_of(ty).await;
         (events.len() >= count).then_some(events)
     })
     .await
-}
-
-/// `GET /subscriptions/comments` at the bus.
-pub(crate) async fn subscription(bus: &TestBus) -> Value {
-    reqwest::get(bus.at("/subscriptions/comments"))
-        .await
-        .expect("GET the subscription")
-        .json()
-        .await
-        .expect("JSON")
-}
-
-/// A proxy on 127.0.0.1:0 in front of a bus (comments' `--bus-url` in the outage tests) or
-/// of comments (its `--advertise-url`, to slow deliveries down): it answers every request
-/// `503` while it is down, as a server that cannot be reached, and holds each request for
-/// its delay first.
-#[derive(Clone)]
-pub(crate) struct BusProxy {
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) url: String,
-    parts: Arc<ProxyParts>,
-}
-
-struct ProxyParts {
-    bus_url: String,
-    http: reqwest::Client,
-    down: AtomicBool,
-    delay: Mutex<Duration>,
-}
-
-impl BusProxy {
-    /// A proxy of the bus at `bus_url`, forwarding everything.
-    pub(crate) async fn start(bus_url: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let parts = Arc::new(ProxyParts {
-            bus_url: bus_url.into(),
-            http: reqwest::Client::new(),
-            down: AtomicBool::new(false),
-            delay: Mutex::new(Duration::ZERO),
-        });
-        let app = axum::Router::new()
-            .fallback(forward)
-            .with_state(parts.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, parts }
-    }
-
-    /// From now on, every request is answered `503` (`true`) or forwarded (`false`).
-    pub(crate) fn set_down(&self, down: bool) {
-        self.parts.down.store(down, Ordering::SeqCst);
-    }
-
-    /// From now on, each request is held `delay` before it is forwarded.
-    pub(crate) fn set_delay(&self, delay: Duration) {
-        *self.parts.delay.lock().unwrap() = delay;
-    }
-}
-
-async fn forward(State(proxy): State<Arc<ProxyParts>>, request: Request) -> Response {
-    let delay = *proxy.delay.lock().unwrap();
-    tokio::time::sleep(delay).await;
-    if proxy.down.load(Ordering::SeqCst) {
-        let body = json!({"error": "unavailable", "message": "the proxy is down"});
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
-    }
-    let (head, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .expect("a body");
-    let path = head.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut forwarded = proxy
-        .http
-        .request(head.method, format!("{}{path}", proxy.bus_url))
-        .body(body);
-    for (name, value) in &head.headers {
-        if name != "host" && name != "content-length" {
-            forwarded = forwarded.header(name, value);
-        }
-    }
-    let answer = forwarded.send().await.expect("the bus answers");
-    let status = StatusCode::from_u16(answer.status().as_u16()).expect("a status");
-    (status, answer.bytes().await.expect("its body")).into_response()
 }

@@ -44,10 +44,8 @@ async fn a_verdict_on_a_comment_not_written_here_is_passed_over() {
     publish_verdict(&bus, "moderated-0000000000000000", &stranger, "approved").await;
     publish_post(&bus, "p1").await;
     comments.comment("p1", "after it").await;
-    assert!(crate::helpers::events_of(&bus, "CommentUpdated")
-        .await
-        .is_empty());
-    let status = crate::helpers::subscription(&bus).await;
+    assert!(bus.events_of("CommentUpdated").await.is_empty());
+    let status = bus.subscription("comments").await;
     assert_eq!(status["dead_letters"], 0, "{status}");
 }
 

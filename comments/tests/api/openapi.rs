@@ -11,7 +11,7 @@ async fn the_document_lists_the_routes_deliveries_and_health_and_each_is_served(
     let bus = spawn_bus().await;
     let dir = data_dir();
     let comments = spawn_comments(bus.url(), dir.path()).await;
-    let operations = documented_operations(&comments.url).await;
+    let operations = documented_operations(comments.url()).await;
     let expected = [
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
@@ -22,7 +22,7 @@ async fn the_document_lists_the_routes_deliveries_and_health_and_each_is_served(
     ]
     .map(|(m, p)| (m.to_string(), p.to_string()));
     assert_eq!(operations, expected);
-    assert_documented_routes_are_served(&comments.url).await;
+    assert_documented_routes_are_served(comments.url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,6 +32,6 @@ async fn schemathesis_finds_nothing_the_document_does_not_say() {
     let comments = spawn_comments(bus.url(), dir.path()).await;
     publish_post(&bus, "p1").await;
     Schemathesis::default()
-        .assert_finds_nothing(&comments.url)
+        .assert_finds_nothing(comments.url())
         .await;
 }

@@ -1,10 +1,7 @@
 //! Starting: with a bus that requires a token, and with a bus that cannot be reached yet.
 
-use crate::helpers::{
-    data_dir, publish_post, spawn_comments_with, start_comments, until_events, until_ready,
-    BusProxy,
-};
-use bus::testkit::{spawn_bus, spawn_bus_with};
+use crate::helpers::{data_dir, publish_post, spawn_comments_with, start_comments, until_events};
+use bus::testkit::{spawn_bus, spawn_bus_with, BusProxy};
 use serde_json::json;
 
 const TOKEN: &str = "comments-test-token-0123456789";
@@ -39,8 +36,8 @@ async fn a_bus_down_at_start_is_waited_for_and_comments_serve_meanwhile() {
     let proxy = BusProxy::start(bus.url()).await;
     proxy.set_down(true);
     let dir = data_dir();
-    let comments = start_comments(&proxy.url, dir.path()).await;
-    let readyz = format!("{}/readyz", comments.url);
+    let comments = start_comments(proxy.url(), dir.path()).await;
+    let readyz = format!("{}/readyz", comments.url());
     let (status, _, body, _) = comments.comment_raw("p1", json!({"content": "x"})).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -50,7 +47,7 @@ async fn a_bus_down_at_start_is_waited_for_and_comments_serve_meanwhile() {
 
     publish_post(&bus, "p1").await;
     proxy.set_down(false);
-    until_ready(&comments).await;
+    comments.until_ready().await;
     comments.comment("p1", "once registered").await;
     until_events(&bus, "CommentCreated", 1).await;
 }

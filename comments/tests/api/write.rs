@@ -3,7 +3,7 @@
 //! for a post published just before; bad content is a 400.
 
 use crate::helpers::{
-    data_dir, events_of, publish_post, spawn_comments, spawn_comments_behind_a_proxy, until_events,
+    data_dir, publish_post, spawn_comments, spawn_comments_behind_a_proxy, until_events,
 };
 use bus::testkit::spawn_bus;
 use serde_json::json;
@@ -73,7 +73,7 @@ async fn a_comment_on_an_unknown_post_is_a_404_after_the_wait() {
         "{:?}",
         started.elapsed()
     );
-    assert!(events_of(&bus, "CommentCreated").await.is_empty());
+    assert!(bus.events_of("CommentCreated").await.is_empty());
 }
 
 #[tokio::test]

@@ -2,9 +2,9 @@
 //! an array whose verdicts are partly stored already is published again without them.
 
 use crate::helpers::{
-    moderated, publish_comment, spawn_moderation, the_verdict_on, until_moderated, BusProxy,
+    moderated, publish_comment, spawn_moderation, the_verdict_on, until_moderated,
 };
-use bus::testkit::{spawn_bus, TestBus};
+use bus::testkit::{spawn_bus, BusProxy, TestBus};
 use serde_json::json;
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn comments_waiting_for_moderation_get_their_verdicts_in_one_publish() {
         publish_comment(&bus, id, content).await;
     }
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let events = until_moderated(&bus, &ids).await;
     assert_eq!(events.len(), 20, "{events:#?}");
@@ -40,7 +40,7 @@ async fn verdicts_partly_stored_before_are_published_again_without_them() {
     // c2's verdict is stored already, as a publish cut otherwise before a crash left it.
     store_verdict(&bus, "c2").await;
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     let events = until_moderated(&bus, &["c1", "c2", "c3"]).await;
     for id in ["c1", "c2", "c3"] {
         the_verdict_on(&events, id);

@@ -3,17 +3,16 @@
 //! `CommentModerated` per comment.
 
 use crate::helpers::{
-    moderated, publish_comment, spawn_moderation, subscription, the_verdict_on, until_moderated,
-    BusProxy, Publishes,
+    moderated, publish_comment, spawn_moderation, the_verdict_on, until_moderated,
 };
-use bus::testkit::{eventually, spawn_bus};
+use bus::testkit::{eventually, spawn_bus, BusProxy, Publishes};
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_lost_answer_to_the_publish_is_retried_and_the_verdict_stays_one() {
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     // The bus stores the verdict, but moderation never hears so: it must answer 503.
     proxy.publishes(Publishes::LoseTheAnswer);
     publish_comment(&bus, "c1", "I like Orange juice").await;
@@ -41,7 +40,7 @@ async fn a_lost_answer_to_the_publish_is_retried_and_the_verdict_stays_one() {
 async fn a_bus_that_cannot_store_the_verdict_gets_the_comment_again_until_it_can() {
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
-    let _moderation = spawn_moderation(&proxy.url, |_| {}).await;
+    let _moderation = spawn_moderation(proxy.url(), |_| {}).await;
     proxy.publishes(Publishes::Refuse);
     publish_comment(&bus, "c1", "hello").await;
     until_retried(&bus).await;
@@ -58,7 +57,7 @@ async fn a_bus_that_cannot_store_the_verdict_gets_the_comment_again_until_it_can
 /// the subscription's status then.
 async fn until_retried(bus: &bus::testkit::TestBus) -> Value {
     eventually("the bus to retry the delivery", || async {
-        let status = subscription(bus).await;
+        let status = bus.subscription("moderation").await;
         let attempts = status["attempts"].as_u64().unwrap_or(0);
         (status["state"] == "retrying" && attempts >= 2).then_some(status)
     })
@@ -68,7 +67,7 @@ async fn until_retried(bus: &bus::testkit::TestBus) -> Value {
 /// Waits until moderation has acknowledged everything the bus holds for it.
 async fn until_acknowledged(bus: &bus::testkit::TestBus) {
     eventually("moderation to acknowledge the comment", || async {
-        let status = subscription(bus).await;
+        let status = bus.subscription("moderation").await;
         (status["lag"] == 0 && status["state"] == "active" && status["delivered"] == 1)
             .then_some(())
     })

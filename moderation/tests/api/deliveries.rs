@@ -2,7 +2,7 @@
 //! refused; an event that is no comment is parked, not retried for ever; a restart
 //! resumes after the last comment acknowledged.
 
-use crate::helpers::{moderated, publish_comment, spawn_moderation, subscription, until_moderated};
+use crate::helpers::{moderated, publish_comment, spawn_moderation, until_moderated};
 use bus::signature::Signer;
 use bus::testkit::{eventually, spawn_bus};
 use serde_json::json;
@@ -14,7 +14,7 @@ async fn a_forged_delivery_is_refused_and_moderates_nothing() {
     let body = json!({"seq": 1, "id": "forged", "type": "CommentCreated", "time": "2026-11-30T00:00:00.000Z",
         "data": {"id": "c1", "content": "hello", "postId": "p1", "status": "pending"}})
     .to_string();
-    let events = format!("{}/events", moderation.url);
+    let events = format!("{}/events", moderation.url());
     let client = reqwest::Client::new();
     let unsigned = client
         .post(&events)
@@ -63,7 +63,7 @@ async fn a_comment_event_that_is_no_comment_is_parked_and_the_next_one_moderated
     assert_eq!(answer.status(), 201);
     publish_comment(&bus, "c1", "hello").await;
     until_moderated(&bus, &["c1"]).await;
-    let status = subscription(&bus).await;
+    let status = bus.subscription("moderation").await;
     assert_eq!(status["dead_letters"], 1, "{status}");
     let parked: serde_json::Value = reqwest::get(bus.at("/subscriptions/moderation/dead-letters"))
         .await
@@ -81,7 +81,7 @@ async fn a_restarted_moderation_resumes_after_what_it_acknowledged() {
     let first = spawn_moderation(bus.url(), |_| {}).await;
     publish_comment(&bus, "c1", "hello").await;
     until_moderated(&bus, &["c1"]).await;
-    first.stop().await.expect("a clean stop");
+    first.stop().await;
 
     // Written while moderation was down: moderated once it is back, and c1 is not
     // delivered again (the bus's cursor is where it resumes).
@@ -90,7 +90,7 @@ async fn a_restarted_moderation_resumes_after_what_it_acknowledged() {
     let events = until_moderated(&bus, &["c1", "c2"]).await;
     assert_eq!(events.len(), 2, "{events:#?}");
     let status = eventually("moderation to catch up", || async {
-        let status = subscription(&bus).await;
+        let status = bus.subscription("moderation").await;
         (status["lag"] == 0 && status["state"] == "active").then_some(status)
     })
     .await;

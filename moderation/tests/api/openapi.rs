@@ -12,7 +12,7 @@ use bus::testkit::{
 async fn the_document_lists_deliveries_and_health_and_each_is_served() {
     let bus = spawn_bus().await;
     let moderation = spawn_moderation(bus.url(), |_| {}).await;
-    let operations = documented_operations(&moderation.url).await;
+    let operations = documented_operations(moderation.url()).await;
     let expected = [
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
@@ -21,7 +21,7 @@ async fn the_document_lists_deliveries_and_health_and_each_is_served() {
     ]
     .map(|(m, p)| (m.to_string(), p.to_string()));
     assert_eq!(operations, expected);
-    assert_documented_routes_are_served(&moderation.url).await;
+    assert_documented_routes_are_served(moderation.url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,6 +29,6 @@ async fn schemathesis_finds_nothing_the_document_does_not_say() {
     let bus = spawn_bus().await;
     let moderation = spawn_moderation(bus.url(), |_| {}).await;
     Schemathesis::default()
-        .assert_finds_nothing(&moderation.url)
+        .assert_finds_nothing(moderation.url())
         .await;
 }

@@ -25,7 +25,7 @@ async fn replicas_with_one_secret_both_take_the_buses_deliveries() {
             args.subscription_secret = Some(secret);
         })
         .await;
-        service.add(&replica.url);
+        service.add(replica.url());
         replicas.push(replica);
     }
     let ids: Vec<String> = (1..=6).map(|n| format!("c{n}")).collect();

@@ -1,8 +1,8 @@
 //! moderation at start: settings it refuses, a bus that refuses it, and a bus it waits
 //! for.
 
-use crate::helpers::{publish_comment, start_moderation, until_moderated, BusProxy};
-use bus::testkit::{eventually, spawn_bus, spawn_bus_with};
+use crate::helpers::{publish_comment, start_moderation, until_moderated};
+use bus::testkit::{eventually, spawn_bus, spawn_bus_with, BusProxy};
 use moderation::{RunError, SettingsError};
 
 #[tokio::test]
@@ -40,8 +40,8 @@ async fn a_bus_not_ready_at_start_is_waited_for_and_readyz_says_so() {
     let bus = spawn_bus().await;
     let proxy = BusProxy::start(bus.url()).await;
     proxy.set_down(true);
-    let service = start_moderation(&proxy.url, |_| {}).await;
-    let readyz = format!("{}/readyz", service.url);
+    let service = start_moderation(proxy.url(), |_| {}).await;
+    let readyz = format!("{}/readyz", service.url());
     let status = |url: String| async move { reqwest::get(url).await.ok().map(|a| a.status()) };
     eventually("moderation to answer /readyz", || async {
         (status(readyz.clone()).await? == 503).then_some(())
@@ -56,5 +56,5 @@ async fn a_bus_not_ready_at_start_is_waited_for_and_readyz_says_so() {
     .await;
     let events = until_moderated(&bus, &["c1"]).await;
     assert_eq!(events.len(), 1, "{events:#?}");
-    service.stop().await.expect("a clean stop");
+    service.stop().await;
 }

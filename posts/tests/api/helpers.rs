@@ -1,24 +1,27 @@
 //! posts in this process on 127.0.0.1:0 over a data dir the test owns, typed calls to its
 //! API, and what the bus's log holds.
 
-use bus::testkit::{eventually, PATIENCE};
+use bus::testkit::TestService;
 use posts::{PostsArgs, RunError};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// posts running in this process. Dropping it cancels it (without waiting).
+/// posts running in this process (the kit's [`TestService`], with its data dir). Dropping
+/// it cancels it (without waiting).
 pub(crate) struct TestPosts {
-    url: String,
+    service: TestService<RunError>,
     data_dir: PathBuf,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), RunError>>>,
-    http: reqwest::Client,
+}
+
+impl Deref for TestPosts {
+    type Target = TestService<RunError>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.service
+    }
 }
 
 /// What `POST /posts` answered.
@@ -39,34 +42,24 @@ impl Created {
 }
 
 impl TestPosts {
-    /// posts over `data_dir`, publishing to `bus_url`, with `tweak` applied to its flags.
+    /// posts over `data_dir`, publishing to `bus_url`, with `tweak` applied to its flags;
+    /// returns once it answers `/healthz`.
     pub(crate) async fn start_with(
         data_dir: &Path,
         bus_url: &str,
         tweak: impl FnOnce(&mut PostsArgs),
     ) -> TestPosts {
-        bus::kit::init_test_tracing();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("an address");
-        let mut args = PostsArgs::new(addr, data_dir.to_path_buf());
-        args.service.bus_url = bus_url.into();
-        tweak(&mut args);
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(posts::run(listener, args, shutdown.clone()));
-        let posts = TestPosts {
-            url: format!("http://{addr}"),
-            data_dir: data_dir.to_path_buf(),
-            shutdown,
-            task: Some(task),
-            http: reqwest::Client::new(),
-        };
-        let healthz = posts.at("/healthz");
-        eventually("posts to answer /healthz", || async {
-            let answer = posts.http.get(&healthz).send().await.ok()?;
-            answer.status().is_success().then_some(())
+        let service = TestService::spawn("posts", |listener, shutdown| {
+            let addr = listener.local_addr().expect("an address");
+            let mut args = PostsArgs::new(addr, data_dir.to_path_buf());
+            args.service.bus_url = bus_url.into();
+            tweak(&mut args);
+            posts::run(listener, args, shutdown)
         })
         .await;
-        posts
+        service.until_ok("/healthz").await;
+        let data_dir = data_dir.to_path_buf();
+        TestPosts { service, data_dir }
     }
 
     /// posts over `data_dir` with the defaults, publishing to `bus_url`.
@@ -74,35 +67,16 @@ impl TestPosts {
         Self::start_with(data_dir, bus_url, |_| {}).await
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
-    pub(crate) fn at(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Stops posts gracefully and waits until its store is closed.
-    pub(crate) async fn stop(mut self) {
-        self.shutdown.cancel();
-        let task = self.task.take().expect("running");
-        let stopped = tokio::time::timeout(PATIENCE, task).await;
-        let stopped = stopped.expect("posts stops within the patience bound");
-        stopped.expect("did not panic").expect("stopped cleanly");
-    }
-
-    /// Stops posts and starts it again over the same dir, publishing to `bus_url`.
+    /// Stops posts gracefully (waiting until its store is closed) and starts it again over
+    /// the same dir, publishing to `bus_url`.
     pub(crate) async fn restart(self, bus_url: &str) -> TestPosts {
-        let data_dir = self.data_dir.clone();
-        self.stop().await;
-        TestPosts::start(&data_dir, bus_url).await
+        self.service.stop().await;
+        TestPosts::start(&self.data_dir, bus_url).await
     }
 
     /// `POST path` with `body` as JSON.
     pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Created {
-        let request = self.http.post(self.at(path)).json(body);
+        let request = self.http().post(self.at(path)).json(body);
         created(request.send().await.expect("an answer")).await
     }
 
@@ -113,17 +87,16 @@ impl TestPosts {
 
     /// `GET /posts`: its body as text (to see the keys' order) and as JSON.
     pub(crate) async fn list(&self) -> (String, Value) {
-        let answer = self.http.get(self.at("/posts")).send().await.expect("GET");
+        let answer = self
+            .http()
+            .get(self.at("/posts"))
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(answer.status(), StatusCode::OK);
         let text = answer.text().await.expect("a body");
         let json = serde_json::from_str(&text).expect("JSON");
         (text, json)
-    }
-}
-
-impl Drop for TestPosts {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

@@ -17,9 +17,9 @@ async fn a_forged_delivery_is_refused_with_401_and_applies_nothing() {
         .unwrap()
         .as_secs()
         .to_string();
-    let unsigned = http.post(format!("{}/events", query.url)).json(&forged);
+    let unsigned = http.post(format!("{}/events", query.url())).json(&forged);
     let badly_signed = http
-        .post(format!("{}/events", query.url))
+        .post(format!("{}/events", query.url()))
         .header("webhook-id", "x")
         .header("webhook-timestamp", now)
         .header(
@@ -37,7 +37,7 @@ async fn a_forged_delivery_is_refused_with_401_and_applies_nothing() {
 /// A CORS preflight of `GET /posts` from `origin`: the allowed origin answered, if any.
 async fn preflight(query: &QueryApp, origin: &str) -> Option<String> {
     let answer = reqwest::Client::new()
-        .request(reqwest::Method::OPTIONS, format!("{}/posts", query.url))
+        .request(reqwest::Method::OPTIONS, format!("{}/posts", query.url()))
         .header("origin", origin)
         .header("access-control-request-method", "GET")
         .send()
@@ -58,7 +58,7 @@ async fn any_origin_may_read_unless_cors_origin_restricts_it() {
         Some("*")
     );
     let get = reqwest::Client::new()
-        .get(format!("{}/posts", open.url))
+        .get(format!("{}/posts", open.url()))
         .header("origin", "http://posts.com")
         .send()
         .await
@@ -110,9 +110,9 @@ async fn each_replica_subscribes_under_its_own_name() {
     })
     .await;
     replica.posts_after(seq).await;
-    let status = bus_get(&bus, "/subscriptions/query-1").await;
-    assert_eq!(status["url"], format!("{}/events", replica.url));
-    let all = bus_get(&bus, "/subscriptions").await;
+    let status = bus.get_json("/subscriptions/query-1").await;
+    assert_eq!(status["url"], format!("{}/events", replica.url()));
+    let all = bus.get_json("/subscriptions").await;
     let names: Vec<_> = all
         .as_array()
         .unwrap()

@@ -97,7 +97,7 @@ async fn events_it_can_never_apply_are_parked_on_the_bus_and_the_rest_goes_on() 
         r#"{"p1":{"id":"p1","title":"Post","comments":[{"id":"c2","content":"kept","status":"pending"}]}}"#
     );
     let parked = eventually("two dead letters", || async {
-        let letters = bus_get(&bus, "/subscriptions/query/dead-letters").await;
+        let letters = bus.get_json("/subscriptions/query/dead-letters").await;
         (letters.as_array().unwrap().len() == 2).then_some(letters)
     })
     .await;

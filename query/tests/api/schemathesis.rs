@@ -28,5 +28,5 @@ async fn schemathesis_finds_nothing_the_document_does_not_say() {
         hooks: Some(hooks),
         ..Schemathesis::default()
     };
-    run.assert_finds_nothing(&query.url).await;
+    run.assert_finds_nothing(query.url()).await;
 }

@@ -45,9 +45,9 @@ async fn readyz_answers_200_only_once_caught_up_with_the_head_at_start() {
 
     let dir = tempfile::tempdir().unwrap();
     let query = QueryApp::start(&bus, dir.path(), false).await;
-    let events_url = format!("{}/events", query.url);
+    let events_url = format!("{}/events", query.url());
     eventually("query to register", || async {
-        (subscription(&bus).await["url"] == events_url.as_str()).then_some(())
+        (bus.subscription("query").await["url"] == events_url.as_str()).then_some(())
     })
     .await;
     let readyz = query.get("/readyz").await;
@@ -96,13 +96,15 @@ async fn with_persist_a_restart_resumes_from_its_checkpoint() {
     let query = QueryApp::start(&bus, dir.path(), true).await;
     let before = query.posts_after(last).await;
     query.stop().await;
-    let delivered = subscription(&bus).await["delivered"].as_u64().unwrap();
+    let delivered = bus.subscription("query").await["delivered"]
+        .as_u64()
+        .unwrap();
     assert_eq!(delivered, last);
 
     let query = QueryApp::start(&bus, dir.path(), true).await;
     query.until_ready().await;
     assert_eq!(query.posts().await, before, "the state came from the store");
-    let status = subscription(&bus).await;
+    let status = bus.subscription("query").await;
     assert_eq!(
         status["cursor"], last,
         "registered after its checkpoint: {status}"
@@ -110,7 +112,7 @@ async fn with_persist_a_restart_resumes_from_its_checkpoint() {
     let next = publish(&bus, &[comment_created("c4", "p2", "after the restart")]).await[0];
     query.posts_after(next).await;
     let status = eventually("the bus to record the acknowledgement", || async {
-        let status = subscription(&bus).await;
+        let status = bus.subscription("query").await;
         (status["cursor"] == next).then_some(status)
     })
     .await;

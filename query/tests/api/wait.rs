@@ -15,7 +15,7 @@ async fn min_seq_waits_for_a_later_publish() {
 
     let next = first + 1;
     let mut waiting = {
-        let url = format!("{}/posts?min_seq={next}&wait_ms=10000", query.url);
+        let url = format!("{}/posts?min_seq={next}&wait_ms=10000", query.url());
         tokio::spawn(async move { reqwest::get(url).await.unwrap() })
     };
     // The reader waits: no answer (with only the first post) while nothing is published.

@@ -2,22 +2,26 @@
 
 pub(crate) use bus::testkit::{eventually, spawn_bus, TestBus};
 
+use bus::testkit::TestService;
 use query::{QueryArgs, QueryError};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// query running in this process.
+/// query running in this process: the kit's [`TestService`] and the flags it runs with.
 pub(crate) struct QueryApp {
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) url: String,
+    service: TestService<QueryError>,
     args: QueryArgs,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), QueryError>>>,
-    http: reqwest::Client,
+}
+
+impl Deref for QueryApp {
+    type Target = TestService<QueryError>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.service
+    }
 }
 
 /// An answer of query: status, headers, body text.
@@ -58,17 +62,9 @@ impl QueryApp {
         let mut args = QueryArgs::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir.into());
         args.service.bus_url = bus.url().into();
         tweak(&mut args);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(query::run(listener, args.clone(), shutdown.clone()));
-        Self {
-            url,
-            args,
-            shutdown,
-            task: Some(task),
-            http: reqwest::Client::new(),
-        }
+        let run = |listener, shutdown| query::run(listener, args.clone(), shutdown);
+        let service = TestService::spawn("query", run).await;
+        Self { service, args }
     }
 
     /// The data dir.
@@ -77,24 +73,13 @@ impl QueryApp {
     }
 
     /// Stops query gracefully (as on SIGTERM); fails the test if it ends with an error.
-    pub(crate) async fn stop(mut self) {
-        self.shutdown.cancel();
-        let task = self.task.take().expect("running");
-        let ended = tokio::time::timeout(bus::testkit::PATIENCE, task).await;
-        ended
-            .expect("query stops")
-            .expect("no panic")
-            .expect("no error");
+    pub(crate) async fn stop(self) {
+        self.service.stop().await;
     }
 
     /// `GET path`.
     pub(crate) async fn get(&self, path: &str) -> Answer {
-        let answer = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap();
+        let answer = self.http().get(self.at(path)).send().await.unwrap();
         Answer {
             status: answer.status().as_u16(),
             headers: answer.headers().clone(),
@@ -109,14 +94,6 @@ impl QueryApp {
         answer.body
     }
 
-    /// Waits until `/readyz` answers `200`.
-    pub(crate) async fn until_ready(&self) {
-        eventually("query to be ready", || async {
-            (self.get("/readyz").await.status == 200).then_some(())
-        })
-        .await;
-    }
-
     /// Waits until `GET /posts` shows seq `seq` applied; the body then.
     pub(crate) async fn posts_after(&self, seq: u64) -> String {
         eventually(&format!("query to apply seq {seq}"), || async {
@@ -124,12 +101,6 @@ impl QueryApp {
             (answer.applied() >= seq).then_some(answer.body)
         })
         .await
-    }
-}
-
-impl Drop for QueryApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 
@@ -153,25 +124,7 @@ pub(crate) fn comment_updated(id: &str, post_id: &str, status: &str, version: u6
 
 /// Publishes `events` as one array; their seqs.
 pub(crate) async fn publish(bus: &TestBus, events: &[Value]) -> Vec<u64> {
-    let answer = reqwest::Client::new()
-        .post(bus.at("/events"))
-        .json(&events)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 201);
-    let replies: Vec<Value> = answer.json().await.unwrap();
+    let replies = bus.publish(&json!(events)).await;
+    let replies = replies.as_array().expect("an array of replies");
     replies.iter().map(|r| r["seq"].as_u64().unwrap()).collect()
-}
-
-/// `GET path` on the bus, as JSON.
-pub(crate) async fn bus_get(bus: &TestBus, path: &str) -> Value {
-    let answer = reqwest::get(bus.at(path)).await.unwrap();
-    assert!(answer.status().is_success(), "{path}: {}", answer.status());
-    answer.json().await.unwrap()
-}
-
-/// query's subscription status on the bus.
-pub(crate) async fn subscription(bus: &TestBus) -> Value {
-    bus_get(bus, "/subscriptions/query").await
 }
