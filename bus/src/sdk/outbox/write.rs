@@ -3,6 +3,7 @@
 
 use super::{store, Outbox, OutboxKey};
 use crate::envelope::NewEvent;
+use crate::sled_store::DurableDb;
 use sled::transaction::{
     ConflictableTransactionResult, TransactionError, TransactionResult, Transactional,
     TransactionalTree, UnabortableTransactionError,
@@ -172,7 +173,7 @@ impl GroupFlush {
 
     /// Returns once a flush that started after commit `ticket` has finished: this one, or
     /// one another write ran meanwhile.
-    fn flush_past(&self, db: &sled::Db, ticket: u64) -> sled::Result<()> {
+    fn flush_past(&self, db: &DurableDb, ticket: u64) -> sled::Result<()> {
         let mut flushed = self.flushed.lock().unwrap_or_else(PoisonError::into_inner);
         if *flushed >= ticket {
             return Ok(());
