@@ -82,6 +82,13 @@ impl DurableDb {
         Ok(())
     }
 
+    /// sled's flush alone: what was written survives the process's crash, not a power cut
+    /// (see `durable.rs`). For writes that can be redone (a subscriber's, whose checkpoint
+    /// goes back with them). Blocking.
+    pub fn flush_without_sync(&self) -> sled::Result<()> {
+        self.db.flush().map(drop)
+    }
+
     /// Makes every later [`Self::flush`] fail (`true`) as a failing disk would, or work
     /// again (`false`).
     #[cfg(test)]

@@ -195,4 +195,32 @@ mod tests {
         let durable = outbox.parts.durable.load(Ordering::SeqCst);
         assert_eq!(durable, 3, "the next flush that syncs covers it");
     }
+
+    #[tokio::test]
+    async fn a_replayable_write_is_flushed_without_the_sync_and_offered_to_the_relay() {
+        let (_dir, outbox) = open_outbox();
+        outbox.parts.db.fail_syncs(true);
+        let event = NewEvent::new("Applied", &1).expect("serialises");
+        let written = outbox
+            .write_replayable(
+                [],
+                move |tx| -> ConflictableTransactionResult<_, Infallible> {
+                    Ok(tx.enqueue(&event)?)
+                },
+            )
+            .await
+            .expect("no fdatasync, so the failing disk's sync is not reached");
+        assert_eq!(written.keys, [1]);
+        assert_eq!(outbox.parts.durable.load(Ordering::SeqCst), 1);
+        let event = NewEvent::new("Answered", &2).expect("serialises");
+        let answered = outbox
+            .write(
+                [],
+                move |tx| -> ConflictableTransactionResult<_, Infallible> {
+                    Ok(tx.enqueue(&event)?)
+                },
+            )
+            .await;
+        assert!(answered.is_err(), "a write answered to a client is synced");
+    }
 }
