@@ -31,8 +31,9 @@
 //! wire.rs              request/response bodies, error bodies, /info, subscriptions;
 //!                      `headers`: the protocol's header names
 //! signature.rs         Standard Webhooks signatures (sign, verify)
-//! sled_store.rs        feature `store`: open a service's sled store, waiting out the lock of
-//!                      one just closed in the same process
+//! sled_store/          feature `store`: open a sled store, waiting out the lock of one just
+//!                      closed in the same process; DurableDb, whose flush is durable
+//!   durable.rs           fdatasync of sled's log and blob files after its flush
 //! sdk/
 //!   error.rs           sdk::Error: unreachable, or refused with the bus's error body
 //!   publisher.rs       Publisher: POST /events with retry-safe ids

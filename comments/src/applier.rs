@@ -40,13 +40,14 @@ impl Applier {
     }
 
     /// Applies `changes` (each with its event's seq, in seq order) and the last seq as the
-    /// checkpoint, in one transaction: one flush for a whole delivery.
+    /// checkpoint, in one transaction: one flush for a whole delivery, with no `fdatasync`
+    /// (a power cut takes the checkpoint back with the changes, and the bus redelivers).
     async fn commit(&self, changes: Vec<(u64, Change)>) -> Result<(), StoreError> {
         let store = &self.store;
         let trees = [&store.posts, &store.comments, &store.checkpoint];
         store
             .outbox()
-            .write(trees, move |tx| {
+            .write_replayable(trees, move |tx| {
                 let [posts, comments, checkpoint] = tx.trees();
                 for (_, change) in &changes {
                     match change {

@@ -67,7 +67,7 @@ pub struct StoredComment {
 /// The state that comments keeps. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct CommentStore {
-    pub(crate) db: sled::Db,
+    pub(crate) db: bus::sled_store::DurableDb,
     pub(crate) comments: sled::Tree,
     pub(crate) by_post: sled::Tree,
     pub(crate) posts: sled::Tree,
@@ -80,7 +80,7 @@ impl CommentStore {
     pub async fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
-            let db = bus::sled_store::open_dir(&dir, cache_mb)?;
+            let db = bus::sled_store::DurableDb::open(&dir, cache_mb)?;
             Ok(Self {
                 comments: db.open_tree(COMMENTS_TREE)?,
                 by_post: db.open_tree(BY_POST_TREE)?,

@@ -48,7 +48,7 @@ impl PostStore {
     pub async fn open(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
-            let db = bus::sled_store::open_dir(&dir, cache_mb)?;
+            let db = bus::sled_store::DurableDb::open(&dir, cache_mb)?;
             Ok(Self {
                 posts: db.open_tree(POSTS_TREE)?,
                 meta: db.open_tree(META_TREE)?,

@@ -16,7 +16,7 @@ pub(crate) type TxResult<A> = ConflictableTransactionResult<A, Infallible>;
 
 /// A service's store: its `notes` tree and its outbox, in one sled dir.
 pub(crate) struct Service {
-    pub(crate) db: sled::Db,
+    pub(crate) db: bus::sled_store::DurableDb,
     pub(crate) notes: sled::Tree,
     pub(crate) outbox: Outbox,
 }
@@ -24,7 +24,7 @@ pub(crate) struct Service {
 impl Service {
     /// Opens (or reopens) the service's store in `dir`.
     pub(crate) fn open(dir: &Path) -> Service {
-        let db = sled::open(dir).unwrap();
+        let db = bus::sled_store::DurableDb::open(dir, 16).unwrap();
         let notes = db.open_tree("notes").unwrap();
         let outbox = Outbox::open(&db).unwrap().with_source("notes");
         Service { db, notes, outbox }

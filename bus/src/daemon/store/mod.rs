@@ -9,7 +9,6 @@
 //! an empty store, or one it continues) and [`check`] (the whole store verified).
 
 pub mod check;
-mod durable;
 pub mod import;
 mod progress;
 mod record;

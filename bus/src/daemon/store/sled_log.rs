@@ -14,8 +14,8 @@ mod recovery;
 
 pub(super) use offline::Trees;
 
-use super::durable::DurableFiles;
 use super::{EventLog, Filter, NewRecord, Scan, StoreError, StoredEvent};
+use crate::sled_store::DurableFiles;
 use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;

@@ -27,7 +27,7 @@
 //!   and the event goes out when the bus returns.
 //!
 //! ```no_run
-//! # async fn example(db: sled::Db, shutdown: tokio_util::sync::CancellationToken)
+//! # async fn example(db: bus::sled_store::DurableDb, shutdown: tokio_util::sync::CancellationToken)
 //! #     -> Result<(), Box<dyn std::error::Error>> {
 //! use bus::sdk::{Outbox, PUBLISH_WAIT};
 //! use bus::NewEvent;
@@ -59,11 +59,11 @@
 //! [comments, checkpoint] = tx.trees(); …; checkpoint.insert("applied", &seq.to_be_bytes())?;
 //! tx.enqueue(&updated)?; Ok(()) })`.
 //!
-//! Durability: a write returns once sled's `flush()` covered it (concurrent writes share
-//! one flush). That flush ends with `sync_file_range`, which does not flush a disk's write
-//! cache (spacejam/sled#1452): unlike the bus's log, a power cut may still lose the last
-//! writes of a service. Deleting published entries is not flushed: a delete lost in a crash
-//! only republishes them, and the bus answers the repeat with the original seqs.
+//! Durability: a write returns once a flush of the [`DurableDb`] covered it (concurrent
+//! writes share one flush): sled's flush, then `fdatasync` of its files, as for the bus's
+//! log, since sled's flush alone does not survive a power cut (spacejam/sled#1452).
+//! Deleting published entries is not flushed: a delete lost in a crash only republishes
+//! them, and the bus answers the repeat with the original seqs.
 
 mod relay;
 mod store;
@@ -71,6 +71,8 @@ mod write;
 
 pub use relay::{Pass, Relay};
 pub use write::{OutboxTx, Written};
+
+use crate::sled_store::DurableDb;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,7 +97,7 @@ const REMEMBERED_SEQS: usize = 65_536;
 /// A position in the outbox: entries are published in key order.
 pub type OutboxKey = u64;
 
-/// A service's outbox over its own `sled::Db`. Cheap to clone.
+/// A service's outbox over its own sled database. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     parts: Arc<OutboxParts>,
@@ -105,7 +107,7 @@ pub struct Outbox {
 
 /// What the clones of an [`Outbox`] and its relay share.
 struct OutboxParts {
-    db: sled::Db,
+    db: DurableDb,
     pending: sled::Tree,
     parked: sled::Tree,
     /// The next key to give; locked across each write's transaction.
@@ -126,7 +128,7 @@ impl Outbox {
     /// Opens (or creates) the outbox trees in `db`, beside the service's own trees. Entries
     /// left pending by an earlier run are published by the next relay. Open it once per
     /// `Db` and clone the handle: the keys it gives are counted in the handle.
-    pub fn open(db: &sled::Db) -> sled::Result<Self> {
+    pub fn open(db: &DurableDb) -> sled::Result<Self> {
         let pending = db.open_tree(PENDING_TREE)?;
         let parked = db.open_tree(PARKED_TREE)?;
         let last = |tree: &sled::Tree| -> sled::Result<OutboxKey> {

@@ -100,13 +100,14 @@ mod tests {
     use super::*;
     use crate::envelope::NewEvent;
     use crate::sdk::Outbox;
+    use crate::sled_store::DurableDb;
     use sled::transaction::ConflictableTransactionResult;
     use std::convert::Infallible;
     use std::sync::atomic::Ordering;
 
     fn open_outbox() -> (tempfile::TempDir, Outbox) {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let db = sled::open(dir.path()).expect("sled opens");
+        let db = DurableDb::open(dir.path(), 8).expect("sled opens");
         (dir, Outbox::open(&db).expect("the outbox opens"))
     }
 
@@ -168,5 +169,58 @@ mod tests {
         outbox.parts.delete(&batch).expect("deletes");
         let batch = outbox.parts.read_batch(MAX_BATCH, u64::MAX).expect("reads");
         assert_eq!(keys(&batch), [2, 3, 4], "up to 1 MiB");
+    }
+
+    #[test]
+    fn a_write_whose_sync_fails_is_a_storage_error_and_not_offered_to_the_relay() {
+        let (_dir, outbox) = open_outbox();
+        enqueue(&outbox, &[1]);
+        outbox.parts.db.fail_syncs(true);
+        let event = NewEvent::new("Noted", &2).expect("serialises");
+        let written = outbox
+            .write_blocking([], |tx| -> ConflictableTransactionResult<_, Infallible> {
+                Ok(tx.enqueue(&event)?)
+            });
+        assert!(
+            matches!(
+                written,
+                Err(sled::transaction::TransactionError::Storage(_))
+            ),
+            "{written:?}"
+        );
+        let durable = outbox.parts.durable.load(Ordering::SeqCst);
+        assert_eq!(durable, 1, "the entry whose sync failed is not offered");
+        outbox.parts.db.fail_syncs(false);
+        enqueue(&outbox, &[1]);
+        let durable = outbox.parts.durable.load(Ordering::SeqCst);
+        assert_eq!(durable, 3, "the next flush that syncs covers it");
+    }
+
+    #[tokio::test]
+    async fn a_replayable_write_is_flushed_without_the_sync_and_offered_to_the_relay() {
+        let (_dir, outbox) = open_outbox();
+        outbox.parts.db.fail_syncs(true);
+        let event = NewEvent::new("Applied", &1).expect("serialises");
+        let written = outbox
+            .write_replayable(
+                [],
+                move |tx| -> ConflictableTransactionResult<_, Infallible> {
+                    Ok(tx.enqueue(&event)?)
+                },
+            )
+            .await
+            .expect("no fdatasync, so the failing disk's sync is not reached");
+        assert_eq!(written.keys, [1]);
+        assert_eq!(outbox.parts.durable.load(Ordering::SeqCst), 1);
+        let event = NewEvent::new("Answered", &2).expect("serialises");
+        let answered = outbox
+            .write(
+                [],
+                move |tx| -> ConflictableTransactionResult<_, Infallible> {
+                    Ok(tx.enqueue(&event)?)
+                },
+            )
+            .await;
+        assert!(answered.is_err(), "a write answered to a client is synced");
     }
 }

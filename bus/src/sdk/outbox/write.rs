@@ -3,6 +3,7 @@
 
 use super::{store, Outbox, OutboxKey};
 use crate::envelope::NewEvent;
+use crate::sled_store::DurableDb;
 use sled::transaction::{
     ConflictableTransactionResult, TransactionError, TransactionResult, Transactional,
     TransactionalTree, UnabortableTransactionError,
@@ -107,11 +108,52 @@ impl Outbox {
     where
         F: Fn(&OutboxTx<'_, N>) -> ConflictableTransactionResult<A, E>,
     {
+        self.write_then(trees, f, |outbox, ticket| {
+            outbox.parts.flushes.flush_past(&outbox.parts.db, ticket)
+        })
+    }
+
+    /// [`Self::write`] for a write that a replay from the bus redoes: a subscriber's
+    /// handler applying a delivery with its checkpoint in the same transaction. It is
+    /// flushed (it survives the process's crash) but not `fdatasync`ed: a power cut may take
+    /// it back, and then the checkpoint goes back with it, the bus redelivers, and the
+    /// events it enqueued are enqueued again under the same ids (which the bus
+    /// deduplicates). Saves a delivery the `fdatasync`.
+    pub async fn write_replayable<const N: usize, A, E, F>(
+        &self,
+        trees: [&sled::Tree; N],
+        f: F,
+    ) -> TransactionResult<Written<A>, E>
+    where
+        F: Fn(&OutboxTx<'_, N>) -> ConflictableTransactionResult<A, E> + Send + 'static,
+        A: Send + 'static,
+        E: Send + 'static,
+    {
+        let outbox = self.clone();
+        let trees = trees.map(sled::Tree::clone);
+        let written = tokio::task::spawn_blocking(move || {
+            outbox.write_then(trees.each_ref(), f, |outbox, _| {
+                outbox.parts.db.flush_without_sync()
+            })
+        });
+        written
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Commits `f`, makes it last with `flush` (given the commit's ticket), and offers what
+    /// it enqueued to the relay.
+    fn write_then<const N: usize, A, E, F>(
+        &self,
+        trees: [&sled::Tree; N],
+        f: F,
+        flush: impl FnOnce(&Self, u64) -> sled::Result<()>,
+    ) -> TransactionResult<Written<A>, E>
+    where
+        F: Fn(&OutboxTx<'_, N>) -> ConflictableTransactionResult<A, E>,
+    {
         let (written, ticket) = self.commit(trees, f)?;
-        self.parts
-            .flushes
-            .flush_past(&self.parts.db, ticket)
-            .map_err(TransactionError::Storage)?;
+        flush(self, ticket).map_err(TransactionError::Storage)?;
         if let Some(last) = written.last_key() {
             self.raise_durable(last);
         }
@@ -172,7 +214,7 @@ impl GroupFlush {
 
     /// Returns once a flush that started after commit `ticket` has finished: this one, or
     /// one another write ran meanwhile.
-    fn flush_past(&self, db: &sled::Db, ticket: u64) -> sled::Result<()> {
+    fn flush_past(&self, db: &DurableDb, ticket: u64) -> sled::Result<()> {
         let mut flushed = self.flushed.lock().unwrap_or_else(PoisonError::into_inner);
         if *flushed >= ticket {
             return Ok(());

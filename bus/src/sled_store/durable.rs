@@ -11,7 +11,8 @@
 //! sync at all. So `Db::flush()` returns before the data survives a power cut, and this
 //! machine kind's disk has a "write back" cache (`../shared/background/LIMITS.md`).
 //!
-//! The bus acknowledges a publish only once it is on disk, so the store's flush lists the
+//! The bus acknowledges a publish only once it is on disk (and posts and comments answer a
+//! write only once it and its outbox entries are), so the store's flush lists the
 //! blob files it has not synced yet, calls sled's `flush()`, then `fdatasync`s
 //! (`File::sync_data`) those blobs and the `blobs/` directory (for their names), and last
 //! sled's log file, through a descriptor of its own. `fsync` acts on the file, not on the
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// sled's files in one data dir, synced after each flush.
-pub(super) struct DurableFiles {
+pub(crate) struct DurableFiles {
     /// sled's log (`<dir>/db`), opened read-only: fsync needs no write access.
     log: File,
     blobs_dir: PathBuf,
@@ -47,7 +48,7 @@ pub(super) struct DurableFiles {
 impl DurableFiles {
     /// Opens sled's log file in `dir` (sled has created it), and makes the directory
     /// entries sled created durable.
-    pub(super) fn open(dir: &Path) -> io::Result<Self> {
+    pub(crate) fn open(dir: &Path) -> io::Result<Self> {
         let log = File::open(dir.join("db"))?;
         sync_dir(dir)?;
         Ok(Self {
@@ -64,7 +65,7 @@ impl DurableFiles {
     /// reserved so far, so every blob listed here is complete once the flush returns. A
     /// blob listed after the flush could still be half written (its writer is another
     /// thread), and would never be synced again.
-    pub(super) fn unsynced_blobs(&self) -> io::Result<Vec<OsString>> {
+    pub(crate) fn unsynced_blobs(&self) -> io::Result<Vec<OsString>> {
         let entries = match std::fs::read_dir(&self.blobs_dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -86,7 +87,7 @@ impl DurableFiles {
     /// Makes what sled wrote up to its last flush durable: the `blobs` (from
     /// [`DurableFiles::unsynced_blobs`], taken before that flush) and their directory
     /// first, then the log, so that no durable log entry points at a blob that is not.
-    pub(super) fn sync(&self, blobs: &[OsString]) -> io::Result<()> {
+    pub(crate) fn sync(&self, blobs: &[OsString]) -> io::Result<()> {
         #[cfg(test)]
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(io::Error::other("injected fdatasync failure"));
@@ -119,7 +120,7 @@ impl DurableFiles {
 
     /// Makes every later [`DurableFiles::sync`] fail (`true`) or work again (`false`).
     #[cfg(test)]
-    pub(super) fn fail_syncs(&self, fail: bool) {
+    pub(crate) fn fail_syncs(&self, fail: bool) {
         self.fail.store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 }
@@ -127,7 +128,7 @@ impl DurableFiles {
 #[cfg(test)]
 impl DurableFiles {
     /// The blob files synced so far.
-    pub(super) fn synced_blobs(&self) -> usize {
+    pub(crate) fn synced_blobs(&self) -> usize {
         self.synced_blobs.lock().map_or(0, |s| s.len())
     }
 }
