@@ -195,3 +195,54 @@ async fn a_subscriptions_file_from_the_environment_is_upserted() {
     let status = bus.terminate();
     assert_eq!(status.code(), Some(0), "{status}");
 }
+
+/// `--cache-mb` is refused outside 1..=1048576 MiB when the flags are read, by the bus and
+/// by the offline tools alike: sled panics on a cache of 0, and an import must not leave
+/// its data dir behind.
+#[test]
+fn a_cache_outside_its_range_is_refused_before_anything_opens() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    let file = tmp.path().join("export.ndjson");
+    std::fs::write(&file, "").expect("write the file");
+    let commands: [&[&str]; 3] = [
+        &["bus", "--listen", "127.0.0.1:0"],
+        &["bus", "import"],
+        &["bus", "check"],
+    ];
+    for command in commands {
+        for cache in ["0", "1048577"] {
+            let mut cmd = minibus_with(command);
+            cmd.args(["--cache-mb", cache, "--data-dir"]).arg(&dir);
+            if command.contains(&"import") {
+                cmd.arg(&file);
+            }
+            let done = run_to_exit(cmd);
+            assert_eq!(
+                done.status.code(),
+                Some(2),
+                "{command:?} {cache}: {}",
+                done.stderr
+            );
+            assert!(
+                done.stderr.contains("--cache-mb") && done.stderr.contains("1..=1048576"),
+                "{command:?} {cache}: the error names the flag and its range: {}",
+                done.stderr
+            );
+            assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+            assert!(
+                !dir.exists(),
+                "{command:?} {cache}: the data dir was created"
+            );
+        }
+    }
+    // The largest is taken: the check goes on to say that there is no store.
+    let mut cmd = minibus_with(&["bus", "check", "--cache-mb", "1048576", "--data-dir"]);
+    cmd.arg(&dir);
+    let done = run_to_exit(cmd);
+    assert!(
+        done.stderr.contains("holds no bus store"),
+        "{}",
+        done.stderr
+    );
+}

@@ -35,8 +35,9 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_DURABILITY", value_enum, default_value_t = Self::DEFAULT_DURABILITY)]
     pub durability: Durability,
 
-    /// sled page cache, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = Self::DEFAULT_CACHE_MB)]
+    /// sled page cache, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = Self::DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(Self::CACHE_MB_RANGE))]
     pub cache_mb: u64,
 
     /// Largest event, in bytes of JSON as sent (413 above).
@@ -97,6 +98,10 @@ impl BusConfig {
     pub const DEFAULT_DURABILITY: Durability = Durability::Fsync;
     /// `--cache-mb`: sled's page cache, the same default as every service's.
     pub const DEFAULT_CACHE_MB: u64 = crate::kit::DEFAULT_CACHE_MB;
+    /// What `--cache-mb` takes, in MiB, here and in `bus import` and `bus check`: sled
+    /// panics on a cache of 0, and a bound above any real machine's memory (1 TiB) catches
+    /// a value given in bytes or KiB by mistake.
+    pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=1_048_576;
     /// `--max-event-bytes`: 1 MiB.
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.
@@ -144,9 +149,41 @@ impl BusConfig {
         if let Some(token) = &self.token {
             crate::kit::check_token(token).map_err(|e| format!("--token (MINIBUS_TOKEN) {e}"))?;
         }
+        if !Self::CACHE_MB_RANGE.contains(&self.cache_mb) {
+            return Err(format!(
+                "--cache-mb (MINIBUS_CACHE_MB) must be from {} to {} MiB, not {}",
+                Self::CACHE_MB_RANGE.start(),
+                Self::CACHE_MB_RANGE.end(),
+                self.cache_mb
+            ));
+        }
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
         self.static_subscriptions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> BusConfig {
+        BusConfig::new(BusConfig::DEFAULT_LISTEN, "unused".into())
+    }
+
+    /// A config built in code (not by clap, which refuses these first) is held to the same
+    /// range: sled would panic on a cache of 0.
+    #[test]
+    fn a_cache_outside_its_range_is_refused() {
+        for (cache_mb, taken) in [(0, false), (1, true), (1_048_576, true), (1_048_577, false)] {
+            let mut config = config();
+            config.cache_mb = cache_mb;
+            let checked = config.check(BusConfig::DEFAULT_LISTEN);
+            assert_eq!(checked.is_ok(), taken, "{cache_mb}: {checked:?}");
+            if let Err(message) = checked {
+                assert!(message.starts_with("--cache-mb"), "{message}");
+            }
+        }
     }
 }
