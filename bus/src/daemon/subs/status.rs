@@ -19,7 +19,7 @@ impl Subscriptions {
         let spec = settings.spec();
         Ok(SubscriptionStatus {
             name: name.into(),
-            url: spec.url.clone(),
+            url: super::url_credentials::redacted(&spec.url),
             types: spec.types.clone(),
             cursor: cursor.after,
             generation: cursor.generation,

@@ -38,7 +38,7 @@ impl Settings {
         let spec = &stored.spec;
         Self {
             destination: reqwest::Url::parse(&spec.url)
-                .map_err(|e| format!("the stored url {:?} does not parse: {e}", spec.url))
+                .map_err(|e| format!("the stored url does not parse: {e}"))
                 .and_then(|url| Destination::from_url(&url)),
             signer: spec
                 .secret
@@ -202,7 +202,8 @@ impl Subscription {
         if state.refused_host != refusal {
             match &refusal {
                 Some(error) => {
-                    tracing::warn!(subscription = %self.name, url = %settings.spec().url, %error, "subscription blocked");
+                    let url = super::url_credentials::redacted(&settings.spec().url);
+                    tracing::warn!(subscription = %self.name, %url, %error, "subscription blocked");
                 }
                 None => tracing::info!(subscription = %self.name, "host allowed again"),
             }
