@@ -66,6 +66,9 @@ pub(crate) struct DeliveryState {
     /// What the last failed attempt got (a status and the start of the answer, or the
     /// transport error): the status's `last_error`.
     pub(crate) last_error: Option<String>,
+    /// The HTTP status of the last failed attempt, when an answer came: a dead letter's
+    /// `last_status`, should an operator skip the event.
+    pub(crate) last_status: Option<u16>,
     /// `max_attempts` reached with `on_exhausted: "block"`.
     pub(crate) blocked: bool,
     /// Why `--allow-subscriber-hosts` refuses the URL, as `last_error` shows it: blocked,
@@ -168,18 +171,27 @@ impl Subscription {
         let mut state = self.state();
         state.attempts = 0;
         state.last_error = None;
+        state.last_status = None;
         state.last_delivered_ms = Some(chrono::Utc::now().timestamp_millis());
     }
 
-    /// Records a failed attempt of a delivery sent in `epoch`; returns the attempts so far,
-    /// or `None` if a clear happened since (the verdict is stale).
-    pub(crate) fn failed(&self, epoch: u64, error: &str, one_by_one_until: u64) -> Option<u32> {
+    /// Records a failed attempt of a delivery sent in `epoch` (`status`: the answer's, if
+    /// one came); returns the attempts so far, or `None` if a clear happened since (the
+    /// verdict is stale).
+    pub(crate) fn failed(
+        &self,
+        epoch: u64,
+        status: Option<u16>,
+        error: &str,
+        one_by_one_until: u64,
+    ) -> Option<u32> {
         let mut state = self.state();
         if state.epoch != epoch {
             return None;
         }
         state.attempts += 1;
         state.last_error = Some(error.into());
+        state.last_status = status;
         state.one_by_one_until = state.one_by_one_until.max(one_by_one_until);
         Some(state.attempts)
     }
@@ -266,6 +278,7 @@ impl Subscription {
             let mut state = self.state();
             state.attempts = 0;
             state.last_error = None;
+            state.last_status = None;
             state.blocked = false;
             state.one_by_one_until = 0;
             state.epoch += 1;
