@@ -44,8 +44,42 @@ fn a_bus_whose_store_does_not_open_does_not_claim_to_listen() {
         "a bus without its store does not claim to listen: {}",
         done.stdout
     );
-    assert!(done.stderr.contains("event log"), "{}", done.stderr);
+    assert_said_in_use_once(&done.stderr, dir.path());
     drop(first);
+}
+
+/// `stderr` says, once, that the store in `dir` is in use, as `bus check` and `bus import`
+/// say it, without sled's lock error and its `WouldBlock` as the explanation.
+fn assert_said_in_use_once(stderr: &str, dir: &std::path::Path) {
+    let in_use = format!(
+        "the store in {} is in use (is a bus running on it?)",
+        dir.display()
+    );
+    assert_eq!(stderr.matches(&in_use).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches(&dir.display().to_string()).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WouldBlock"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+}
+
+/// `minibus up` twice on one data dir: the second says that the bus's store is in use.
+#[test]
+fn a_second_up_on_one_data_dir_says_that_the_store_is_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = crate::helpers::up_command(dir.path())
+        .spawn()
+        .expect("spawn minibus up");
+    crate::helpers::read_up_banner(&mut first);
+    let mut second = minibus_with(&["up", "--any-ports", "--data-dir"]);
+    second.arg(dir.path());
+    let done = run_to_exit(second);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!done.status.success(), "{}", done.status);
+    assert_said_in_use_once(&done.stderr, &dir.path().join("bus"));
 }
 
 #[tokio::test]

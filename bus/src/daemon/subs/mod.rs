@@ -83,13 +83,13 @@ pub(crate) enum SubError {
     #[error(transparent)]
     Store(#[from] SubStoreError),
     /// `500 internal`: the event log failed.
-    #[error("reading the event log failed: {0}")]
+    #[error("reading the event log failed")]
     Log(#[from] StoreError),
     /// `500 internal`: the delivery thread or its runtime could not be started.
-    #[error("cannot start the delivery thread: {0}")]
+    #[error("cannot start the delivery thread")]
     Thread(#[source] std::io::Error),
     /// `500 internal`: work handed to a blocking thread panicked or was dropped at
     /// shutdown.
-    #[error("a blocking task of the subscriptions failed: {0}")]
+    #[error("a blocking task of the subscriptions failed")]
     Task(#[from] tokio::task::JoinError),
 }

@@ -70,7 +70,8 @@ impl Subscriptions {
         let statuses = match self.list() {
             Ok(statuses) => statuses,
             Err(error) => {
-                tracing::error!(error = %error, "cannot read the subscriptions' lag");
+                let error: &(dyn std::error::Error + 'static) = &error;
+                tracing::error!(error, "cannot read the subscriptions' lag");
                 return;
             }
         };

@@ -68,13 +68,13 @@ impl StoredCursor {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SubStoreError {
     /// sled failed (I/O error, disk full).
-    #[error("the subscription store failed: {0}")]
+    #[error("the subscription store failed")]
     Engine(#[from] sled::Error),
     /// A stored value is not what this version writes; the message says which.
     #[error("unreadable value in the subscription store: {0}")]
     Unreadable(String),
     /// A value could not be encoded as JSON (a bug: the stored types always can be).
-    #[error("cannot encode a value for the subscription store: {0}")]
+    #[error("cannot encode a value for the subscription store")]
     Encode(#[from] serde_json::Error),
 }
 
