@@ -280,3 +280,32 @@ fn a_cache_outside_its_range_is_refused_before_anything_opens() {
         done.stderr
     );
 }
+
+/// The hosts of `--allow-subscriber-hosts` are trimmed, as a list written
+/// `"a.example, b.example"` in an environment variable needs; an empty one is refused.
+#[tokio::test]
+async fn allowed_subscriber_hosts_are_trimmed_and_an_empty_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = bus_command(
+        &dir.path().join("bus"),
+        &["--subscribe", "s=http://b.example/x"],
+    );
+    cmd.env("MINIBUS_ALLOW_SUBSCRIBER_HOSTS", "a.example, b.example");
+    let bus = BusProcess::spawn(cmd);
+    let status = bus.api().get_ok("/subscriptions/s").await;
+    assert_eq!(status["url"], "http://b.example/x", "{status}");
+    assert_ne!(status["state"], "blocked", "{status}");
+    assert_eq!(bus.terminate().code(), Some(0));
+
+    for hosts in ["a.example,,b.example", "a.example, "] {
+        let mut cmd = bus_command(&dir.path().join("other"), &[]);
+        cmd.env("MINIBUS_ALLOW_SUBSCRIBER_HOSTS", hosts);
+        let done = run_to_exit(cmd);
+        assert!(!done.status.success(), "{hosts:?}: {}", done.status);
+        assert!(
+            done.stderr.contains("--allow-subscriber-hosts") && done.stderr.contains("empty"),
+            "{hosts:?}: {}",
+            done.stderr
+        );
+    }
+}

@@ -74,8 +74,10 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_SUBSCRIPTIONS", value_name = "FILE")]
     pub subscriptions: Option<PathBuf>,
 
-    /// Hosts subscription URLs may name (comma-separated); empty allows any.
-    #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',')]
+    /// Hosts subscription URLs may name (comma-separated, spaces around each ignored);
+    /// empty allows any.
+    #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',',
+          value_parser = subscriber_host)]
     pub allow_subscriber_hosts: Vec<String>,
 
     /// Microseconds a delivery loop keeps polling for the subscriber's answer before it
@@ -86,6 +88,16 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_DELIVERY_SPIN_US", default_value_t = Self::DEFAULT_DELIVERY_SPIN_US,
           value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub delivery_spin_us: u64,
+}
+
+/// One host of `--allow-subscriber-hosts`, trimmed: a list in an environment variable is
+/// often written `"a.example, b.example"`. An empty one is refused: it names no host, and
+/// most likely a comma too many.
+fn subscriber_host(entry: &str) -> Result<String, String> {
+    match entry.trim() {
+        "" => Err("an empty host name (two commas in a row, or one at an end?)".into()),
+        host => Ok(host.to_string()),
+    }
 }
 
 impl BusConfig {
@@ -184,6 +196,31 @@ mod tests {
             if let Err(message) = checked {
                 assert!(message.starts_with("--cache-mb"), "{message}");
             }
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: BusConfig,
+    }
+
+    fn hosts(flag: &str) -> Result<Vec<String>, String> {
+        use clap::Parser;
+        Flags::try_parse_from(["bus", "--allow-subscriber-hosts", flag])
+            .map(|flags| flags.config.allow_subscriber_hosts)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn allowed_subscriber_hosts_are_trimmed_and_an_empty_one_refused() {
+        assert_eq!(
+            hosts("a.example, b.example ,c").expect("valid"),
+            ["a.example", "b.example", "c"]
+        );
+        for flag in ["a.example,,b.example", "a.example, ", " "] {
+            let refused = hosts(flag).expect_err(flag);
+            assert!(refused.contains("empty host name"), "{flag:?}: {refused}");
         }
     }
 }
