@@ -55,7 +55,9 @@ fn print_summary(dir: &Path, report: &CheckReport, seconds: f64) {
         "checked in {seconds:.2} s ({:.0} events/s)",
         report.events as f64 / seconds.max(f64::MIN_POSITIVE)
     );
-    if report.to_index > 0 {
+    if let Some(advice) = &report.unfinished_import {
+        println!("{advice} (the bus refuses to start on it)");
+    } else if report.to_index > 0 {
         println!(
             "{} events after the verified head to be indexed at the next start",
             report.to_index

@@ -271,7 +271,7 @@ fn check_and_export_fail_with_one_clear_line() {
 /// A store a killed import left (its `import_incomplete` mark still there, and its last
 /// events not indexed yet behind the verified-head marker: made here with sled directly,
 /// as the import's writes leave it) is refused by `minibus bus` with one line saying what
-/// to do, once, and `bus check` reports it.
+/// to do, once, and `bus check` reports it as such, promising no index rebuild.
 #[test]
 fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -315,6 +315,18 @@ fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check()
     assert!(
         checked.stdout.contains("defect: unfinished import"),
         "{}",
+        checked.stdout
+    );
+    assert!(
+        checked
+            .stdout
+            .contains("the store is an unfinished import: delete it and import again"),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        !checked.stdout.contains("to be indexed"),
+        "no index rebuild is promised for a store the bus refuses: {}",
         checked.stdout
     );
 }
