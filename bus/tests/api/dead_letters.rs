@@ -311,6 +311,7 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
         .await;
     let error = app.sub("blocked").await["last_error"].clone();
     assert!(error.is_string(), "{error}");
+    assert_eq!(app.sub("blocked").await["attempts"], 2);
 
     let app = app.restart().await;
     // The subscriber would take 2 now; a loop that forgot it was blocked would deliver it.
@@ -328,6 +329,10 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     assert_eq!(status["state"], "blocked", "{status}");
     assert_eq!(status["cursor"], 1, "{status}");
     assert_eq!(status["last_error"], error, "{status}");
+    assert_eq!(
+        status["attempts"], 2,
+        "the attempts that blocked it: {status}"
+    );
     assert_eq!(sub.seqs(), before, "nothing sent while blocked");
 
     let (code, body) = app.sub_action("blocked", "resume", None).await;
@@ -338,6 +343,30 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     // Resumed is stored too: a second restart does not block it again.
     let app = app.restart().await;
     assert_eq!(app.sub("blocked").await["state"], "active");
+}
+
+/// What blocked a subscription (attempts, the last status) is stored with `blocked`: an
+/// event skipped after a restart is parked with it.
+#[tokio::test]
+async fn an_event_skipped_after_a_restart_keeps_what_blocked_it() {
+    let app = spawn_app().await;
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(1, Some(Answer::Status(503)));
+    let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
+    app.create_sub("b", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 2).await;
+    app.until_sub("b", "blocked", |s| s["state"] == "blocked")
+        .await;
+    let app = app.restart().await;
+    let (code, letter) = app.sub_action("b", "skip", None).await;
+    assert_eq!(code, StatusCode::OK, "{letter}");
+    assert_eq!(
+        (&letter["seq"], &letter["attempts"], &letter["last_status"]),
+        (&json!(1), &json!(2), &json!(503)),
+        "{letter}"
+    );
+    app.until_cursor("b", 2).await;
 }
 
 #[tokio::test]

@@ -218,6 +218,7 @@ impl Subscriptions {
             spec,
             paused: None,
             blocked: None,
+            blocked_after: None,
         };
         self.backend.store.save(name, &stored, Some(cursor))?;
         self.spawn(registry, name.into(), stored);

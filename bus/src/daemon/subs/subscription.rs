@@ -7,7 +7,7 @@
 
 use super::client::Destination;
 use super::spec;
-use super::store::{StoredSub, SubStore};
+use super::store::{BlockedAfter, StoredSub, SubStore};
 use super::SubError;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::Filter;
@@ -110,16 +110,19 @@ pub(crate) struct Subscription {
 
 impl Subscription {
     /// The handle of `stored`; one that was blocked before a restart is still blocked, with
-    /// the error that blocked it.
+    /// the error, the attempts and the status that blocked it.
     pub(crate) fn new(
         name: String,
         stored: StoredSub,
         metrics: &Metrics,
         cancel: CancellationToken,
     ) -> Self {
+        let after = stored.blocked_after;
         let state = DeliveryState {
             blocked: stored.blocked.is_some(),
             last_error: stored.blocked.clone(),
+            attempts: after.map_or(0, |after| after.attempts),
+            last_status: after.and_then(|after| after.last_status),
             ..DeliveryState::default()
         };
         Self {
@@ -287,19 +290,24 @@ impl Subscription {
         self.update_stored(store, |stored| {
             stored.blocked.is_some().then(|| StoredSub {
                 blocked: None,
+                blocked_after: None,
                 ..stored.clone()
             })
         })?;
         Ok(())
     }
 
-    /// Stores that delivery stopped in `blocked`, with its last error, unless a clear came
-    /// first: `blocked` then survives a restart.
+    /// Stores that delivery stopped in `blocked`, with its last error, attempts and status,
+    /// unless a clear came first: `blocked` then survives a restart.
     pub(crate) fn store_block(&self, store: &SubStore) -> Result<(), SubError> {
         self.update_stored(store, |stored| {
             let state = self.state();
             state.blocked.then(|| StoredSub {
                 blocked: Some(state.last_error.clone().unwrap_or_default()),
+                blocked_after: Some(BlockedAfter {
+                    attempts: state.attempts,
+                    last_status: state.last_status,
+                }),
                 ..stored.clone()
             })
         })?;
