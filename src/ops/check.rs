@@ -12,8 +12,9 @@ pub(crate) struct CheckArgs {
     /// The stopped bus's data dir.
     #[arg(long, env = "MINIBUS_DATA_DIR", default_value = BusConfig::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// sled's page cache while checking, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = BusConfig::DEFAULT_CACHE_MB)]
+    /// sled's page cache while checking, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = BusConfig::DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(BusConfig::CACHE_MB_RANGE))]
     cache_mb: u64,
     /// How many defects of each kind to print (all are counted).
     #[arg(long, env = "MINIBUS_CHECK_MAX_DEFECTS", default_value_t = 10)]
@@ -54,7 +55,9 @@ fn print_summary(dir: &Path, report: &CheckReport, seconds: f64) {
         "checked in {seconds:.2} s ({:.0} events/s)",
         report.events as f64 / seconds.max(f64::MIN_POSITIVE)
     );
-    if report.to_index > 0 {
+    if let Some(advice) = &report.unfinished_import {
+        println!("{advice} (the bus refuses to start on it)");
+    } else if report.to_index > 0 {
         println!(
             "{} events after the verified head to be indexed at the next start",
             report.to_index

@@ -11,8 +11,9 @@ pub(crate) struct ImportArgs {
     /// The stopped bus's data dir: absent, empty, or a store the file continues.
     #[arg(long, env = "MINIBUS_DATA_DIR", default_value = BusConfig::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// sled's page cache while importing, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = BusConfig::DEFAULT_CACHE_MB)]
+    /// sled's page cache while importing, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = BusConfig::DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(BusConfig::CACHE_MB_RANGE))]
     cache_mb: u64,
     /// The export file (`minibus events export > FILE`).
     file: PathBuf,

@@ -44,8 +44,42 @@ fn a_bus_whose_store_does_not_open_does_not_claim_to_listen() {
         "a bus without its store does not claim to listen: {}",
         done.stdout
     );
-    assert!(done.stderr.contains("event log"), "{}", done.stderr);
+    assert_said_in_use_once(&done.stderr, dir.path());
     drop(first);
+}
+
+/// `stderr` says, once, that the store in `dir` is in use, as `bus check` and `bus import`
+/// say it, without sled's lock error and its `WouldBlock` as the explanation.
+fn assert_said_in_use_once(stderr: &str, dir: &std::path::Path) {
+    let in_use = format!(
+        "the store in {} is in use (is a bus running on it?)",
+        dir.display()
+    );
+    assert_eq!(stderr.matches(&in_use).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches(&dir.display().to_string()).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WouldBlock"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+}
+
+/// `minibus up` twice on one data dir: the second says that the bus's store is in use.
+#[test]
+fn a_second_up_on_one_data_dir_says_that_the_store_is_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = crate::helpers::up_command(dir.path())
+        .spawn()
+        .expect("spawn minibus up");
+    crate::helpers::read_up_banner(&mut first);
+    let mut second = minibus_with(&["up", "--any-ports", "--data-dir"]);
+    second.arg(dir.path());
+    let done = run_to_exit(second);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!done.status.success(), "{}", done.status);
+    assert_said_in_use_once(&done.stderr, &dir.path().join("bus"));
 }
 
 #[tokio::test]
@@ -194,4 +228,84 @@ async fn a_subscriptions_file_from_the_environment_is_upserted() {
     assert_eq!(status["types"], json!(["PostCreated"]), "{status}");
     let status = bus.terminate();
     assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// `--cache-mb` is refused outside 1..=1048576 MiB when the flags are read, by the bus and
+/// by the offline tools alike: sled panics on a cache of 0, and an import must not leave
+/// its data dir behind.
+#[test]
+fn a_cache_outside_its_range_is_refused_before_anything_opens() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("store");
+    let file = tmp.path().join("export.ndjson");
+    std::fs::write(&file, "").expect("write the file");
+    let commands: [&[&str]; 3] = [
+        &["bus", "--listen", "127.0.0.1:0"],
+        &["bus", "import"],
+        &["bus", "check"],
+    ];
+    for command in commands {
+        for cache in ["0", "1048577"] {
+            let mut cmd = minibus_with(command);
+            cmd.args(["--cache-mb", cache, "--data-dir"]).arg(&dir);
+            if command.contains(&"import") {
+                cmd.arg(&file);
+            }
+            let done = run_to_exit(cmd);
+            assert_eq!(
+                done.status.code(),
+                Some(2),
+                "{command:?} {cache}: {}",
+                done.stderr
+            );
+            assert!(
+                done.stderr.contains("--cache-mb") && done.stderr.contains("1..=1048576"),
+                "{command:?} {cache}: the error names the flag and its range: {}",
+                done.stderr
+            );
+            assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+            assert!(
+                !dir.exists(),
+                "{command:?} {cache}: the data dir was created"
+            );
+        }
+    }
+    // The largest is taken: the check goes on to say that there is no store.
+    let mut cmd = minibus_with(&["bus", "check", "--cache-mb", "1048576", "--data-dir"]);
+    cmd.arg(&dir);
+    let done = run_to_exit(cmd);
+    assert!(
+        done.stderr.contains("holds no bus store"),
+        "{}",
+        done.stderr
+    );
+}
+
+/// The hosts of `--allow-subscriber-hosts` are trimmed, as a list written
+/// `"a.example, b.example"` in an environment variable needs; an empty one is refused.
+#[tokio::test]
+async fn allowed_subscriber_hosts_are_trimmed_and_an_empty_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = bus_command(
+        &dir.path().join("bus"),
+        &["--subscribe", "s=http://b.example/x"],
+    );
+    cmd.env("MINIBUS_ALLOW_SUBSCRIBER_HOSTS", "a.example, b.example");
+    let bus = BusProcess::spawn(cmd);
+    let status = bus.api().get_ok("/subscriptions/s").await;
+    assert_eq!(status["url"], "http://b.example/x", "{status}");
+    assert_ne!(status["state"], "blocked", "{status}");
+    assert_eq!(bus.terminate().code(), Some(0));
+
+    for hosts in ["a.example,,b.example", "a.example, "] {
+        let mut cmd = bus_command(&dir.path().join("other"), &[]);
+        cmd.env("MINIBUS_ALLOW_SUBSCRIBER_HOSTS", hosts);
+        let done = run_to_exit(cmd);
+        assert!(!done.status.success(), "{hosts:?}: {}", done.status);
+        assert!(
+            done.stderr.contains("--allow-subscriber-hosts") && done.stderr.contains("empty"),
+            "{hosts:?}: {}",
+            done.stderr
+        );
+    }
 }

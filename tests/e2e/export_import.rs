@@ -268,9 +268,10 @@ fn check_and_export_fail_with_one_clear_line() {
     );
 }
 
-/// A store a killed import left (its `import_incomplete` mark still there: made here with
-/// sled directly, as the import's first write makes it) is refused by `minibus bus` with
-/// one line saying what to do, and `bus check` reports it.
+/// A store a killed import left (its `import_incomplete` mark still there, and its last
+/// events not indexed yet behind the verified-head marker: made here with sled directly,
+/// as the import's writes leave it) is refused by `minibus bus` with one line saying what
+/// to do, once, and `bus check` reports it as such, promising no index rebuild.
 #[test]
 fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -281,6 +282,12 @@ fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check()
         let db = sled::open(&store).expect("open the store with sled");
         let meta = db.open_tree("meta").expect("meta");
         meta.insert("import_incomplete", "created").expect("mark");
+        meta.insert("verified_head", &4u64.to_be_bytes())
+            .expect("marker");
+        let ids = db.open_tree("ids").expect("ids");
+        for id in ["id-5", "id-6"] {
+            ids.remove(id).expect("remove an index entry");
+        }
         db.flush().expect("flush");
     }
     let bus = run_to_exit(crate::helpers::bus_command(&store, &[]));
@@ -291,8 +298,15 @@ fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check()
         .filter(|l| l.contains("did not finish"))
         .collect();
     assert_eq!(refusal.len(), 1, "{}", bus.stderr);
-    assert!(
-        refusal[0].contains("delete it and import again"),
+    assert_eq!(
+        bus.stderr.matches("did not finish").count(),
+        1,
+        "said once: {}",
+        bus.stderr
+    );
+    assert_eq!(
+        bus.stderr.matches("delete it and import again").count(),
+        1,
         "{}",
         bus.stderr
     );
@@ -301,6 +315,18 @@ fn a_store_left_by_a_killed_import_is_refused_by_the_bus_and_reported_by_check()
     assert!(
         checked.stdout.contains("defect: unfinished import"),
         "{}",
+        checked.stdout
+    );
+    assert!(
+        checked
+            .stdout
+            .contains("the store is an unfinished import: delete it and import again"),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        !checked.stdout.contains("to be indexed"),
+        "no index rebuild is promised for a store the bus refuses: {}",
         checked.stdout
     );
 }

@@ -35,8 +35,9 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_DURABILITY", value_enum, default_value_t = Self::DEFAULT_DURABILITY)]
     pub durability: Durability,
 
-    /// sled page cache, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = Self::DEFAULT_CACHE_MB)]
+    /// sled page cache, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = Self::DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(Self::CACHE_MB_RANGE))]
     pub cache_mb: u64,
 
     /// Largest event, in bytes of JSON as sent (413 above).
@@ -73,8 +74,10 @@ pub struct BusConfig {
     #[arg(long, env = "MINIBUS_SUBSCRIPTIONS", value_name = "FILE")]
     pub subscriptions: Option<PathBuf>,
 
-    /// Hosts subscription URLs may name (comma-separated); empty allows any.
-    #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',')]
+    /// Hosts subscription URLs may name (comma-separated, spaces around each ignored);
+    /// empty allows any.
+    #[arg(long, env = "MINIBUS_ALLOW_SUBSCRIBER_HOSTS", value_delimiter = ',',
+          value_parser = subscriber_host)]
     pub allow_subscriber_hosts: Vec<String>,
 
     /// Microseconds a delivery loop keeps polling for the subscriber's answer before it
@@ -87,6 +90,16 @@ pub struct BusConfig {
     pub delivery_spin_us: u64,
 }
 
+/// One host of `--allow-subscriber-hosts`, trimmed: a list in an environment variable is
+/// often written `"a.example, b.example"`. An empty one is refused: it names no host, and
+/// most likely a comma too many.
+fn subscriber_host(entry: &str) -> Result<String, String> {
+    match entry.trim() {
+        "" => Err("an empty host name (two commas in a row, or one at an end?)".into()),
+        host => Ok(host.to_string()),
+    }
+}
+
 impl BusConfig {
     /// `--listen`: the bus's port in the course version of the blog, on loopback.
     pub const DEFAULT_LISTEN: SocketAddr =
@@ -97,6 +110,10 @@ impl BusConfig {
     pub const DEFAULT_DURABILITY: Durability = Durability::Fsync;
     /// `--cache-mb`: sled's page cache, the same default as every service's.
     pub const DEFAULT_CACHE_MB: u64 = crate::kit::DEFAULT_CACHE_MB;
+    /// What `--cache-mb` takes, in MiB, here and in `bus import` and `bus check`: sled
+    /// panics on a cache of 0, and a bound above any real machine's memory (1 TiB) catches
+    /// a value given in bytes or KiB by mistake.
+    pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=1_048_576;
     /// `--max-event-bytes`: 1 MiB.
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.
@@ -144,9 +161,66 @@ impl BusConfig {
         if let Some(token) = &self.token {
             crate::kit::check_token(token).map_err(|e| format!("--token (MINIBUS_TOKEN) {e}"))?;
         }
+        if !Self::CACHE_MB_RANGE.contains(&self.cache_mb) {
+            return Err(format!(
+                "--cache-mb (MINIBUS_CACHE_MB) must be from {} to {} MiB, not {}",
+                Self::CACHE_MB_RANGE.start(),
+                Self::CACHE_MB_RANGE.end(),
+                self.cache_mb
+            ));
+        }
         if self.max_event_bytes == 0 || self.max_body_bytes < self.max_event_bytes {
             return Err("--max-body-bytes must be at least --max-event-bytes (> 0)".into());
         }
         self.static_subscriptions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> BusConfig {
+        BusConfig::new(BusConfig::DEFAULT_LISTEN, "unused".into())
+    }
+
+    /// A config built in code (not by clap, which refuses these first) is held to the same
+    /// range: sled would panic on a cache of 0.
+    #[test]
+    fn a_cache_outside_its_range_is_refused() {
+        for (cache_mb, taken) in [(0, false), (1, true), (1_048_576, true), (1_048_577, false)] {
+            let mut config = config();
+            config.cache_mb = cache_mb;
+            let checked = config.check(BusConfig::DEFAULT_LISTEN);
+            assert_eq!(checked.is_ok(), taken, "{cache_mb}: {checked:?}");
+            if let Err(message) = checked {
+                assert!(message.starts_with("--cache-mb"), "{message}");
+            }
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: BusConfig,
+    }
+
+    fn hosts(flag: &str) -> Result<Vec<String>, String> {
+        use clap::Parser;
+        Flags::try_parse_from(["bus", "--allow-subscriber-hosts", flag])
+            .map(|flags| flags.config.allow_subscriber_hosts)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn allowed_subscriber_hosts_are_trimmed_and_an_empty_one_refused() {
+        assert_eq!(
+            hosts("a.example, b.example ,c").expect("valid"),
+            ["a.example", "b.example", "c"]
+        );
+        for flag in ["a.example,,b.example", "a.example, ", " "] {
+            let refused = hosts(flag).expect_err(flag);
+            assert!(refused.contains("empty host name"), "{flag:?}: {refused}");
+        }
     }
 }

@@ -47,9 +47,15 @@ pub enum DaemonError {
     /// says which and why.
     #[error("{0}")]
     Config(String),
-    /// The event log could not be opened or recovered: the data dir is not usable, another
-    /// process holds its lock, its data is damaged, or opening it panicked.
-    #[error("cannot open the event log in {dir}: {source}")]
+    /// The store is one the bus refuses to open; the message names its dir and says what
+    /// to do: it is in use (another bus, `bus import` or `bus check` holds its lock), an
+    /// import into it did not finish, or it is another program's sled database.
+    #[error("{0}")]
+    StoreRefused(String),
+    /// The event log could not be opened or recovered: the data dir is not usable, its
+    /// data is damaged, or opening it panicked. The source says why (the display does not
+    /// repeat it: the binary prints the chain).
+    #[error("cannot open the event log in {dir}")]
     Store {
         /// The data dir the store is in.
         dir: String,
@@ -59,7 +65,7 @@ pub enum DaemonError {
     },
     /// The subscriptions could not be started: their trees failed or hold what this
     /// version cannot read, or a static subscription could not be stored.
-    #[error("{doing}: {source}")]
+    #[error("{doing}")]
     Subscriptions {
         /// What failed (`cannot load the subscriptions`, `cannot store --subscribe …`).
         doing: String,
@@ -68,7 +74,7 @@ pub enum DaemonError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The system would not start one of the daemon's threads (out of threads or memory).
-    #[error("cannot start the {name} thread: {source}")]
+    #[error("cannot start the {name} thread")]
     Thread {
         /// The thread's name (`minibus-writer`, `minibus-flusher`, `minibus-delivery`).
         name: &'static str,
@@ -80,7 +86,7 @@ pub enum DaemonError {
     #[error("the event log could not be written; stopped (restart to recover)")]
     StorageFailed,
     /// The listener failed (accepting connections, or reading its address).
-    #[error("serving HTTP: {0}")]
+    #[error("serving HTTP")]
     Io(#[from] std::io::Error),
 }
 
@@ -328,7 +334,7 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     })
     .await
     .map_err(|panicked| store_error(config, panicked))?;
-    let (log, recovery) = opened.map_err(|source| store_error(config, source))?;
+    let (log, recovery) = opened.map_err(|e| open_error(config, e))?;
     tracing::info!(
         dir = %config.data_dir.display(),
         head = recovery.head,
@@ -340,6 +346,21 @@ async fn open_log(config: &BusConfig) -> Result<(Arc<dyn EventLog>, sled::Db), D
     );
     let db = log.db().clone();
     Ok((Arc::new(log), db))
+}
+
+/// Why the store in `config`'s data dir did not open: a refusal said in one sentence
+/// (as `bus import` and `bus check` say it), or a failure with its cause.
+fn open_error(config: &BusConfig, e: StoreError) -> DaemonError {
+    match e {
+        e if store::is_locked(&e) => DaemonError::StoreRefused(format!(
+            "the store in {} is in use (is a bus running on it?): stop it first",
+            config.data_dir.display()
+        )),
+        StoreError::ImportUnfinished { .. } | StoreError::NotABusStore(_) => {
+            DaemonError::StoreRefused(e.to_string())
+        }
+        other => store_error(config, other),
+    }
 }
 
 /// The store in `config`'s data dir could not be opened: `source` says why.

@@ -78,3 +78,92 @@ async fn reopen(dir: &std::path::Path) -> SledLog {
         }
     }
 }
+
+/// The texts of `error` and its sources, outermost first.
+fn chain_of(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut texts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(next) = source {
+        texts.push(next.to_string());
+        source = next.source();
+    }
+    texts
+}
+
+/// Each error of the daemon that has a source leaves it out of its own message: the binary
+/// prints the whole chain (`{:#}`), which would otherwise say every cause twice.
+#[test]
+fn no_error_repeats_its_cause() {
+    use crate::daemon::subs::{SubError, SubStoreError};
+    let disk = || std::io::Error::other("the disk is on fire");
+    let sled_failed = || StoreError::Engine(sled::Error::Io(disk()));
+    let errors: Vec<Box<dyn std::error::Error + 'static>> = vec![
+        Box::new(store_error(
+            &BusConfig::new(DEFAULT, "d".into()),
+            sled_failed(),
+        )),
+        Box::new(subscriptions_error(
+            "cannot load the subscriptions".into(),
+            SubError::Store(SubStoreError::Engine(sled::Error::Io(disk()))),
+        )),
+        Box::new(subscriptions_error(
+            "cannot load the subscriptions".into(),
+            SubError::Log(sled_failed()),
+        )),
+        Box::new(DaemonError::Thread {
+            name: "minibus-writer",
+            source: disk(),
+        }),
+        Box::new(DaemonError::Io(disk())),
+        Box::new(writer::StartError::Thread {
+            name: "minibus-flusher",
+            source: disk(),
+        }),
+        Box::new(SubError::Thread(disk())),
+        Box::new(SubStoreError::Encode(
+            serde_json::from_str::<u8>("x").expect_err("not JSON"),
+        )),
+    ];
+    for error in errors {
+        let chain = chain_of(error.as_ref());
+        for pair in chain.windows(2) {
+            assert!(!pair[0].contains(&pair[1]), "{chain:?}");
+        }
+        assert!(
+            chain.len() > 1,
+            "the cause is kept as the source: {chain:?}"
+        );
+    }
+}
+
+/// A store that another process holds, or that an unfinished import left, is refused in
+/// one sentence naming its dir once, as `bus import` and `bus check` say it.
+#[test]
+fn a_refused_store_is_said_once() {
+    let config = BusConfig::new(DEFAULT, "/data/bus".into());
+    let locked = StoreError::Engine(sled::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::WouldBlock,
+        "could not acquire lock on \"/data/bus/db\"",
+    )));
+    let unfinished = StoreError::ImportUnfinished {
+        dir: "/data/bus".into(),
+        continued: false,
+    };
+    for (refused, says) in [
+        (
+            locked,
+            "the store in /data/bus is in use (is a bus running on it?)",
+        ),
+        (
+            unfinished,
+            "an import into /data/bus did not finish: delete it",
+        ),
+    ] {
+        let chain = chain_of(&open_error(&config, refused));
+        assert_eq!(chain.len(), 1, "{chain:?}");
+        assert!(chain[0].starts_with(says), "{chain:?}");
+        assert_eq!(chain[0].matches("/data/bus").count(), 1, "{chain:?}");
+    }
+}
+
+const DEFAULT: std::net::SocketAddr = BusConfig::DEFAULT_LISTEN;

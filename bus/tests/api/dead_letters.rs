@@ -173,6 +173,10 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     let (code, letter) = app.sub_action("blocked", "skip", None).await;
     assert_eq!(code, StatusCode::OK, "{letter}");
     assert_eq!(letter["seq"], 2);
+    assert_eq!(
+        (&letter["attempts"], &letter["last_status"]),
+        (&json!(2), &json!(500))
+    );
     let status = app.until_cursor("blocked", 4).await;
     assert_eq!(status["state"], "active");
     assert_eq!(status["dead_letters"], 1);
@@ -214,6 +218,34 @@ async fn max_attempts_with_block_stops_until_skip_or_resume() {
     app.until_cursor("blocked", 6).await;
     assert_eq!(sub.seqs(), [1, 2, 2, 3, 4, 5, 5, 2, 5, 6]);
     assert_eq!(app.sub("blocked").await["state"], "active");
+}
+
+/// A skipped event's dead letter keeps what its last attempt got: the subscriber's status
+/// as well as the error (`last_status` is null only when no answer came).
+#[tokio::test]
+async fn a_skipped_dead_letter_keeps_the_last_status() {
+    let app = spawn_app().await;
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(1, Some(Answer::Status(503)));
+    app.create_sub("s1", spec(&sub.url, json!({}))).await;
+    publish_n(&app, "A", 2).await;
+    app.until_sub("s1", "retrying", |s| s["attempts"].as_u64() >= Some(2))
+        .await;
+    let (code, letter) = app.sub_action("s1", "skip", None).await;
+    assert_eq!(code, StatusCode::OK, "{letter}");
+    let listed = app.dead_letters("s1").await;
+    for letter in [&letter, &listed[0]] {
+        assert_eq!(letter["seq"], 1, "{letter}");
+        assert_eq!(letter["last_status"], 503, "{letter}");
+        assert!(letter["attempts"].as_u64() >= Some(2), "{letter}");
+        assert!(
+            letter["last_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("HTTP 503")),
+            "{letter}"
+        );
+    }
+    app.until_cursor("s1", 2).await;
 }
 
 #[tokio::test]
@@ -279,6 +311,7 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
         .await;
     let error = app.sub("blocked").await["last_error"].clone();
     assert!(error.is_string(), "{error}");
+    assert_eq!(app.sub("blocked").await["attempts"], 2);
 
     let app = app.restart().await;
     // The subscriber would take 2 now; a loop that forgot it was blocked would deliver it.
@@ -296,6 +329,10 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     assert_eq!(status["state"], "blocked", "{status}");
     assert_eq!(status["cursor"], 1, "{status}");
     assert_eq!(status["last_error"], error, "{status}");
+    assert_eq!(
+        status["attempts"], 2,
+        "the attempts that blocked it: {status}"
+    );
     assert_eq!(sub.seqs(), before, "nothing sent while blocked");
 
     let (code, body) = app.sub_action("blocked", "resume", None).await;
@@ -306,6 +343,30 @@ async fn blocked_stays_blocked_across_a_restart_until_resumed() {
     // Resumed is stored too: a second restart does not block it again.
     let app = app.restart().await;
     assert_eq!(app.sub("blocked").await["state"], "active");
+}
+
+/// What blocked a subscription (attempts, the last status) is stored with `blocked`: an
+/// event skipped after a restart is parked with it.
+#[tokio::test]
+async fn an_event_skipped_after_a_restart_keeps_what_blocked_it() {
+    let app = spawn_app().await;
+    let sub = FakeSubscriber::start().await;
+    sub.answer_for_seq(1, Some(Answer::Status(503)));
+    let retry = json!({"initial_ms": 10, "max_ms": 50, "max_attempts": 2, "on_exhausted": "block"});
+    app.create_sub("b", spec(&sub.url, json!({"retry": retry})))
+        .await;
+    publish_n(&app, "A", 2).await;
+    app.until_sub("b", "blocked", |s| s["state"] == "blocked")
+        .await;
+    let app = app.restart().await;
+    let (code, letter) = app.sub_action("b", "skip", None).await;
+    assert_eq!(code, StatusCode::OK, "{letter}");
+    assert_eq!(
+        (&letter["seq"], &letter["attempts"], &letter["last_status"]),
+        (&json!(1), &json!(2), &json!(503)),
+        "{letter}"
+    );
+    app.until_cursor("b", 2).await;
 }
 
 #[tokio::test]

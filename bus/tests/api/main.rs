@@ -32,4 +32,5 @@ mod static_subscriptions;
 mod sub_bad_input;
 mod subscriptions;
 mod unsafe_data;
+mod url_credentials;
 mod whole_numbers;

@@ -58,7 +58,7 @@ async fn blocking<T: Send + 'static>(
     Ok(result?)
 }
 
-/// Every subscription's status.
+/// Every subscription's status (a `url`'s password shown as `***`).
 #[utoipa::path(get, path = "/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", responses(
     (status = OK, description = "every subscription's status, by name", body = [SubscriptionStatus])))]
 pub(super) async fn list(
@@ -67,7 +67,7 @@ pub(super) async fn list(
     Ok(Json(blocking(&app, |subs| subs.list()).await?))
 }
 
-/// A subscription's status.
+/// A subscription's status (its `url`'s password shown as `***`).
 #[utoipa::path(get, path = "/subscriptions/{name}", operation_id = "get_subscription", tag = "subscriptions",
     params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
         description = "the subscription")),
@@ -81,7 +81,8 @@ pub(super) async fn get(
     Ok(Json(blocking(&app, move |subs| subs.status(&name)).await?))
 }
 
-/// Creates a subscription, or replaces its settings; the cursor moves only with `reset`.
+/// Creates a subscription, or replaces its settings; the cursor moves only with `reset`. A
+/// `url` whose password is `***`, as statuses show it, keeps the stored password.
 #[utoipa::path(put, path = "/subscriptions/{name}", operation_id = "put_subscription", tag = "subscriptions",
     params(("name" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,200}$",
         description = "the subscription")),
@@ -90,7 +91,8 @@ pub(super) async fn get(
         (status = CREATED, description = "created: its status", body = SubscriptionStatus),
         (status = OK, description = "updated: its status", body = SubscriptionStatus),
         (status = BAD_REQUEST, description = "`invalid_subscription`: a setting or the name \
-            is refused, or the body is not a subscription; `unreadable_body`", body = ApiError),
+            is refused, the body is not a subscription, or the `url`'s password is `***` but \
+            the rest is not the stored URL; `unreadable_body`", body = ApiError),
         (status = CONFLICT, description = "`cursor_beyond_head` (with `after`, `head_seq`): \
             `start` is after the durable head", body = ApiError),
         (status = PAYLOAD_TOO_LARGE, description = "`body_too_large` (--max-body-bytes)",

@@ -5,7 +5,7 @@
 //! entry; the daemon upserts them once the stored subscriptions are loaded.
 
 use super::BusConfig;
-use crate::daemon::subs::Subscriptions;
+use crate::daemon::subs::{redacted_url, Subscriptions};
 use crate::kit::quote;
 use crate::wire::SubscriptionSpec;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -58,7 +58,11 @@ fn from_flag(entry: &str) -> Result<StaticSubscription, String> {
     Ok(StaticSubscription {
         name: name.into(),
         spec: SubscriptionSpec::new(url),
-        origin: format!("--subscribe {}", quote(entry)),
+        // The start of every error about it: its URL's password hidden (`url_credentials`).
+        origin: format!(
+            "--subscribe {}",
+            quote(&format!("{name}={}", redacted_url(url)))
+        ),
     })
 }
 
@@ -181,5 +185,23 @@ mod tests {
             refused.contains("--subscribe a=http://y/") && refused.contains("entry \"a\""),
             "{refused}"
         );
+    }
+
+    /// An error about a `--subscribe` entry hides its URL's password, as its status does,
+    /// while the subscription keeps it.
+    #[test]
+    fn an_entry_s_password_stays_out_of_its_errors() {
+        let mut config = BusConfig::new(BusConfig::DEFAULT_LISTEN, "unused".into());
+        config.subscribe = vec!["a=http://u:s3cret@x/".into()];
+        config.allow_subscriber_hosts = vec!["y".into()];
+        let refused = config.static_subscriptions().expect_err("host not allowed");
+        assert!(
+            refused.contains("--subscribe a=http://u:***@x/"),
+            "{refused}"
+        );
+        assert!(!refused.contains("s3cret"), "{refused}");
+        config.allow_subscriber_hosts.clear();
+        let all = config.static_subscriptions().expect("valid");
+        assert_eq!(all[0].spec.url, "http://u:s3cret@x/");
     }
 }

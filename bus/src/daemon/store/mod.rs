@@ -51,7 +51,7 @@ pub enum StoreError {
 /// Whether opening a store failed because another process holds its lock. sled 0.34.7
 /// has no error of its own for it: it wraps `flock`'s `EWOULDBLOCK` in an
 /// `ErrorKind::Other` whose message says "could not acquire lock", so only the text tells.
-fn is_locked(e: &StoreError) -> bool {
+pub(crate) fn is_locked(e: &StoreError) -> bool {
     matches!(e, StoreError::Engine(sled::Error::Io(io))
         if io.kind() == std::io::ErrorKind::WouldBlock
             || io.to_string().contains("could not acquire lock"))

@@ -21,6 +21,7 @@
 //! client.rs           one keep-alive HTTP/1.1 connection per loop
 //! verdict.rs          what the subscriber's answer means, and the backoff
 //! spec.rs             the limits of a subscription's settings
+//! url_credentials.rs  a URL's password shown as `***`, and kept when a PUT sends that back
 //! store.rs            the sled trees: settings, cursors, dead letters; store/in_flight.rs:
 //!                     the seqs sent at_most_once and not settled yet
 //! ```
@@ -37,6 +38,7 @@ mod spec;
 mod status;
 mod store;
 mod subscription;
+mod url_credentials;
 mod verdict;
 
 #[cfg(test)]
@@ -45,6 +47,7 @@ mod tests;
 pub(crate) use delivery_thread::LOOP_THREAD as DELIVERY_THREAD;
 pub(crate) use registry::Subscriptions;
 pub(crate) use store::{SubStore, SubStoreError};
+pub(crate) use url_credentials::redacted as redacted_url;
 
 use crate::daemon::store::StoreError;
 use subscription::Subscription;
@@ -80,13 +83,13 @@ pub(crate) enum SubError {
     #[error(transparent)]
     Store(#[from] SubStoreError),
     /// `500 internal`: the event log failed.
-    #[error("reading the event log failed: {0}")]
+    #[error("reading the event log failed")]
     Log(#[from] StoreError),
     /// `500 internal`: the delivery thread or its runtime could not be started.
-    #[error("cannot start the delivery thread: {0}")]
+    #[error("cannot start the delivery thread")]
     Thread(#[source] std::io::Error),
     /// `500 internal`: work handed to a blocking thread panicked or was dropped at
     /// shutdown.
-    #[error("a blocking task of the subscriptions failed: {0}")]
+    #[error("a blocking task of the subscriptions failed")]
     Task(#[from] tokio::task::JoinError),
 }

@@ -145,7 +145,7 @@ impl Subscriptions {
                     seq: event.seq(),
                     reason: "skipped by an operator".into(),
                     attempts: state.attempts,
-                    last_status: None,
+                    last_status: state.last_status,
                     last_error: state.last_error.clone(),
                     time: format_time(chrono::Utc::now().timestamp_millis()),
                 }

@@ -131,6 +131,7 @@ mod tests {
             spec: SubscriptionSpec::new("http://127.0.0.1:1/"),
             paused: None,
             blocked: None,
+            blocked_after: None,
         }))
     }
 

@@ -6,6 +6,7 @@ use super::deliverer::Deliverer;
 use super::delivery_thread::{DeliveryThread, LOOP_THREAD, READ_THREAD};
 use super::spec;
 use super::store::{StoredCursor, StoredSub, SubStore, OUTCOME_UNKNOWN};
+use super::url_credentials;
 use super::{SubError, Subscription};
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::EventLog;
@@ -165,12 +166,19 @@ impl Subscriptions {
         spec::check(spec, allow_hosts)
     }
 
-    /// `PUT /subscriptions/NAME`: creates (`true`) or replaces the settings (`false`).
+    /// `PUT /subscriptions/NAME`: creates (`true`) or replaces the settings (`false`). A
+    /// URL whose password is `***` keeps the stored one (see [`url_credentials`]).
     pub(crate) fn put(
         &self,
         name: &str,
         mut spec: SubscriptionSpec,
     ) -> Result<(SubscriptionStatus, bool), SubError> {
+        let stored_url = self
+            .subscription(name)
+            .ok()
+            .map(|s| s.settings().spec().url.clone());
+        spec.url = url_credentials::with_stored_password(&spec.url, stored_url.as_deref())
+            .map_err(SubError::Invalid)?;
         Self::check_spec(name, &spec, &self.backend.allow_hosts).map_err(SubError::Invalid)?;
         let reset = std::mem::take(&mut spec.reset);
         // Creation holds the registry's lock from the check to the insert, so that two
@@ -210,6 +218,7 @@ impl Subscriptions {
             spec,
             paused: None,
             blocked: None,
+            blocked_after: None,
         };
         self.backend.store.save(name, &stored, Some(cursor))?;
         self.spawn(registry, name.into(), stored);

@@ -19,7 +19,7 @@ impl Subscriptions {
         let spec = settings.spec();
         Ok(SubscriptionStatus {
             name: name.into(),
-            url: spec.url.clone(),
+            url: super::url_credentials::redacted(&spec.url),
             types: spec.types.clone(),
             cursor: cursor.after,
             generation: cursor.generation,
@@ -70,7 +70,8 @@ impl Subscriptions {
         let statuses = match self.list() {
             Ok(statuses) => statuses,
             Err(error) => {
-                tracing::error!(error = %error, "cannot read the subscriptions' lag");
+                let error: &(dyn std::error::Error + 'static) = &error;
+                tracing::error!(error, "cannot read the subscriptions' lag");
                 return;
             }
         };

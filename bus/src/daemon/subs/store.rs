@@ -28,6 +28,20 @@ pub(crate) struct StoredSub {
     /// across a restart until a resume, skip, rewind or reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) blocked: Option<String>,
+    /// The failed attempts that blocked it, shown again after a restart with `blocked`
+    /// (stores of earlier versions have none: 0 attempts then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) blocked_after: Option<BlockedAfter>,
+}
+
+/// What the attempts that stopped delivery in `blocked` came to, beside their last error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BlockedAfter {
+    /// How many attempts failed (the status's `attempts`).
+    pub(crate) attempts: u32,
+    /// The last one's HTTP status, if an answer came (a skip's dead letter keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_status: Option<u16>,
 }
 
 /// Where a subscription is, as stored: the value every compare-and-swap compares whole.
@@ -68,13 +82,13 @@ impl StoredCursor {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SubStoreError {
     /// sled failed (I/O error, disk full).
-    #[error("the subscription store failed: {0}")]
+    #[error("the subscription store failed")]
     Engine(#[from] sled::Error),
     /// A stored value is not what this version writes; the message says which.
     #[error("unreadable value in the subscription store: {0}")]
     Unreadable(String),
     /// A value could not be encoded as JSON (a bug: the stored types always can be).
-    #[error("cannot encode a value for the subscription store: {0}")]
+    #[error("cannot encode a value for the subscription store")]
     Encode(#[from] serde_json::Error),
 }
 
@@ -314,6 +328,7 @@ mod tests {
             spec: SubscriptionSpec::new("http://127.0.0.1:1/events"),
             paused: None,
             blocked: None,
+            blocked_after: None,
         }
     }
 

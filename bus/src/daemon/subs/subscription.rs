@@ -7,7 +7,7 @@
 
 use super::client::Destination;
 use super::spec;
-use super::store::{StoredSub, SubStore};
+use super::store::{BlockedAfter, StoredSub, SubStore};
 use super::SubError;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::store::Filter;
@@ -38,7 +38,7 @@ impl Settings {
         let spec = &stored.spec;
         Self {
             destination: reqwest::Url::parse(&spec.url)
-                .map_err(|e| format!("the stored url {:?} does not parse: {e}", spec.url))
+                .map_err(|e| format!("the stored url does not parse: {e}"))
                 .and_then(|url| Destination::from_url(&url)),
             signer: spec
                 .secret
@@ -66,6 +66,9 @@ pub(crate) struct DeliveryState {
     /// What the last failed attempt got (a status and the start of the answer, or the
     /// transport error): the status's `last_error`.
     pub(crate) last_error: Option<String>,
+    /// The HTTP status of the last failed attempt, when an answer came: a dead letter's
+    /// `last_status`, should an operator skip the event.
+    pub(crate) last_status: Option<u16>,
     /// `max_attempts` reached with `on_exhausted: "block"`.
     pub(crate) blocked: bool,
     /// Why `--allow-subscriber-hosts` refuses the URL, as `last_error` shows it: blocked,
@@ -107,16 +110,19 @@ pub(crate) struct Subscription {
 
 impl Subscription {
     /// The handle of `stored`; one that was blocked before a restart is still blocked, with
-    /// the error that blocked it.
+    /// the error, the attempts and the status that blocked it.
     pub(crate) fn new(
         name: String,
         stored: StoredSub,
         metrics: &Metrics,
         cancel: CancellationToken,
     ) -> Self {
+        let after = stored.blocked_after;
         let state = DeliveryState {
             blocked: stored.blocked.is_some(),
             last_error: stored.blocked.clone(),
+            attempts: after.map_or(0, |after| after.attempts),
+            last_status: after.and_then(|after| after.last_status),
             ..DeliveryState::default()
         };
         Self {
@@ -168,18 +174,27 @@ impl Subscription {
         let mut state = self.state();
         state.attempts = 0;
         state.last_error = None;
+        state.last_status = None;
         state.last_delivered_ms = Some(chrono::Utc::now().timestamp_millis());
     }
 
-    /// Records a failed attempt of a delivery sent in `epoch`; returns the attempts so far,
-    /// or `None` if a clear happened since (the verdict is stale).
-    pub(crate) fn failed(&self, epoch: u64, error: &str, one_by_one_until: u64) -> Option<u32> {
+    /// Records a failed attempt of a delivery sent in `epoch` (`status`: the answer's, if
+    /// one came); returns the attempts so far, or `None` if a clear happened since (the
+    /// verdict is stale).
+    pub(crate) fn failed(
+        &self,
+        epoch: u64,
+        status: Option<u16>,
+        error: &str,
+        one_by_one_until: u64,
+    ) -> Option<u32> {
         let mut state = self.state();
         if state.epoch != epoch {
             return None;
         }
         state.attempts += 1;
         state.last_error = Some(error.into());
+        state.last_status = status;
         state.one_by_one_until = state.one_by_one_until.max(one_by_one_until);
         Some(state.attempts)
     }
@@ -202,7 +217,8 @@ impl Subscription {
         if state.refused_host != refusal {
             match &refusal {
                 Some(error) => {
-                    tracing::warn!(subscription = %self.name, url = %settings.spec().url, %error, "subscription blocked");
+                    let url = super::url_credentials::redacted(&settings.spec().url);
+                    tracing::warn!(subscription = %self.name, %url, %error, "subscription blocked");
                 }
                 None => tracing::info!(subscription = %self.name, "host allowed again"),
             }
@@ -265,6 +281,7 @@ impl Subscription {
             let mut state = self.state();
             state.attempts = 0;
             state.last_error = None;
+            state.last_status = None;
             state.blocked = false;
             state.one_by_one_until = 0;
             state.epoch += 1;
@@ -273,19 +290,24 @@ impl Subscription {
         self.update_stored(store, |stored| {
             stored.blocked.is_some().then(|| StoredSub {
                 blocked: None,
+                blocked_after: None,
                 ..stored.clone()
             })
         })?;
         Ok(())
     }
 
-    /// Stores that delivery stopped in `blocked`, with its last error, unless a clear came
-    /// first: `blocked` then survives a restart.
+    /// Stores that delivery stopped in `blocked`, with its last error, attempts and status,
+    /// unless a clear came first: `blocked` then survives a restart.
     pub(crate) fn store_block(&self, store: &SubStore) -> Result<(), SubError> {
         self.update_stored(store, |stored| {
             let state = self.state();
             state.blocked.then(|| StoredSub {
                 blocked: Some(state.last_error.clone().unwrap_or_default()),
+                blocked_after: Some(BlockedAfter {
+                    attempts: state.attempts,
+                    last_status: state.last_status,
+                }),
                 ..stored.clone()
             })
         })?;

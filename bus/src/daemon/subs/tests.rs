@@ -249,6 +249,7 @@ fn store_subscription(store: &SubStore, name: &str, url: &str, types: &[&str]) -
         spec: spec(url, types),
         paused: None,
         blocked: None,
+        blocked_after: None,
     };
     let start = StoredCursor {
         generation: 1,

@@ -50,7 +50,10 @@ impl Applier {
         drop(applied);
         let _ = flusher.join();
         if let Err(error) = self.log.flush() {
-            tracing::error!(%error, "final flush failed");
+            tracing::error!(
+                error = &error as &(dyn std::error::Error + 'static),
+                "final flush failed"
+            );
         }
         tracing::debug!("writer stopped");
     }
@@ -94,7 +97,10 @@ impl Applier {
                 self.admission
                     .admit(&p.events, &mut group)
                     .unwrap_or_else(|error| {
-                        tracing::error!(%error, "reading the log failed");
+                        tracing::error!(
+                            error = &error as &(dyn std::error::Error + 'static),
+                            "reading the log failed"
+                        );
                         PublishOutcome::Rejected(Rejection::StorageUnavailable)
                     })
             })
@@ -121,7 +127,10 @@ impl Applier {
         match self.log.append(&group.records, group.has_array) {
             Ok(()) => true,
             Err(error) => {
-                tracing::error!(%error, "cannot write the log: answering 503 and stopping");
+                tracing::error!(
+                    error = &error as &(dyn std::error::Error + 'static),
+                    "cannot write the log: answering 503 and stopping"
+                );
                 self.fatal.cancel();
                 false
             }

@@ -84,7 +84,10 @@ impl Flusher {
             Durability::Os => Ok(()),
         };
         if let Err(error) = flushed {
-            tracing::error!(%error, "cannot write the log: answering 503 and stopping");
+            tracing::error!(
+                error = &error as &(dyn std::error::Error + 'static),
+                "cannot write the log: answering 503 and stopping"
+            );
             self.fatal.cancel();
             self.failed = true;
             return;

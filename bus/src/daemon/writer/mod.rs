@@ -86,7 +86,7 @@ pub(crate) enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The system would not start one of the threads (out of threads or memory).
-    #[error("cannot start the {name} thread: {source}")]
+    #[error("cannot start the {name} thread")]
     Thread {
         /// The thread's name (`minibus-writer` or `minibus-flusher`).
         name: &'static str,

@@ -17,7 +17,7 @@ mod subs;
 pub use defects::{Defect, DefectKind};
 
 use super::progress::Progress;
-use super::sled_log::Trees;
+use super::sled_log::{Trees, IMPORT_CONTINUED, META_IMPORT_INCOMPLETE};
 use super::StoreError;
 use defects::Defects;
 use std::collections::BTreeMap;
@@ -35,8 +35,12 @@ pub struct CheckReport {
     /// Events in the log.
     pub events: u64,
     /// Events after the verified-head marker whose index entries are missing: what a crash
-    /// leaves, which the next start rebuilds (not a defect).
+    /// leaves, which the next start rebuilds (not a defect). 0 for an unfinished import,
+    /// which the next start refuses instead.
     pub to_index: u64,
+    /// What to do with the store, when it is an import that did not finish (its
+    /// `import_incomplete` mark is there, also a defect): the bus refuses to start on it.
+    pub unfinished_import: Option<String>,
     /// Distinct streams.
     pub streams: u64,
     /// Stored subscriptions.
@@ -99,18 +103,37 @@ pub fn check(
     indexes::check_extra_entries(&trees, &facts, &mut defects)?;
     let (log_id, verified_head) = log::check_meta(&trees, facts.head, &mut defects)?;
     let subscriptions = subs::check_subscriptions(&trees.db, facts.head, &mut defects);
+    let unfinished_import = unfinished_import(&trees)?;
     let (defects, counts) = defects.into_parts();
     Ok(CheckReport {
         log_id,
         head: facts.head,
         verified_head,
         events: facts.events,
-        to_index: facts.to_index,
+        to_index: match unfinished_import {
+            Some(_) => 0,
+            None => facts.to_index,
+        },
+        unfinished_import,
         streams: facts.streams,
         subscriptions,
         defects,
         counts,
     })
+}
+
+/// What to do with the store in `trees` if an import into it did not finish.
+fn unfinished_import(trees: &Trees) -> Result<Option<String>, StoreError> {
+    let mark = trees.meta.get(META_IMPORT_INCOMPLETE)?;
+    Ok(mark.map(|mark| {
+        match mark == IMPORT_CONTINUED {
+            true => {
+                "the store holds an unfinished import that continued it: restore it from its backup"
+            }
+            false => "the store is an unfinished import: delete it and import again",
+        }
+        .into()
+    }))
 }
 
 #[cfg(test)]

@@ -288,3 +288,27 @@ fn index_entries_missing_after_the_verified_head_are_not_defects() {
     assert!(report.is_sound(), "{:?}", report.defects);
     assert_eq!((report.verified_head, report.to_index), (15, 2));
 }
+
+/// A store an import did not finish is refused at the next start, not recovered: its
+/// missing index entries are not promised a rebuild, and the report says what to do.
+#[test]
+fn an_unfinished_import_is_reported_as_such_and_promised_no_rebuild() {
+    let store = good_store();
+    for (mark, says) in [
+        ("created", "delete it and import again"),
+        ("continued", "restore it from its backup"),
+    ] {
+        let copy = damaged_copy(store.path(), |t| {
+            t.meta
+                .insert("verified_head", &seq_key(15))
+                .expect("marker");
+            t.ids.remove("id-17").expect("remove");
+            t.meta.insert("import_incomplete", mark).expect("mark");
+        });
+        let report = check(copy.path(), 8, 10, &Silent).expect("check");
+        assert_eq!(report.to_index, 0, "{mark}");
+        let advice = report.unfinished_import.expect("reported");
+        assert!(advice.contains(says), "{mark}: {advice}");
+        assert!(report.counts.contains_key(&DefectKind::ImportUnfinished));
+    }
+}

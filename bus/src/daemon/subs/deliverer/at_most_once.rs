@@ -74,7 +74,7 @@ impl Deliverer {
                     return Ok(false);
                 }
                 if let Err(error) = backend.log.flush() {
-                    tracing::error!(subscription = %name, %error, "cannot make the seqs in flight durable: stopping");
+                    tracing::error!(subscription = %name, error = &error as &(dyn std::error::Error + 'static), "cannot make the seqs in flight durable: stopping");
                     backend.fatal.cancel();
                     return Err(error.into());
                 }

@@ -121,7 +121,8 @@ impl Deliverer {
             let step = match self.deliver_once().await {
                 Ok(step) => step,
                 Err(error) => {
-                    tracing::error!(subscription = %self.subscription.name, error = %error, "delivery step failed");
+                    let error: &(dyn std::error::Error + 'static) = &error;
+                    tracing::error!(subscription = %self.subscription.name, error, "delivery step failed");
                     self.forget();
                     Step::Failed {
                         retry_at: Instant::now() + STEP_ERROR_DELAY,

@@ -88,7 +88,10 @@ impl Deliverer {
         self.subscription.failures.inc();
         let last = events[events.len() - 1].seq();
         let one_by_one = if events.len() > 1 { last } else { 0 };
-        let Some(attempts) = self.subscription.failed(self.epoch, &error, one_by_one) else {
+        let Some(attempts) = self
+            .subscription
+            .failed(self.epoch, status, &error, one_by_one)
+        else {
             return Ok(Step::Superseded);
         };
         self.log_failure(events[0].seq(), attempts, status, &error);

@@ -164,6 +164,7 @@ mod tests {
             spec: SubscriptionSpec::new("http://127.0.0.1:1/events"),
             paused: None,
             blocked: None,
+            blocked_after: None,
         };
         assert!(store.save("s", &sub, Some(START)).unwrap());
         store

@@ -64,6 +64,7 @@ fn at_most_once(url: &str) -> StoredSub {
         },
         paused: None,
         blocked: None,
+        blocked_after: None,
     }
 }
 
