@@ -327,7 +327,7 @@ pub enum SubscriptionState {
 pub struct SubscriptionStatus {
     /// The subscription's name (`[A-Za-z0-9._:-]{1,200}`).
     pub name: String,
-    /// Where events go.
+    /// Where events go (a password in it shown as `***`).
     pub url: String,
     /// Types delivered (empty = all).
     pub types: Vec<String>,
