@@ -24,7 +24,7 @@ pub(crate) struct UpArgs {
 
     /// Let the OS pick every port instead of the course's (3000, 4000–4005), and print them: for
     /// a second stack beside a first one, and for tests.
-    #[arg(long, env = "MINIBUS_ANY_PORTS")]
+    #[arg(long, env = "MINIBUS_ANY_PORTS", value_parser = bus::kit::BoolFlag)]
     any_ports: bool,
 }
 

@@ -21,7 +21,7 @@ pub struct QueryArgs {
 
     /// Keep the projection in sled under --data-dir with its checkpoint, and resume from
     /// the checkpoint at start, instead of rebuilding it in memory from the whole log.
-    #[arg(long, env = "MINIBUS_PERSIST")]
+    #[arg(long, env = "MINIBUS_PERSIST", value_parser = bus::kit::BoolFlag)]
     pub persist: bool,
 
     /// `--cors-origin`.

@@ -37,7 +37,7 @@ pub(crate) struct BusArgs {
     pub(crate) token: Option<String>,
 
     /// Print the bus's JSON as it sent it, for scripts (tail: one envelope per line).
-    #[arg(long, env = "MINIBUS_JSON")]
+    #[arg(long, env = "MINIBUS_JSON", value_parser = bus::kit::BoolFlag)]
     pub(crate) json: bool,
 }
 

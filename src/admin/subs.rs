@@ -48,7 +48,7 @@ pub(crate) struct RewindArgs {
     #[arg(long, env = "MINIBUS_REWIND_TIME")]
     time: Option<String>,
     /// Only count what would be redelivered; change nothing.
-    #[arg(long, env = "MINIBUS_REWIND_DRY_RUN")]
+    #[arg(long, env = "MINIBUS_REWIND_DRY_RUN", value_parser = bus::kit::BoolFlag)]
     dry_run: bool,
     #[command(flatten)]
     named: Named,
@@ -58,7 +58,7 @@ pub(crate) struct RewindArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeadLettersArgs {
     /// Queue every dead letter for one more attempt, ahead of the next event.
-    #[arg(long, env = "MINIBUS_DEAD_LETTERS_RETRY")]
+    #[arg(long, env = "MINIBUS_DEAD_LETTERS_RETRY", value_parser = bus::kit::BoolFlag)]
     retry: bool,
     #[command(flatten)]
     named: Named,

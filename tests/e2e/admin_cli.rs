@@ -187,6 +187,41 @@ async fn the_bus_refusing_bad_input_is_one_line_with_its_error() {
     );
 }
 
+/// `minibus subs list` against `bus_url` with `MINIBUS_JSON` set to `value`: its stdout.
+async fn list_with_json_variable(bus_url: &str, value: &str) -> String {
+    let mut cmd = minibus();
+    cmd.args(["subs", "list", "--bus-url", bus_url])
+        .env("MINIBUS_JSON", value);
+    let done = tokio::task::spawn_blocking(move || run_to_exit(cmd))
+        .await
+        .expect("the CLI's runner");
+    assert!(
+        done.status.success(),
+        "MINIBUS_JSON={value:?}: {}",
+        done.stderr
+    );
+    done.stdout
+}
+
+#[tokio::test]
+async fn a_boolean_flag_s_variable_takes_1_yes_0_no_and_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bus = BusProcess::start(dir.path(), &[]);
+    put_subscription(bus.url(), None, "q", json!({"url": "http://127.0.0.1:9/"})).await;
+    for on in ["1", "yes", "ON", "true"] {
+        let listed = list_with_json_variable(bus.url(), on).await;
+        let listed: Value = serde_json::from_str(&listed).expect("--json is JSON");
+        assert_eq!(listed[0]["name"], "q", "MINIBUS_JSON={on}: {listed}");
+    }
+    for off in ["0", "no", "Off", "false", ""] {
+        let listed = list_with_json_variable(bus.url(), off).await;
+        assert!(
+            serde_json::from_str::<Value>(&listed).is_err() && listed.contains("q "),
+            "MINIBUS_JSON={off:?}: a table: {listed}"
+        );
+    }
+}
+
 /// A flag and the variable it reads.
 type FlagVar = (&'static str, &'static str);
 

@@ -29,6 +29,7 @@
 //!               service_router_with(): the same, with the document edited (security…)
 //! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule;
 //!               WebServiceArgs<S>: those and --cors-origin, for a service a browser calls
+//! flag.rs       BoolFlag: how every boolean flag reads its variable (1/yes/on/true…)
 //! created.rs    Created: a write's 201 with its Minibus-Seq
 //! cors.rs       CorsArgs: --cors-origin and the CORS layer of a service a browser calls
 //! text.rs       TextRule: a free text's rule (trimmed, 1–N characters), its pattern, its 400
@@ -45,6 +46,7 @@ mod created;
 mod error;
 #[cfg(all(test, feature = "testkit"))]
 mod example;
+mod flag;
 mod health;
 mod id;
 mod json;
@@ -68,6 +70,7 @@ pub use created::Created;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
 pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
+pub use flag::BoolFlag;
 pub use health::Readiness;
 pub use id::{is_hex_id, new_hex_id, HEX_ID_PATTERN};
 pub use json::{from_object, BodyBytes, Json};
