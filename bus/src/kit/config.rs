@@ -19,6 +19,10 @@ pub const DEFAULT_BUS_URL: &str = "http://127.0.0.1:4005";
 /// read speed (docs/BENCHMARKS.md, "Where the memory goes").
 pub const DEFAULT_CACHE_MB: u64 = 32;
 
+/// The `--cache-mb` taken, the bus's too: sled panics on a cache under 256 bytes, so 0 is
+/// refused at parsing; 1 TiB is far past any machine this runs on.
+pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=1_048_576;
+
 /// What differs between services in their common flags, written once per service on a
 /// marker type:
 ///
@@ -67,8 +71,9 @@ pub struct ServiceArgs<S: ServiceDefaults> {
     #[arg(long, env = "MINIBUS_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
 
-    /// sled page cache, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = DEFAULT_CACHE_MB)]
+    /// sled page cache, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(CACHE_MB_RANGE))]
     pub cache_mb: u64,
 
     #[arg(skip)]
@@ -269,6 +274,19 @@ mod tests {
             args.advertise_url(args.listen).expect("given"),
             "http://posts:4100"
         );
+    }
+
+    #[test]
+    fn a_cache_of_0_mb_is_refused_at_parsing() {
+        let parsed = |mb: &str| command().try_get_matches_from(["posts", "--cache-mb", mb]);
+        for refused in ["0", "1048577"] {
+            let error = parsed(refused).expect_err(refused);
+            assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+            assert!(error.to_string().contains("--cache-mb"), "{error}");
+        }
+        for taken in ["1", "1048576"] {
+            parsed(taken).expect(taken);
+        }
     }
 
     #[test]

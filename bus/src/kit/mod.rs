@@ -62,8 +62,8 @@ mod timeouts;
 mod token;
 
 pub use config::{
-    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, DEFAULT_BUS_URL,
-    DEFAULT_CACHE_MB,
+    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, CACHE_MB_RANGE,
+    DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
 };
 pub use cors::CorsArgs;
 pub use created::Created;
