@@ -24,7 +24,7 @@
 //!                  applied (to wait on), the store every change goes through first
 //! handler.rs       Projector: the SDK handler (422 for an event that can never apply)
 //! subscription.rs  the subscription's settings, registration with retries, readiness
-//! routes.rs        router(): GET /posts, GET /posts/{id}, min_seq/wait_ms, CORS
+//! routes.rs        router(): GET /posts, GET /posts/{id}, min_seq/wait_ms, POST /events, CORS
 //! ```
 
 mod config;
@@ -82,7 +82,7 @@ pub async fn run(
     let (model, from) = open(&args).await?;
     let subscriber = subscriber(&args, &base_url, from, model.clone());
     let readiness = Readiness::new();
-    let app = router(model.clone(), readiness.clone(), cors).merge(subscriber.router());
+    let app = router(model.clone(), subscriber.router(), readiness.clone(), cors);
     let registering = async {
         register(&subscriber, &model, &readiness, &shutdown).await?;
         Ok::<_, QueryError>(())
