@@ -28,9 +28,9 @@ use std::io::Write;
 /// Which bus, and how to authenticate: on every `events` and `subs` command.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct BusArgs {
-    /// Base URL of the running bus.
-    #[arg(long, env = "MINIBUS_BUS_URL", default_value = "http://127.0.0.1:4005")]
-    pub(crate) bus_url: Url,
+    /// Base URL of the running bus (`http://`).
+    #[arg(long, env = "MINIBUS_BUS_URL", default_value = bus::kit::DEFAULT_BUS_URL)]
+    pub(crate) bus_url: String,
 
     /// Bearer token, when the bus requires one (the bus's --token).
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
@@ -42,9 +42,16 @@ pub(crate) struct BusArgs {
 }
 
 impl BusArgs {
+    /// The bus URL, checked as the services check theirs ([`bus::kit::http_base_url`]): one
+    /// that this build cannot call (`https://`, not a URL) stops the command before any call.
+    fn url(&self) -> anyhow::Result<Url> {
+        let base = bus::kit::http_base_url("bus-url", &self.bus_url)?;
+        Ok(Url::parse(&base)?)
+    }
+
     /// The bus URL as people typed it, without a trailing slash, for messages.
     fn shown_url(&self) -> &str {
-        self.bus_url.as_str().trim_end_matches('/')
+        self.bus_url.trim_end_matches('/')
     }
 }
 

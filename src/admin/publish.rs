@@ -45,7 +45,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         correlation_id: None,
         causation_id: None,
     };
-    let publisher = Publisher::new(args.bus.bus_url.as_str(), args.bus.token.clone());
+    let publisher = Publisher::new(args.bus.url()?.as_str(), args.bus.token.clone());
     let reply = publisher
         .publish(event)
         .await

@@ -94,6 +94,22 @@ async fn an_unreachable_bus_is_one_line_naming_its_url() {
 }
 
 #[tokio::test]
+async fn a_bus_url_that_cannot_be_called_is_one_line_before_any_call() {
+    for url in ["notaurl", "https://127.0.0.1:4005"] {
+        for args in [
+            &["subs", "list"][..],
+            &["subs", "pause", "query"],
+            &["events", "publish", "PostCreated", "{}"],
+            &["events", "tail"],
+        ] {
+            let done = cli(url, args).await;
+            assert_eq!(done.status.code(), Some(1), "{args:?}: {}", done.stderr);
+            assert_one_line_error(&done, &["--bus-url", url, "not an http:// URL"]);
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_subscription_is_one_line_naming_it_and_the_bus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bus = BusProcess::start(dir.path(), &[]);

@@ -37,6 +37,7 @@
 //! subscribing.rs  serve_while(): serving while registering; register_with_retry()
 //! relaying.rs   (feature outbox) RelayTask: the outbox's relay beside serving
 //! token.rs      check_token(): the one rule for a bearer token, the bus's and the services'
+//! url.rs        (feature sdk) http_base_url(): the rule for --bus-url and the client's upstreams
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
 
@@ -60,6 +61,8 @@ mod telemetry;
 mod text;
 mod timeouts;
 mod token;
+#[cfg(feature = "sdk")]
+mod url;
 
 pub use config::{
     advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, CACHE_MB_RANGE,
@@ -88,3 +91,5 @@ pub use timeouts::{ConnectionTimeouts, BODY_PROGRESS_TIMEOUT, HEADER_READ_TIMEOU
 pub use token::{check_token, TokenError, MIN_TOKEN_CHARS};
 /// The CORS layer [`CorsArgs::layer`] builds, for a service's `router(…)` signature.
 pub use tower_http::cors::CorsLayer;
+#[cfg(feature = "sdk")]
+pub use url::http_base_url;
