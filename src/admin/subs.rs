@@ -130,7 +130,8 @@ impl DeadLettersArgs {
 }
 
 fn admin(bus: &BusArgs) -> anyhow::Result<Admin> {
-    Ok(Admin::new(bus.url()?, bus.token.clone()))
+    let admin = Admin::new(bus.url()?, bus.token.clone());
+    Ok(admin.with_call_timeout(bus.request_timeout()))
 }
 
 fn about(name: &str) -> Subject<'_> {

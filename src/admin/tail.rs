@@ -134,6 +134,7 @@ impl Tail {
     /// The bus's head now (`GET /info`), where a tail without `--after` starts.
     async fn head(&self) -> anyhow::Result<u64> {
         let request = self.http.get(self.url("info"));
+        let request = request.timeout(self.args.bus.request_timeout());
         let answer = self.send(request).await;
         let answer = answer.map_err(|e| explain(e, &self.args.bus, Subject::Bus))?;
         let info: Info = answer

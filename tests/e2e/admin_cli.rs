@@ -110,6 +110,29 @@ async fn a_bus_url_that_cannot_be_called_is_one_line_before_any_call() {
 }
 
 #[tokio::test]
+async fn a_bus_that_never_answers_is_one_line_after_the_request_timeout() {
+    // Connections are taken (the kernel's backlog) and never answered: nothing accepts.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("addr"));
+    for args in [
+        &["events", "publish", "X"][..],
+        &["subs", "list"],
+        &["subs", "pause", "q"],
+        &["events", "tail"],
+    ] {
+        let started = std::time::Instant::now();
+        let mut args = args.to_vec();
+        args.extend(["--request-timeout-secs", "1"]);
+        let done = cli(&url, &args).await;
+        assert_one_line_error(&done, &[&url, "did not answer within 1 s"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_subscription_is_one_line_naming_it_and_the_bus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bus = BusProcess::start(dir.path(), &[]);
@@ -276,6 +299,7 @@ fn help_names_every_flag_with_its_variable() {
         ("--bus-url", "MINIBUS_BUS_URL"),
         ("--token", "MINIBUS_TOKEN"),
         ("--json", "MINIBUS_JSON"),
+        ("--request-timeout-secs", "MINIBUS_REQUEST_TIMEOUT_SECS"),
     ];
     for (command, flags) in cases {
         let mut cmd = minibus();
