@@ -10,6 +10,7 @@ impl ServiceDefaults for Query {
     const NAME: &'static str = "query";
     const LISTEN: &'static str = "127.0.0.1:4002";
     const DATA_DIR: &'static str = "./data/query";
+    const SUBSCRIBES: bool = true;
 }
 
 /// The flags of `minibus query`.

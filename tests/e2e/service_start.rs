@@ -6,11 +6,11 @@ use crate::helpers::{minibus, run_to_exit, Finished};
 /// The blog services that call the bus.
 const SERVICES: [&str; 4] = ["posts", "comments", "moderation", "query"];
 
-/// `minibus SERVICE --listen 127.0.0.1:0 --data-dir <temp> EXTRA…`, run to its end.
-fn start(service: &str, extra: &[&str]) -> Finished {
+/// `minibus SERVICE --listen LISTEN --data-dir <temp> EXTRA…`, run to its end.
+fn start(service: &str, listen: &str, extra: &[&str]) -> Finished {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = minibus();
-    cmd.args([service, "--listen", "127.0.0.1:0", "--data-dir"])
+    cmd.args([service, "--listen", listen, "--data-dir"])
         .arg(dir.path())
         .args(extra);
     run_to_exit(cmd)
@@ -32,8 +32,16 @@ fn assert_refused(done: &Finished, names: &[&str]) {
 fn a_bus_url_that_cannot_be_called_is_refused_at_start() {
     for url in ["notaurl", "https://127.0.0.1:4005"] {
         for service in SERVICES {
-            let done = start(service, &["--bus-url", url]);
+            let done = start(service, "127.0.0.1:0", &["--bus-url", url]);
             assert_refused(&done, &["--bus-url", url, "not an http:// URL"]);
         }
+    }
+}
+
+#[test]
+fn every_interface_without_an_advertise_url_is_refused_before_listening() {
+    for service in ["comments", "moderation", "query"] {
+        let done = start(service, "0.0.0.0:0", &[]);
+        assert_refused(&done, &["0.0.0.0:0", "--advertise-url"]);
     }
 }

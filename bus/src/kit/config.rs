@@ -43,6 +43,9 @@ pub trait ServiceDefaults: fmt::Debug + Clone + Send + Sync + 'static {
     const LISTEN: &'static str;
     /// The default of `--data-dir`: `./data/<name>`.
     const DATA_DIR: &'static str;
+    /// Whether the bus delivers to it (a subscription at its advertised URL): then its
+    /// `--advertise-url` is checked before it binds ([`ServiceArgs::check`]).
+    const SUBSCRIBES: bool = false;
 }
 
 /// The flags every service takes; `#[command(flatten)]` it into the service's own clap
@@ -97,10 +100,15 @@ impl<S: ServiceDefaults> ServiceArgs<S> {
 
     /// Refuses settings a service must not start with, before it binds: a `--bus-url` it
     /// cannot call (`http_base_url`, feature `sdk`), a `--bus-token` that breaks the token
-    /// rule ([`check_token`]), the one the bus holds its own to.
+    /// rule ([`check_token`]), the one the bus holds its own to, and for a service the bus
+    /// delivers to ([`ServiceDefaults::SUBSCRIBES`]) an advertise URL it cannot have (see
+    /// [`advertise_url`]: every interface without `--advertise-url`).
     pub fn check(&self) -> Result<(), ConfigError> {
         #[cfg(feature = "sdk")]
         super::http_base_url("bus-url", &self.bus_url)?;
+        if S::SUBSCRIBES {
+            self.advertise_url(self.listen)?;
+        }
         match &self.bus_token {
             Some(token) => check_token(token).map_err(ConfigError::BusToken),
             None => Ok(()),

@@ -197,6 +197,45 @@ fn a_service_refuses_to_start_with_a_bus_url_it_cannot_call() {
     assert_eq!(args.bus_url, "http://bus:4005/");
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Subscribing;
+impl ServiceDefaults for Subscribing {
+    const NAME: &'static str = "comments";
+    const LISTEN: &'static str = "127.0.0.1:4001";
+    const DATA_DIR: &'static str = "./data/comments";
+    const SUBSCRIBES: bool = true;
+}
+
+#[test]
+fn a_service_the_bus_delivers_to_refuses_every_interface_without_an_advertise_url() {
+    let started = |flags: &[&str]| {
+        let command = ServiceArgs::<Subscribing>::augment_args(Command::new("comments"));
+        let matches = command
+            .try_get_matches_from(std::iter::once("comments").chain(flags.iter().copied()))
+            .expect("valid flags");
+        let args = ServiceArgs::<Subscribing>::from_arg_matches(&matches).expect("the struct");
+        args.check()
+    };
+    for listen in ["0.0.0.0:19123", "[::]:0"] {
+        let refused = started(&["--listen", listen]).expect_err(listen);
+        assert!(
+            matches!(refused, ConfigError::AdvertiseUrlRequired(_)),
+            "{refused:?}"
+        );
+        let given = [
+            "--listen",
+            listen,
+            "--advertise-url",
+            "http://comments:4001",
+        ];
+        started(&given).expect("an advertise URL given");
+        let scheme = started(&["--listen", listen, "--advertise-url", "comments:4001"]);
+        assert!(matches!(scheme, Err(ConfigError::AdvertiseUrlScheme(_))));
+    }
+    started(&["--listen", "127.0.0.1:0"]).expect("loopback: the address bound");
+    started_with(&["--listen", "0.0.0.0:4000"]).expect("posts: the bus never calls it");
+}
+
 #[test]
 fn a_web_service_takes_the_common_flags_and_cors_origin() {
     let command = WebServiceArgs::<Posts>::augment_args(Command::new("posts"));
