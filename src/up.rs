@@ -195,7 +195,7 @@ impl Stack {
                 ),
             };
             if let Err(e) = result {
-                tracing::error!(service = name, error = %e, "stopped; stopping the stack");
+                tracing::error!(service = name, error = %format_args!("{e:#}"), "stopped; stopping the stack");
                 self.shutdown.cancel();
                 first_error.get_or_insert(e.context(format!("{name} stopped")));
             }

@@ -74,7 +74,7 @@ pub enum UpstreamError {
     #[error(transparent)]
     Url(#[from] ConfigError),
     /// The HTTP client did not start.
-    #[error("the HTTP client did not start: {0}")]
+    #[error("the HTTP client did not start")]
     Client(#[from] reqwest::Error),
 }
 

@@ -51,7 +51,7 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Serve(#[from] std::io::Error),
 }
 
@@ -103,4 +103,17 @@ pub async fn run(
         .await?
         .run(listener, shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunError;
+    use bus::testkit::assert_each_cause_said_once;
+
+    #[test]
+    fn a_serving_failure_says_its_cause_once() {
+        let error = RunError::Serve(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&error);
+        assert_eq!(printed, "serving failed: no file descriptors left");
+    }
 }

@@ -180,9 +180,10 @@ pub enum ConfigError {
     /// An `--advertise-url` that is not `http://…` or `https://…`.
     #[error("--advertise-url must start with http:// or https://, not {0:?}")]
     AdvertiseUrlScheme(String),
-    /// A `--bus-token` that breaks the token rule ([`check_token`]).
+    /// A `--bus-token` that breaks the token rule ([`check_token`]). The rule is part of
+    /// this message, not a cause after it: printed with its causes, it is said once.
     #[error("--bus-token (MINIBUS_TOKEN) {0}")]
-    BusToken(#[source] TokenError),
+    BusToken(TokenError),
     /// A base URL to call that is not `http://host…` (`http_base_url`).
     #[error("--{flag} {url:?} is not an http:// URL")]
     NotHttpUrl {

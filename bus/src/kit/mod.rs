@@ -72,7 +72,7 @@ pub use cors::CorsArgs;
 pub use created::Created;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
-pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
+pub use error::{error_chain, quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
 pub use flag::BoolFlag;
 pub use health::Readiness;
 pub use id::{is_hex_id, new_hex_id, HEX_ID_PATTERN};

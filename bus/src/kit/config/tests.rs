@@ -169,6 +169,8 @@ fn a_service_refuses_to_start_with_a_weak_bus_token() {
             message.starts_with("--bus-token (MINIBUS_TOKEN) must"),
             "{message}"
         );
+        #[cfg(feature = "testkit")]
+        crate::testkit::assert_each_cause_said_once(&error);
     }
     for token in crate::kit::token::tests::TAKEN {
         let args = started_with(&["--bus-token", token]).expect(token);
