@@ -34,7 +34,8 @@
 //! cors.rs       CorsArgs: --cors-origin and the CORS layer of a service a browser calls
 //! text.rs       TextRule: a free text's rule (trimmed, 1–N characters), its pattern, its 400
 //! id.rs         new_hex_id(), is_hex_id(): the 16-hex ids of what a service creates
-//! subscribing.rs  serve_while(): serving while registering; register_with_retry()
+//! subscribing.rs  serve_while(): serving while registering; register_with_retry(),
+//!               check_bus_token_with_retry() (a publishing service's start)
 //! relaying.rs   (feature outbox) RelayTask: the outbox's relay beside serving
 //! token.rs      check_token(): the one rule for a bearer token, the bus's and the services'
 //! url.rs        (feature sdk) http_base_url(): the rule for --bus-url and the client's upstreams
@@ -83,7 +84,7 @@ pub use relaying::RelayTask;
 pub use serve::{bind, serve, serve_until, serve_with, BindError, Drain, DRAIN_TIMEOUT};
 pub use signal::shutdown_on_signal;
 #[cfg(feature = "sdk")]
-pub use subscribing::register_with_retry;
+pub use subscribing::{check_bus_token_with_retry, register_with_retry};
 pub use subscribing::{serve_while, MAX_REGISTER_BACKOFF};
 pub use telemetry::{init_test_tracing, init_tracing};
 pub use text::{TextError, TextRule};
