@@ -24,7 +24,7 @@ pub(crate) struct UpArgs {
 
     /// Let the OS pick every port instead of the course's (3000, 4000–4005), and print them: for
     /// a second stack beside a first one, and for tests.
-    #[arg(long, env = "MINIBUS_ANY_PORTS")]
+    #[arg(long, env = "MINIBUS_ANY_PORTS", value_parser = bus::kit::BoolFlag)]
     any_ports: bool,
 }
 
@@ -195,7 +195,7 @@ impl Stack {
                 ),
             };
             if let Err(e) = result {
-                tracing::error!(service = name, error = %e, "stopped; stopping the stack");
+                tracing::error!(service = name, error = %format_args!("{e:#}"), "stopped; stopping the stack");
                 self.shutdown.cancel();
                 first_error.get_or_insert(e.context(format!("{name} stopped")));
             }

@@ -55,7 +55,7 @@ pub struct ClientArgs {
 
     /// Forward the subscription actions (`POST /bus/subscriptions/{name}/pause|resume|rewind`);
     /// without it they are refused with `403 admin_actions_disabled`.
-    #[arg(long, env = "MINIBUS_ADMIN_ACTIONS")]
+    #[arg(long, env = "MINIBUS_ADMIN_ACTIONS", value_parser = bus::kit::BoolFlag)]
     pub admin_actions: bool,
 }
 

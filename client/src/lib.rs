@@ -64,11 +64,11 @@ pub enum RunError {
     /// A refused upstream URL, or an HTTP client that did not start.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
-    /// A refused `--bus-token`.
-    #[error("--bus-token: {0}")]
-    Token(#[from] TokenError),
+    /// A refused `--bus-token`. The rule is part of this message, not a cause after it.
+    #[error("--bus-token (MINIBUS_TOKEN) {0}")]
+    Token(TokenError),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Serve(#[from] std::io::Error),
 }
 
@@ -84,7 +84,7 @@ impl ClientService {
     /// listens.
     pub fn open(args: &ClientArgs) -> Result<Self, RunError> {
         if let Some(token) = &args.bus_token {
-            check_token(token)?;
+            check_token(token).map_err(RunError::Token)?;
         }
         let bases = [
             ("posts-url", args.posts_url.as_str()),
@@ -135,4 +135,34 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     ClientService::open(&args)?.run(listener, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ClientArgs, ClientService, RunError};
+    use bus::testkit::assert_each_cause_said_once;
+
+    #[test]
+    fn each_refusal_says_its_cause_once() {
+        let mut args = ClientArgs::new(([127, 0, 0, 1], 0).into());
+        args.bus_token = Some("short".into());
+        let error = ClientService::open(&args).expect_err("a weak token");
+        assert!(matches!(error, RunError::Token(_)), "{error:?}");
+        let printed = assert_each_cause_said_once(&error);
+        assert!(
+            printed.starts_with("--bus-token (MINIBUS_TOKEN) must"),
+            "{printed}"
+        );
+        let serving = RunError::Serve(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&serving);
+        assert_eq!(printed, "serving failed: no file descriptors left");
+        args.bus_token = None;
+        args.query_url = "https://query".into();
+        let error = ClientService::open(&args).expect_err("https");
+        let printed = assert_each_cause_said_once(&error);
+        assert_eq!(
+            printed,
+            r#"--query-url "https://query" is not an http:// URL"#
+        );
+    }
 }

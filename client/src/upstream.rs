@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
-use bus::kit::ApiError;
+use bus::kit::{http_base_url, ApiError, ConfigError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,16 +70,11 @@ impl Service {
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// A base URL that is not `http://host…` (the gateway speaks plain HTTP to the
-    /// services, as inside a cluster).
-    #[error("--{flag} {url:?} is not an http:// URL")]
-    Url {
-        /// The flag that gave it.
-        flag: &'static str,
-        /// The URL given.
-        url: String,
-    },
+    /// services, as inside a cluster): the kit's rule, [`bus::kit::http_base_url`].
+    #[error(transparent)]
+    Url(#[from] ConfigError),
     /// The HTTP client did not start.
-    #[error("the HTTP client did not start: {0}")]
+    #[error("the HTTP client did not start")]
     Client(#[from] reqwest::Error),
 }
 
@@ -99,7 +94,7 @@ impl Upstreams {
         bases: [(&'static str, &str); 4],
         bus_token: Option<&str>,
     ) -> Result<Self, UpstreamError> {
-        let [posts, comments, query, bus] = bases.map(|(flag, url)| checked_base(flag, url));
+        let [posts, comments, query, bus] = bases.map(|(flag, url)| http_base_url(flag, url));
         // No proxy from the environment: the upstreams are the stack's own services, on
         // this machine or in the cluster.
         let http = reqwest::Client::builder()
@@ -149,19 +144,6 @@ impl Upstreams {
             (Some(token), Service::Bus) => request.bearer_auth(token),
             _ => request,
         }
-    }
-}
-
-/// `url` without a trailing `/`, if it is an `http://` URL.
-fn checked_base(flag: &'static str, url: &str) -> Result<String, UpstreamError> {
-    let refused = || UpstreamError::Url {
-        flag,
-        url: url.into(),
-    };
-    let parsed = reqwest::Url::parse(url).map_err(|_| refused())?;
-    match parsed.scheme() {
-        "http" if parsed.host().is_some() => Ok(url.trim_end_matches('/').into()),
-        _ => Err(refused()),
     }
 }
 
@@ -258,22 +240,6 @@ mod tests {
             Service::Comments.path("/posts/a/comments"),
             "/posts/a/comments"
         );
-    }
-
-    #[test]
-    fn only_http_base_urls_are_taken_without_their_trailing_slash() {
-        let base = checked_base("query-url", "http://query-srv:4002/").expect("taken");
-        assert_eq!(base, "http://query-srv:4002");
-        for refused in [
-            "query-srv:4002",
-            "ftp://query-srv",
-            "https://query-srv",
-            "http://",
-            "",
-        ] {
-            let error = checked_base("query-url", refused).expect_err(refused);
-            assert!(error.to_string().contains("--query-url"), "{error}");
-        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ impl ServiceDefaults for Comments {
     const NAME: &'static str = "comments";
     const LISTEN: &'static str = "127.0.0.1:4001";
     const DATA_DIR: &'static str = "./data/comments";
+    const SUBSCRIBES: bool = true;
 }
 
 /// The flags of `minibus comments`.

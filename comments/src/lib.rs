@@ -66,10 +66,10 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The bus refused the registration (a wrong token, a URL it does not allow…).
-    #[error("the bus refused the subscription: {0}")]
+    #[error("the bus refused the subscription")]
     Registration(#[source] bus::sdk::Error),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Serve(#[from] std::io::Error),
 }
 
@@ -133,4 +133,17 @@ async fn subscriber(
         log_id,
     };
     Ok(Subscriber::new(config, Applier::new(store.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunError;
+    use bus::testkit::assert_each_cause_said_once;
+
+    #[test]
+    fn a_serving_failure_says_its_cause_once() {
+        let error = RunError::Serve(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&error);
+        assert_eq!(printed, "serving failed: no file descriptors left");
+    }
 }

@@ -14,6 +14,7 @@ impl ServiceDefaults for Moderation {
     const NAME: &'static str = "moderation";
     const LISTEN: &'static str = "127.0.0.1:4003";
     const DATA_DIR: &'static str = "./data/moderation";
+    const SUBSCRIBES: bool = true;
 }
 
 /// The time a delivery may take that the judging may not use: publishing the verdict and

@@ -70,10 +70,10 @@ pub enum RunError {
     #[error(transparent)]
     AdvertiseUrl(#[from] ConfigError),
     /// The bus refused the registration (a wrong token, a URL it does not allow…).
-    #[error("the bus refused the subscription: {0}")]
+    #[error("the bus refused the subscription")]
     Registration(#[source] bus::sdk::Error),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Serve(#[from] std::io::Error),
 }
 
@@ -126,5 +126,18 @@ fn subscriber(args: &ModerationArgs, url: String) -> Result<Subscriber<Moderator
             Subscriber::stateless_shared(config, moderator, secret).map_err(SettingsError::Secret)
         }
         None => Ok(Subscriber::stateless(config, moderator)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunError;
+    use bus::testkit::assert_each_cause_said_once;
+
+    #[test]
+    fn a_serving_failure_says_its_cause_once() {
+        let error = RunError::Serve(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&error);
+        assert_eq!(printed, "serving failed: no file descriptors left");
     }
 }

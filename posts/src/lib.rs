@@ -10,6 +10,10 @@
 //! is stored, and its event goes out once the bus is back (writes succeed while the bus
 //! is down).
 //!
+//! At start it asks the bus's `/info` with its `--bus-token` (again while the bus cannot be
+//! reached): a bus that refuses the token (`401`) stops posts with that error, as it stops
+//! comments, rather than leaving it ready with events that can never be published.
+//!
 //! ```text
 //! minibus posts --listen 127.0.0.1:4000 --data-dir ./data/posts --bus-url http://127.0.0.1:4005
 //! curl -si localhost:4000/posts -H 'content-type: application/json' -d '{"title":"Hello"}'
@@ -37,7 +41,9 @@ pub use post::{NewPost, Post, TITLE};
 pub use routes::{cors, router};
 pub use store::{PostStore, StoreError};
 
-use bus::kit::{serve, ConfigError, CorsLayer, Readiness, RelayTask};
+use bus::kit::{
+    check_bus_token_with_retry, serve_while, ConfigError, CorsLayer, Readiness, RelayTask,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -50,8 +56,12 @@ pub enum RunError {
     /// The store did not open.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The bus refused posts' calls at start (a `401`: a wrong or missing `--bus-token`):
+    /// no event could ever be published.
+    #[error("the bus refused posts' token")]
+    BusRefused(#[source] bus::sdk::Error),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Serve(#[from] std::io::Error),
 }
 
@@ -74,7 +84,9 @@ impl PostsService {
     }
 
     /// Serves on `listener` and relays the outbox to the bus until `shutdown`; returns
-    /// once both have stopped (the store is closed then).
+    /// once both have stopped (the store is closed then). Ready at once (writes succeed
+    /// while the bus is down), but a bus that refuses its token ends it, as comments'
+    /// refused registration does: asked at start, again while it cannot be reached.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -84,12 +96,19 @@ impl PostsService {
         let readiness = Readiness::new();
         readiness.set_ready();
         let app = router(self.store, readiness, self.cors);
-        let bus_url = &self.args.service.bus_url;
+        let service = &self.args.service;
+        let bus_url = &service.bus_url;
         tracing::info!(%bus_url, "posts serving, relaying its events to the bus");
-        let served = serve(listener, app, shutdown).await;
+        let checking = async {
+            let token = service.bus_token.as_deref();
+            check_bus_token_with_retry(bus_url, token, &shutdown)
+                .await
+                .map_err(RunError::BusRefused)?;
+            Ok(())
+        };
+        let served = serve_while(listener, app, &shutdown, checking).await;
         relay.stop().await;
-        served?;
-        Ok(())
+        served
     }
 }
 
@@ -103,4 +122,32 @@ pub async fn run(
         .await?
         .run(listener, shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunError;
+    use bus::testkit::assert_each_cause_said_once;
+
+    #[test]
+    fn a_refused_token_says_its_cause_once() {
+        let body = bus::wire::ErrorBody {
+            error: "unauthorized".into(),
+            message: "wrong bearer token".into(),
+            extra: Default::default(),
+        };
+        let refused = bus::sdk::Error::Rejected { status: 401, body };
+        let printed = assert_each_cause_said_once(&RunError::BusRefused(refused));
+        assert_eq!(
+            printed,
+            "the bus refused posts' token: bus answered 401: wrong bearer token (unauthorized)"
+        );
+    }
+
+    #[test]
+    fn a_serving_failure_says_its_cause_once() {
+        let error = RunError::Serve(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&error);
+        assert_eq!(printed, "serving failed: no file descriptors left");
+    }
 }

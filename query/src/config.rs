@@ -10,6 +10,7 @@ impl ServiceDefaults for Query {
     const NAME: &'static str = "query";
     const LISTEN: &'static str = "127.0.0.1:4002";
     const DATA_DIR: &'static str = "./data/query";
+    const SUBSCRIBES: bool = true;
 }
 
 /// The flags of `minibus query`.
@@ -21,7 +22,7 @@ pub struct QueryArgs {
 
     /// Keep the projection in sled under --data-dir with its checkpoint, and resume from
     /// the checkpoint at start, instead of rebuilding it in memory from the whole log.
-    #[arg(long, env = "MINIBUS_PERSIST")]
+    #[arg(long, env = "MINIBUS_PERSIST", value_parser = bus::kit::BoolFlag)]
     pub persist: bool,
 
     /// `--cors-origin`.

@@ -5,6 +5,7 @@
 use crate::events::BlogEvent;
 use crate::projection::Unapplicable;
 use crate::read_model::{ApplyError, ReadModel};
+use bus::kit::error_chain;
 use bus::sdk::{Handler, HandlerError};
 use bus::Envelope;
 
@@ -48,12 +49,13 @@ impl Handler for Projector {
         }
         tracing::info!("starting the projection over");
         if let Err(e) = self.model.reset().await {
-            tracing::error!(error = %e, "cannot drop the projection's stored state");
+            tracing::error!(error = %error_chain(&e), "cannot drop the projection's stored state");
         }
     }
 }
 
 fn retry(error: crate::store::StoreError) -> HandlerError {
-    tracing::error!(error = %error, "cannot store the projection");
-    HandlerError::Retry(error.to_string())
+    let error = error_chain(&error);
+    tracing::error!(%error, "cannot store the projection");
+    HandlerError::Retry(error)
 }

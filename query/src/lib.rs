@@ -24,7 +24,7 @@
 //!                  applied (to wait on), the store every change goes through first
 //! handler.rs       Projector: the SDK handler (422 for an event that can never apply)
 //! subscription.rs  the subscription's settings, registration with retries, readiness
-//! routes.rs        router(): GET /posts, GET /posts/{id}, min_seq/wait_ms, CORS
+//! routes.rs        router(): GET /posts, GET /posts/{id}, min_seq/wait_ms, POST /events, CORS
 //! ```
 
 mod config;
@@ -58,13 +58,13 @@ pub enum QueryError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The store could not be opened, read or flushed.
-    #[error("the projection's store: {0}")]
+    #[error("the projection's store failed")]
     Store(#[from] StoreError),
     /// The bus refused the registration (a wrong token…).
-    #[error("cannot register with the bus: {0}")]
+    #[error("cannot register with the bus")]
     Register(#[from] bus::sdk::Error),
     /// Serving failed.
-    #[error("serving: {0}")]
+    #[error("serving failed")]
     Io(#[from] std::io::Error),
 }
 
@@ -82,7 +82,7 @@ pub async fn run(
     let (model, from) = open(&args).await?;
     let subscriber = subscriber(&args, &base_url, from, model.clone());
     let readiness = Readiness::new();
-    let app = router(model.clone(), readiness.clone(), cors).merge(subscriber.router());
+    let app = router(model.clone(), subscriber.router(), readiness.clone(), cors);
     let registering = async {
         register(&subscriber, &model, &readiness, &shutdown).await?;
         Ok::<_, QueryError>(())
@@ -115,4 +115,33 @@ async fn open(args: &QueryArgs) -> Result<(ReadModel, Checkpoint), QueryError> {
     };
     tracing::info!(applied = ?from.applied, posts = saved.projection.len(), "projection loaded");
     Ok((ReadModel::new(saved, Some(store)), from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ApplyError, QueryError, StoreError};
+    use bus::testkit::assert_each_cause_said_once;
+
+    fn sled_failed() -> StoreError {
+        StoreError::Sled(sled::Error::Io(std::io::Error::other("disk full")))
+    }
+
+    #[test]
+    fn each_error_says_its_cause_once() {
+        let serving = QueryError::Io(std::io::Error::other("no file descriptors left"));
+        let printed = assert_each_cause_said_once(&serving);
+        assert_eq!(printed, "serving failed: no file descriptors left");
+        let store = QueryError::Store(sled_failed());
+        let printed = assert_each_cause_said_once(&store);
+        assert_eq!(
+            printed,
+            "the projection's store failed: sled failed: IO error: disk full"
+        );
+        let apply = ApplyError::Store(sled_failed());
+        let printed = assert_each_cause_said_once(&apply);
+        assert_eq!(
+            printed,
+            "cannot store the change: sled failed: IO error: disk full"
+        );
+    }
 }

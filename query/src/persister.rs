@@ -11,6 +11,7 @@
 
 use crate::projection::Change;
 use crate::store::{entry, Entry, ProjectionStore, StoreError};
+use bus::kit::error_chain;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -103,7 +104,7 @@ fn keep_writing(persister: Weak<Persister>) {
             };
             let written = persister.write(&mut *persister.pending.lock().await).await;
             if let Err(e) = written {
-                tracing::error!(error = %e, "cannot store the projection");
+                tracing::error!(error = %error_chain(&e), "cannot store the projection");
             }
         }
     });

@@ -17,7 +17,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Unapplicable(#[from] Unapplicable),
     /// The store failed (the bus retries).
-    #[error("cannot store the change: {0}")]
+    #[error("cannot store the change")]
     Store(#[from] StoreError),
 }
 

@@ -1,6 +1,6 @@
 //! query's HTTP API: `GET /posts` and `GET /posts/{id}`, each able to wait for a seq
-//! (`min_seq`, `wait_ms`) and each answered with `Minibus-Applied-Seq`; health and
-//! `/openapi.json` from the kit; CORS for the course's page.
+//! (`min_seq`, `wait_ms`) and each answered with `Minibus-Applied-Seq`; the SDK's
+//! `POST /events`; health and `/openapi.json` from the kit; CORS for the course's page.
 
 use crate::projection::Post;
 use crate::read_model::ReadModel;
@@ -9,8 +9,12 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bus::kit::Readiness;
-use bus::kit::{api_router, quote, service_router, ApiError, ConfigError, CorsArgs, CorsLayer};
+use bus::kit::{
+    api_router, quote, service_router_with, ApiError, ConfigError, CorsArgs, CorsLayer,
+};
+use bus::sdk::document_deliveries;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The header every `GET` answer carries: everything up to this seq is in the answer.
@@ -36,14 +40,20 @@ pub struct Wait {
     wait_ms: Option<u64>,
 }
 
-/// query's router: its routes, health, `/openapi.json`, CORS. The SDK's `/events` is
-/// merged in by the caller.
-pub fn router(model: ReadModel, readiness: Readiness, cors: CorsLayer) -> Router {
+/// query's router: its routes, `deliveries` (the SDK subscriber's router, `POST /events`),
+/// health, and the document of all of them; CORS.
+pub fn router(
+    model: ReadModel,
+    deliveries: Router,
+    readiness: Readiness,
+    cors: CorsLayer,
+) -> Router {
     let routes = api_router("query", env!("CARGO_PKG_VERSION"))
         .routes(routes!(all_posts))
-        .routes(routes!(one_post));
-    service_router(routes, readiness)
+        .routes(routes!(one_post))
         .with_state(model.clone())
+        .merge(OpenApiRouter::from(deliveries));
+    service_router_with(routes, readiness, document_deliveries)
         .layer(axum::middleware::map_response_with_state(
             model,
             every_answer_says_applied,

@@ -23,7 +23,7 @@ const COMMENT: u8 = b'c';
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (I/O, or a damaged file).
-    #[error("sled: {0}")]
+    #[error("sled failed")]
     Sled(#[from] sled::Error),
     /// A stored value or key that query did not write.
     #[error("damaged store: {0}")]

@@ -6,7 +6,7 @@ use crate::config::QueryArgs;
 use crate::events::SUBSCRIBED_TYPES;
 use crate::handler::Projector;
 use crate::read_model::ReadModel;
-use bus::kit::{register_with_retry, Readiness};
+use bus::kit::{error_chain, register_with_retry, Readiness};
 use bus::sdk::{Error, Subscriber, SubscriberConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +58,7 @@ pub async fn register(
         return Ok(());
     };
     if let Err(e) = model.remember_log_id(&registration.log_id).await {
-        tracing::error!(error = %e, "cannot store the bus's log id");
+        tracing::error!(error = %error_chain(&e), "cannot store the bus's log id");
     }
     let mut caught_up = subscriber.caught_up();
     let readiness = readiness.clone();

@@ -24,27 +24,50 @@ pub(crate) use subs::SubsCommand;
 use bus::sdk::Error;
 use reqwest::{StatusCode, Url};
 use std::io::Write;
+use std::time::Duration;
 
 /// Which bus, and how to authenticate: on every `events` and `subs` command.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct BusArgs {
-    /// Base URL of the running bus.
-    #[arg(long, env = "MINIBUS_BUS_URL", default_value = "http://127.0.0.1:4005")]
-    pub(crate) bus_url: Url,
+    /// Base URL of the running bus (`http://`).
+    #[arg(long, env = "MINIBUS_BUS_URL", default_value = bus::kit::DEFAULT_BUS_URL)]
+    pub(crate) bus_url: String,
 
     /// Bearer token, when the bus requires one (the bus's --token).
     #[arg(long, env = "MINIBUS_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
 
+    /// How long one call to the bus may take, in seconds, its answer read (tail: its first
+    /// look at the head; the stream itself is not limited).
+    #[arg(
+        long,
+        env = "MINIBUS_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) request_timeout_secs: u64,
+
     /// Print the bus's JSON as it sent it, for scripts (tail: one envelope per line).
-    #[arg(long, env = "MINIBUS_JSON")]
+    #[arg(long, env = "MINIBUS_JSON", value_parser = bus::kit::BoolFlag)]
     pub(crate) json: bool,
 }
 
 impl BusArgs {
+    /// The bus URL, checked as the services check theirs ([`bus::kit::http_base_url`]): one
+    /// that this build cannot call (`https://`, not a URL) stops the command before any call.
+    fn url(&self) -> anyhow::Result<Url> {
+        let base = bus::kit::http_base_url("bus-url", &self.bus_url)?;
+        Ok(Url::parse(&base)?)
+    }
+
+    /// `--request-timeout-secs`.
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
     /// The bus URL as people typed it, without a trailing slash, for messages.
     fn shown_url(&self) -> &str {
-        self.bus_url.as_str().trim_end_matches('/')
+        self.bus_url.trim_end_matches('/')
     }
 }
 
@@ -62,7 +85,7 @@ enum Subject<'a> {
 fn explain(error: Error, bus: &BusArgs, subject: Subject<'_>) -> anyhow::Error {
     let url = bus.shown_url();
     let line = match error {
-        Error::Transport(e) => transport_line(&e, url),
+        Error::Transport(e) => transport_line(&e, url, bus.request_timeout_secs),
         Error::Rejected { status, body } => match (StatusCode::from_u16(status), subject) {
             (Ok(StatusCode::UNAUTHORIZED), _) => format!(
                 "the bus at {url} refused the token ({status} {}): pass the bus's token with \
@@ -81,10 +104,13 @@ fn explain(error: Error, bus: &BusArgs, subject: Subject<'_>) -> anyhow::Error {
     anyhow::anyhow!(one_line(&line))
 }
 
-/// A transport failure, worded by its innermost cause (`Connection refused`, a timeout).
-fn transport_line(error: &reqwest::Error, url: &str) -> String {
+/// A transport failure, worded by its innermost cause (`Connection refused`), or the
+/// `--request-timeout-secs` that fired.
+fn transport_line(error: &reqwest::Error, url: &str, timeout_secs: u64) -> String {
     if error.is_timeout() {
-        return format!("the bus at {url} did not answer in time");
+        return format!(
+            "the bus at {url} did not answer within {timeout_secs} s (--request-timeout-secs)"
+        );
     }
     if error.is_decode() || error.is_body() {
         return format!("the bus at {url} sent an answer that cannot be read: {error}");

@@ -45,7 +45,8 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         correlation_id: None,
         causation_id: None,
     };
-    let publisher = Publisher::new(args.bus.bus_url.as_str(), args.bus.token.clone());
+    let publisher = Publisher::new(args.bus.url()?.as_str(), args.bus.token.clone())
+        .with_timeout(args.bus.request_timeout());
     let reply = publisher
         .publish(event)
         .await

@@ -48,7 +48,7 @@ pub(crate) struct RewindArgs {
     #[arg(long, env = "MINIBUS_REWIND_TIME")]
     time: Option<String>,
     /// Only count what would be redelivered; change nothing.
-    #[arg(long, env = "MINIBUS_REWIND_DRY_RUN")]
+    #[arg(long, env = "MINIBUS_REWIND_DRY_RUN", value_parser = bus::kit::BoolFlag)]
     dry_run: bool,
     #[command(flatten)]
     named: Named,
@@ -58,7 +58,7 @@ pub(crate) struct RewindArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeadLettersArgs {
     /// Queue every dead letter for one more attempt, ahead of the next event.
-    #[arg(long, env = "MINIBUS_DEAD_LETTERS_RETRY")]
+    #[arg(long, env = "MINIBUS_DEAD_LETTERS_RETRY", value_parser = bus::kit::BoolFlag)]
     retry: bool,
     #[command(flatten)]
     named: Named,
@@ -68,16 +68,16 @@ impl SubsCommand {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             SubsCommand::List { bus } => {
-                let answer = admin(&bus).list().await;
+                let answer = admin(&bus)?.list().await;
                 let answer = answered(answer, &bus, Subject::Bus)?;
                 print(&bus, &answer, show::status_table(&answer.value))
             }
             SubsCommand::Show(Named { name, bus }) => {
-                let answer = answered(admin(&bus).status(&name).await, &bus, about(&name))?;
+                let answer = answered(admin(&bus)?.status(&name).await, &bus, about(&name))?;
                 print(&bus, &answer, show::status_details(&answer.value))
             }
             SubsCommand::Pause(Named { name, bus }) => {
-                let answer = answered(admin(&bus).pause(&name).await, &bus, about(&name))?;
+                let answer = answered(admin(&bus)?.pause(&name).await, &bus, about(&name))?;
                 print(
                     &bus,
                     &answer,
@@ -85,7 +85,7 @@ impl SubsCommand {
                 )
             }
             SubsCommand::Resume(Named { name, bus }) => {
-                let answer = answered(admin(&bus).resume(&name).await, &bus, about(&name))?;
+                let answer = answered(admin(&bus)?.resume(&name).await, &bus, about(&name))?;
                 print(
                     &bus,
                     &answer,
@@ -94,7 +94,7 @@ impl SubsCommand {
             }
             SubsCommand::Rewind(args) => args.run().await,
             SubsCommand::Skip(Named { name, bus }) => {
-                let answer = answered(admin(&bus).skip(&name).await, &bus, about(&name))?;
+                let answer = answered(admin(&bus)?.skip(&name).await, &bus, about(&name))?;
                 print(&bus, &answer, show::skipped(&name, &answer.value))
             }
             SubsCommand::DeadLetters(args) => args.run().await,
@@ -110,7 +110,7 @@ impl RewindArgs {
             time: self.time.clone(),
             dry_run: self.dry_run,
         };
-        let answer = admin(bus).rewind(name, &request).await;
+        let answer = admin(bus)?.rewind(name, &request).await;
         let answer = answered(answer, bus, about(name))?;
         print(bus, &answer, show::rewound(name, &answer.value))
     }
@@ -119,7 +119,7 @@ impl RewindArgs {
 impl DeadLettersArgs {
     async fn run(self) -> anyhow::Result<()> {
         let Named { name, bus } = &self.named;
-        let admin = admin(bus);
+        let admin = admin(bus)?;
         if self.retry {
             let answer = answered(admin.retry_dead_letters(name).await, bus, about(name))?;
             return print(bus, &answer, show::queued(name, &answer.value));
@@ -129,8 +129,9 @@ impl DeadLettersArgs {
     }
 }
 
-fn admin(bus: &BusArgs) -> Admin {
-    Admin::new(bus.bus_url.clone(), bus.token.clone())
+fn admin(bus: &BusArgs) -> anyhow::Result<Admin> {
+    let admin = Admin::new(bus.url()?, bus.token.clone());
+    Ok(admin.with_call_timeout(bus.request_timeout()))
 }
 
 fn about(name: &str) -> Subject<'_> {

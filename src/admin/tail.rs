@@ -39,7 +39,7 @@ pub(crate) struct TailArgs {
 /// Follows the stream until Ctrl-C or SIGTERM (status 0), or an error the bus gave.
 pub(crate) async fn run(args: TailArgs) -> anyhow::Result<()> {
     tokio::select! {
-        result = Tail::new(args).follow() => result,
+        result = async { Tail::new(args)?.follow().await } => result,
         () = interrupted() => Ok(()),
     }
 }
@@ -69,6 +69,8 @@ enum Ended {
 
 struct Tail {
     args: TailArgs,
+    /// The bus's base URL, checked.
+    base: reqwest::Url,
     http: reqwest::Client,
     /// The last seq printed (or the start): where the next connection resumes.
     last_seq: u64,
@@ -76,17 +78,18 @@ struct Tail {
 }
 
 impl Tail {
-    fn new(args: TailArgs) -> Self {
+    fn new(args: TailArgs) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        Self {
+        Ok(Self {
+            base: args.bus.url()?,
             args,
             http,
             last_seq: 0,
             out: Out::new(),
-        }
+        })
     }
 
     /// Connects, prints, and reconnects after a drop. The first connection must succeed;
@@ -131,6 +134,7 @@ impl Tail {
     /// The bus's head now (`GET /info`), where a tail without `--after` starts.
     async fn head(&self) -> anyhow::Result<u64> {
         let request = self.http.get(self.url("info"));
+        let request = request.timeout(self.args.bus.request_timeout());
         let answer = self.send(request).await;
         let answer = answer.map_err(|e| explain(e, &self.args.bus, Subject::Bus))?;
         let info: Info = answer
@@ -212,7 +216,7 @@ impl Tail {
     }
 
     fn url(&self, path: &str) -> reqwest::Url {
-        let mut url = self.args.bus.bus_url.clone();
+        let mut url = self.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().extend(path.split('/'));
         }

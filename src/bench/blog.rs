@@ -97,7 +97,7 @@ pub(crate) struct BlogArgs {
     /// Start the stack here, each service a `minibus <service>` process of this binary on
     /// an OS-chosen port with its data in a temporary directory (the URL flags are then
     /// not used), and report each one's memory (VmRSS) idle and after the runs.
-    #[arg(long, env = "MINIBUS_BENCH_SPAWN")]
+    #[arg(long, env = "MINIBUS_BENCH_SPAWN", value_parser = bus::kit::BoolFlag)]
     pub(crate) spawn: bool,
 }
 

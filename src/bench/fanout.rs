@@ -46,7 +46,7 @@ pub(crate) struct FanoutArgs {
     #[arg(long, env = "MINIBUS_BENCH_SIZE", default_value_t = 200)]
     size: usize,
     /// Publish nothing: replay the whole existing log to fresh subscriptions.
-    #[arg(long, env = "MINIBUS_BENCH_EXISTING")]
+    #[arg(long, env = "MINIBUS_BENCH_EXISTING", value_parser = bus::kit::BoolFlag)]
     existing: bool,
     /// Measure publish-acknowledged → received latency over this many events instead.
     #[arg(long, env = "MINIBUS_BENCH_LATENCY_SAMPLES")]

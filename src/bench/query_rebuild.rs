@@ -39,11 +39,11 @@ pub(crate) struct QueryRebuildArgs {
     pub(crate) events: u64,
 
     /// Publish nothing: the bus's log already holds the events.
-    #[arg(long, env = "MINIBUS_BENCH_EXISTING")]
+    #[arg(long, env = "MINIBUS_BENCH_EXISTING", value_parser = bus::kit::BoolFlag)]
     pub(crate) existing: bool,
 
     /// Also time query with `--persist`: from an empty data dir, then from its checkpoint.
-    #[arg(long, env = "MINIBUS_PERSIST")]
+    #[arg(long, env = "MINIBUS_PERSIST", value_parser = bus::kit::BoolFlag)]
     pub(crate) persist: bool,
 
     /// query's data dir [default: a new temporary directory, removed at the end]; must be
@@ -62,7 +62,7 @@ pub(crate) struct QueryRebuildArgs {
 
     /// Let the child queries log to this stderr (hidden otherwise: every 503 from
     /// `/readyz` while it catches up is a log line).
-    #[arg(long, env = "MINIBUS_BENCH_QUERY_LOGS")]
+    #[arg(long, env = "MINIBUS_BENCH_QUERY_LOGS", value_parser = bus::kit::BoolFlag)]
     pub(crate) query_logs: bool,
 }
 

@@ -94,6 +94,45 @@ async fn an_unreachable_bus_is_one_line_naming_its_url() {
 }
 
 #[tokio::test]
+async fn a_bus_url_that_cannot_be_called_is_one_line_before_any_call() {
+    for url in ["notaurl", "https://127.0.0.1:4005"] {
+        for args in [
+            &["subs", "list"][..],
+            &["subs", "pause", "query"],
+            &["events", "publish", "PostCreated", "{}"],
+            &["events", "tail"],
+        ] {
+            let done = cli(url, args).await;
+            assert_eq!(done.status.code(), Some(1), "{args:?}: {}", done.stderr);
+            assert_one_line_error(&done, &["--bus-url", url, "not an http:// URL"]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bus_that_never_answers_is_one_line_after_the_request_timeout() {
+    // Connections are taken (the kernel's backlog) and never answered: nothing accepts.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("addr"));
+    for args in [
+        &["events", "publish", "X"][..],
+        &["subs", "list"],
+        &["subs", "pause", "q"],
+        &["events", "tail"],
+    ] {
+        let started = std::time::Instant::now();
+        let mut args = args.to_vec();
+        args.extend(["--request-timeout-secs", "1"]);
+        let done = cli(&url, &args).await;
+        assert_one_line_error(&done, &[&url, "did not answer within 1 s"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_subscription_is_one_line_naming_it_and_the_bus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bus = BusProcess::start(dir.path(), &[]);
@@ -187,6 +226,41 @@ async fn the_bus_refusing_bad_input_is_one_line_with_its_error() {
     );
 }
 
+/// `minibus subs list` against `bus_url` with `MINIBUS_JSON` set to `value`: its stdout.
+async fn list_with_json_variable(bus_url: &str, value: &str) -> String {
+    let mut cmd = minibus();
+    cmd.args(["subs", "list", "--bus-url", bus_url])
+        .env("MINIBUS_JSON", value);
+    let done = tokio::task::spawn_blocking(move || run_to_exit(cmd))
+        .await
+        .expect("the CLI's runner");
+    assert!(
+        done.status.success(),
+        "MINIBUS_JSON={value:?}: {}",
+        done.stderr
+    );
+    done.stdout
+}
+
+#[tokio::test]
+async fn a_boolean_flag_s_variable_takes_1_yes_0_no_and_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bus = BusProcess::start(dir.path(), &[]);
+    put_subscription(bus.url(), None, "q", json!({"url": "http://127.0.0.1:9/"})).await;
+    for on in ["1", "yes", "ON", "true"] {
+        let listed = list_with_json_variable(bus.url(), on).await;
+        let listed: Value = serde_json::from_str(&listed).expect("--json is JSON");
+        assert_eq!(listed[0]["name"], "q", "MINIBUS_JSON={on}: {listed}");
+    }
+    for off in ["0", "no", "Off", "false", ""] {
+        let listed = list_with_json_variable(bus.url(), off).await;
+        assert!(
+            serde_json::from_str::<Value>(&listed).is_err() && listed.contains("q "),
+            "MINIBUS_JSON={off:?}: a table: {listed}"
+        );
+    }
+}
+
 /// A flag and the variable it reads.
 type FlagVar = (&'static str, &'static str);
 
@@ -225,6 +299,7 @@ fn help_names_every_flag_with_its_variable() {
         ("--bus-url", "MINIBUS_BUS_URL"),
         ("--token", "MINIBUS_TOKEN"),
         ("--json", "MINIBUS_JSON"),
+        ("--request-timeout-secs", "MINIBUS_REQUEST_TIMEOUT_SECS"),
     ];
     for (command, flags) in cases {
         let mut cmd = minibus();

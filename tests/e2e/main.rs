@@ -19,6 +19,7 @@
 //!   to a fresh store is served byte for byte under the same log id; a bad file is refused
 //!   naming its line, leaving no store; a store the file does not continue is left alone.
 //! - `cli`: what the command line promises: refusals, a taken port, env vars, `--help`.
+//! - `service_start`: what a blog service refuses at start, one line, before it listens.
 //! - `shutdown`: an idle bus exits at once on SIGTERM.
 //! - `course`: the course profile with a course-style replaying subscriber (a Node.js
 //!   process): nothing applied twice across its restart and a bus SIGKILL.
@@ -60,5 +61,6 @@ mod page;
 mod posts;
 mod query;
 mod readyz;
+mod service_start;
 mod shutdown;
 mod up;

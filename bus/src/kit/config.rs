@@ -19,6 +19,10 @@ pub const DEFAULT_BUS_URL: &str = "http://127.0.0.1:4005";
 /// read speed (docs/BENCHMARKS.md, "Where the memory goes").
 pub const DEFAULT_CACHE_MB: u64 = 32;
 
+/// The `--cache-mb` taken, the bus's too: sled panics on a cache under 256 bytes, so 0 is
+/// refused at parsing; 1 TiB is far past any machine this runs on.
+pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=1_048_576;
+
 /// What differs between services in their common flags, written once per service on a
 /// marker type:
 ///
@@ -39,6 +43,9 @@ pub trait ServiceDefaults: fmt::Debug + Clone + Send + Sync + 'static {
     const LISTEN: &'static str;
     /// The default of `--data-dir`: `./data/<name>`.
     const DATA_DIR: &'static str;
+    /// Whether the bus delivers to it (a subscription at its advertised URL): then its
+    /// `--advertise-url` is checked before it binds ([`ServiceArgs::check`]).
+    const SUBSCRIBES: bool = false;
 }
 
 /// The flags every service takes; `#[command(flatten)]` it into the service's own clap
@@ -67,8 +74,9 @@ pub struct ServiceArgs<S: ServiceDefaults> {
     #[arg(long, env = "MINIBUS_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
 
-    /// sled page cache, in MiB.
-    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = DEFAULT_CACHE_MB)]
+    /// sled page cache, in MiB (1 to 1048576).
+    #[arg(long, env = "MINIBUS_CACHE_MB", default_value_t = DEFAULT_CACHE_MB,
+          value_parser = clap::value_parser!(u64).range(CACHE_MB_RANGE))]
     pub cache_mb: u64,
 
     #[arg(skip)]
@@ -90,9 +98,17 @@ impl<S: ServiceDefaults> ServiceArgs<S> {
         }
     }
 
-    /// Refuses settings a service must not start with, before it binds: a `--bus-token`
-    /// that breaks the token rule ([`check_token`]), the one the bus holds its own to.
+    /// Refuses settings a service must not start with, before it binds: a `--bus-url` it
+    /// cannot call (`http_base_url`, feature `sdk`), a `--bus-token` that breaks the token
+    /// rule ([`check_token`]), the one the bus holds its own to, and for a service the bus
+    /// delivers to ([`ServiceDefaults::SUBSCRIBES`]) an advertise URL it cannot have (see
+    /// [`advertise_url`]: every interface without `--advertise-url`).
     pub fn check(&self) -> Result<(), ConfigError> {
+        #[cfg(feature = "sdk")]
+        super::http_base_url("bus-url", &self.bus_url)?;
+        if S::SUBSCRIBES {
+            self.advertise_url(self.listen)?;
+        }
         match &self.bus_token {
             Some(token) => check_token(token).map_err(ConfigError::BusToken),
             None => Ok(()),
@@ -164,203 +180,22 @@ pub enum ConfigError {
     /// An `--advertise-url` that is not `http://…` or `https://…`.
     #[error("--advertise-url must start with http:// or https://, not {0:?}")]
     AdvertiseUrlScheme(String),
-    /// A `--bus-token` that breaks the token rule ([`check_token`]).
+    /// A `--bus-token` that breaks the token rule ([`check_token`]). The rule is part of
+    /// this message, not a cause after it: printed with its causes, it is said once.
     #[error("--bus-token (MINIBUS_TOKEN) {0}")]
-    BusToken(#[source] TokenError),
+    BusToken(TokenError),
+    /// A base URL to call that is not `http://host…` (`http_base_url`).
+    #[error("--{flag} {url:?} is not an http:// URL")]
+    NotHttpUrl {
+        /// The flag that gave it, without its dashes (`bus-url`).
+        flag: &'static str,
+        /// The URL given.
+        url: String,
+    },
     /// A `--cors-origin` that is not a valid origin ([`CorsArgs`](super::CorsArgs)).
     #[error("--cors-origin {0:?} is not a valid origin")]
     CorsOrigin(String),
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::{Args, Command, FromArgMatches};
-
-    #[derive(Debug, Clone, Copy)]
-    struct Posts;
-    impl ServiceDefaults for Posts {
-        const NAME: &'static str = "posts";
-        const LISTEN: &'static str = "127.0.0.1:4000";
-        const DATA_DIR: &'static str = "./data/posts";
-    }
-
-    fn command() -> Command {
-        ServiceArgs::<Posts>::augment_args(Command::new("posts"))
-    }
-
-    fn addr(text: &str) -> SocketAddr {
-        text.parse().expect("an address")
-    }
-
-    #[test]
-    fn the_flags_are_well_formed() {
-        command().debug_assert();
-    }
-
-    #[test]
-    fn every_flag_reads_its_minibus_variable() {
-        let command = command();
-        let env_of = |long: &str| {
-            let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
-            let arg = arg.unwrap_or_else(|| panic!("no --{long}"));
-            arg.get_env().and_then(|v| v.to_str()).map(String::from)
-        };
-        for (long, var) in [
-            ("listen", "MINIBUS_LISTEN"),
-            ("data-dir", "MINIBUS_DATA_DIR"),
-            ("bus-url", "MINIBUS_BUS_URL"),
-            ("bus-token", "MINIBUS_TOKEN"),
-            ("advertise-url", "MINIBUS_ADVERTISE_URL"),
-            ("cache-mb", "MINIBUS_CACHE_MB"),
-        ] {
-            assert_eq!(env_of(long).as_deref(), Some(var), "--{long}");
-        }
-        let token = command.get_arguments().find(|a| a.get_id() == "bus_token");
-        assert!(
-            token.is_some_and(clap::Arg::is_hide_env_values_set),
-            "the token stays out of --help"
-        );
-    }
-
-    #[test]
-    fn the_defaults_are_the_services() {
-        let command = command();
-        let default_of = |id: &str| {
-            let arg = command.get_arguments().find(|a| a.get_id() == id);
-            let values = arg.map(clap::Arg::get_default_values).unwrap_or_default();
-            values
-                .iter()
-                .map(|v| v.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(default_of("listen"), ["127.0.0.1:4000"]);
-        assert_eq!(default_of("data_dir"), ["./data/posts"]);
-        assert_eq!(default_of("bus_url"), [DEFAULT_BUS_URL]);
-        assert_eq!(default_of("cache_mb"), [DEFAULT_CACHE_MB.to_string()]);
-    }
-
-    #[test]
-    fn flags_parse_into_the_struct() {
-        let matches = command()
-            .try_get_matches_from([
-                "posts",
-                "--listen",
-                "0.0.0.0:4100",
-                "--data-dir",
-                "/tmp/p",
-                "--bus-url",
-                "http://bus:4005",
-                "--bus-token",
-                "t",
-                "--advertise-url",
-                "http://posts:4100/",
-                "--cache-mb",
-                "8",
-            ])
-            .expect("valid flags");
-        let args = ServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
-        assert_eq!(args.listen, addr("0.0.0.0:4100"));
-        assert_eq!(args.data_dir, PathBuf::from("/tmp/p"));
-        assert_eq!(args.bus_url, "http://bus:4005");
-        assert_eq!(args.bus_token.as_deref(), Some("t"));
-        assert_eq!(args.cache_mb, 8);
-        assert_eq!(
-            args.advertise_url(args.listen).expect("given"),
-            "http://posts:4100"
-        );
-    }
-
-    #[test]
-    fn the_advertise_url_defaults_to_the_address_bound() {
-        let bound = addr("127.0.0.1:41234");
-        assert_eq!(
-            advertise_url(None, bound).expect("loopback"),
-            "http://127.0.0.1:41234"
-        );
-        let v6 = addr("[::1]:4000");
-        assert_eq!(
-            advertise_url(None, v6).expect("loopback"),
-            "http://[::1]:4000"
-        );
-    }
-
-    #[test]
-    fn every_interface_needs_an_advertise_url() {
-        for bound in ["0.0.0.0:4000", "[::]:4000"] {
-            let error = advertise_url(None, addr(bound)).expect_err(bound);
-            assert!(
-                matches!(error, ConfigError::AdvertiseUrlRequired(_)),
-                "{error}"
-            );
-            assert!(error.to_string().contains("--advertise-url"), "{error}");
-            let given = advertise_url(Some("https://posts.example"), addr(bound));
-            assert_eq!(given.expect("given"), "https://posts.example");
-        }
-    }
-
-    #[test]
-    fn an_advertise_url_without_http_is_refused() {
-        let error = advertise_url(Some("posts:4000"), addr("0.0.0.0:4000")).expect_err("no scheme");
-        assert!(
-            matches!(error, ConfigError::AdvertiseUrlScheme(_)),
-            "{error}"
-        );
-    }
-
-    /// `ServiceArgs` of posts from these command-line flags, checked as at start.
-    fn started_with(flags: &[&str]) -> Result<ServiceArgs<Posts>, ConfigError> {
-        let matches = command()
-            .try_get_matches_from(std::iter::once("posts").chain(flags.iter().copied()))
-            .expect("valid flags");
-        let args = ServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
-        args.check().map(|()| args)
-    }
-
-    #[test]
-    fn a_service_refuses_to_start_with_a_weak_bus_token() {
-        for (token, why) in crate::kit::token::tests::REFUSED {
-            let error = started_with(&["--bus-token", token]).expect_err(token);
-            assert!(
-                matches!(error, ConfigError::BusToken(e) if e == why),
-                "{token:?}: {error:?}"
-            );
-            let message = error.to_string();
-            assert!(
-                message.starts_with("--bus-token (MINIBUS_TOKEN) must"),
-                "{message}"
-            );
-        }
-        for token in crate::kit::token::tests::TAKEN {
-            let args = started_with(&["--bus-token", token]).expect(token);
-            assert_eq!(args.bus_token.as_deref(), Some(token));
-        }
-        started_with(&[]).expect("no token: the bus has none either");
-    }
-
-    #[test]
-    fn a_web_service_takes_the_common_flags_and_cors_origin() {
-        let command = WebServiceArgs::<Posts>::augment_args(Command::new("posts"));
-        command.clone().debug_assert();
-        let matches = command
-            .try_get_matches_from(["posts", "--cors-origin", "http://a.test,http://b.test"])
-            .expect("valid flags");
-        let args = WebServiceArgs::<Posts>::from_arg_matches(&matches).expect("the struct");
-        assert_eq!(args.cors.origins, ["http://a.test", "http://b.test"]);
-        assert_eq!(args.service.listen, addr(Posts::LISTEN));
-        assert_eq!(args.service.data_dir, PathBuf::from(Posts::DATA_DIR));
-        let mut bad = WebServiceArgs::<Posts>::new(addr("127.0.0.1:0"), "d".into());
-        bad.check().expect("the defaults");
-        bad.cors.origins = vec!["http://a.test\n".into()];
-        assert!(matches!(bad.check(), Err(ConfigError::CorsOrigin(_))));
-    }
-
-    #[test]
-    fn new_takes_the_defaults_clap_takes() {
-        let args = ServiceArgs::<Posts>::new(addr("127.0.0.1:0"), PathBuf::from("d"));
-        assert_eq!(args.bus_url, DEFAULT_BUS_URL);
-        assert_eq!(args.cache_mb, DEFAULT_CACHE_MB);
-        assert_eq!(args.bus_token, None);
-        assert_eq!(Posts::NAME, "posts");
-    }
-}
+mod tests;

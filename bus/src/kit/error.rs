@@ -79,7 +79,7 @@ impl ApiError {
     /// reaches a client.
     pub fn internal(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         let cause = cause.into();
-        tracing::error!(cause = %chain(cause.as_ref()), "internal error");
+        tracing::error!(cause = %error_chain(cause.as_ref()), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -182,9 +182,10 @@ fn clip_message(message: String) -> String {
     format!("{head}…{tail}")
 }
 
-/// `error: source: source…`, as one line for the log. Many errors repeat their source in
-/// their own message: each text is said once.
-fn chain(error: &(dyn Error + 'static)) -> String {
+/// `error: source: source…`, as one line for a log, where a field's `%error` would show only
+/// the outermost message. An error that repeats its source in its own message (another
+/// crate's) has that text said once.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
     while let Some(next) = source {
@@ -307,12 +308,12 @@ mod tests {
         #[error("cannot store the post")]
         struct Outer(#[source] std::io::Error);
         let error = Outer(std::io::Error::other("no space left"));
-        assert_eq!(chain(&error), "cannot store the post: no space left");
+        assert_eq!(error_chain(&error), "cannot store the post: no space left");
 
         #[derive(Debug, thiserror::Error)]
         #[error("cannot store the post: {0}")]
         struct Repeating(#[source] std::io::Error);
         let error = Repeating(std::io::Error::other("no space left"));
-        assert_eq!(chain(&error), "cannot store the post: no space left");
+        assert_eq!(error_chain(&error), "cannot store the post: no space left");
     }
 }

@@ -29,13 +29,16 @@
 //!               service_router_with(): the same, with the document edited (security…)
 //! config.rs     ServiceArgs<S>: the flags every service takes; the advertise-URL rule;
 //!               WebServiceArgs<S>: those and --cors-origin, for a service a browser calls
+//! flag.rs       BoolFlag: how every boolean flag reads its variable (1/yes/on/true…)
 //! created.rs    Created: a write's 201 with its Minibus-Seq
 //! cors.rs       CorsArgs: --cors-origin and the CORS layer of a service a browser calls
 //! text.rs       TextRule: a free text's rule (trimmed, 1–N characters), its pattern, its 400
 //! id.rs         new_hex_id(), is_hex_id(): the 16-hex ids of what a service creates
-//! subscribing.rs  serve_while(): serving while registering; register_with_retry()
+//! subscribing.rs  serve_while(): serving while registering; register_with_retry(),
+//!               check_bus_token_with_retry() (a publishing service's start)
 //! relaying.rs   (feature outbox) RelayTask: the outbox's relay beside serving
 //! token.rs      check_token(): the one rule for a bearer token, the bus's and the services'
+//! url.rs        (feature sdk) http_base_url(): the rule for --bus-url and the client's upstreams
 //! example.rs    (tests) a tiny service on the kit, and the tests that hold the kit to it
 //! ```
 
@@ -45,6 +48,7 @@ mod created;
 mod error;
 #[cfg(all(test, feature = "testkit"))]
 mod example;
+mod flag;
 mod health;
 mod id;
 mod json;
@@ -58,16 +62,19 @@ mod telemetry;
 mod text;
 mod timeouts;
 mod token;
+#[cfg(feature = "sdk")]
+mod url;
 
 pub use config::{
-    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, DEFAULT_BUS_URL,
-    DEFAULT_CACHE_MB,
+    advertise_url, ConfigError, ServiceArgs, ServiceDefaults, WebServiceArgs, CACHE_MB_RANGE,
+    DEFAULT_BUS_URL, DEFAULT_CACHE_MB,
 };
 pub use cors::CorsArgs;
 pub use created::Created;
 #[cfg(feature = "testkit")]
 pub(crate) use error::NO_ROUTE;
-pub use error::{quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
+pub use error::{error_chain, quote, ApiError, MAX_MESSAGE_CHARS, QUOTE_CHARS};
+pub use flag::BoolFlag;
 pub use health::Readiness;
 pub use id::{is_hex_id, new_hex_id, HEX_ID_PATTERN};
 pub use json::{from_object, BodyBytes, Json};
@@ -77,7 +84,7 @@ pub use relaying::RelayTask;
 pub use serve::{bind, serve, serve_until, serve_with, BindError, Drain, DRAIN_TIMEOUT};
 pub use signal::shutdown_on_signal;
 #[cfg(feature = "sdk")]
-pub use subscribing::register_with_retry;
+pub use subscribing::{check_bus_token_with_retry, register_with_retry};
 pub use subscribing::{serve_while, MAX_REGISTER_BACKOFF};
 pub use telemetry::{init_test_tracing, init_tracing};
 pub use text::{TextError, TextRule};
@@ -85,3 +92,5 @@ pub use timeouts::{ConnectionTimeouts, BODY_PROGRESS_TIMEOUT, HEADER_READ_TIMEOU
 pub use token::{check_token, TokenError, MIN_TOKEN_CHARS};
 /// The CORS layer [`CorsArgs::layer`] builds, for a service's `router(…)` signature.
 pub use tower_http::cors::CorsLayer;
+#[cfg(feature = "sdk")]
+pub use url::http_base_url;

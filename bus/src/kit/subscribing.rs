@@ -1,6 +1,6 @@
-//! The start of a service that subscribes: it serves (the bus must reach its `/events`)
-//! while it registers its subscription, retrying while the bus cannot be reached; a
-//! refusal ends serving too.
+//! The start of a service that calls the bus: it serves (the bus must reach its `/events`)
+//! while it registers its subscription (or, publishing only, checks that the bus takes its
+//! token), retrying while the bus cannot be reached; a refusal ends serving too.
 
 use super::serve;
 use axum::Router;
@@ -45,19 +45,57 @@ pub async fn register_with_retry<H: crate::sdk::Handler>(
     subscriber: &crate::sdk::Subscriber<H>,
     stop: &CancellationToken,
 ) -> Result<Option<crate::sdk::Registration>, crate::sdk::Error> {
+    until_answered("cannot register with the bus yet", stop, || {
+        subscriber.register()
+    })
+    .await
+}
+
+#[cfg(feature = "sdk")]
+/// How long one look at the bus's `/info` may take before it is tried again.
+const INFO_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[cfg(feature = "sdk")]
+/// Asks the bus at `bus_url` for `GET /info` with `token`, retrying as
+/// [`register_with_retry`] does while it cannot be reached: for a service that only
+/// publishes (posts), its start's check that the bus takes its token. A `4xx` (`401`: a
+/// wrong or missing token) is returned; `Ok(false)` if `stop` came first.
+pub async fn check_bus_token_with_retry(
+    bus_url: &str,
+    token: Option<&str>,
+    stop: &CancellationToken,
+) -> Result<bool, crate::sdk::Error> {
+    let http = reqwest::Client::new();
+    let url = format!("{}/info", bus_url.trim_end_matches('/'));
+    let info = || {
+        let request = http.get(&url).timeout(INFO_TIMEOUT);
+        crate::sdk::send::<crate::wire::Info>(request, token)
+    };
+    let answered = until_answered("cannot reach the bus yet", stop, info).await?;
+    Ok(answered.is_some())
+}
+
+#[cfg(feature = "sdk")]
+/// `attempt` until the bus answers it: its answer, or its `4xx`; retried with backoff
+/// while the bus cannot be reached or answers `5xx`. `None` if `stop` came first.
+async fn until_answered<T, A: Future<Output = Result<T, crate::sdk::Error>>>(
+    what: &'static str,
+    stop: &CancellationToken,
+    mut attempt: impl FnMut() -> A,
+) -> Result<Option<T>, crate::sdk::Error> {
     let mut backoff = FIRST_REGISTER_BACKOFF;
     loop {
-        let attempt = tokio::select! {
+        let answer = tokio::select! {
             () = stop.cancelled() => return Ok(None),
-            attempt = subscriber.register() => attempt,
+            answer = attempt() => answer,
         };
-        match attempt {
-            Ok(registration) => return Ok(Some(registration)),
+        match answer {
+            Ok(answer) => return Ok(Some(answer)),
             Err(refused @ crate::sdk::Error::Rejected { status: ..500, .. }) => {
                 return Err(refused)
             }
             Err(error) => {
-                tracing::warn!(error = %error, retry_in = ?backoff, "cannot register with the bus yet");
+                tracing::warn!(error = %super::error_chain(&error), retry_in = ?backoff, "{what}");
             }
         }
         tokio::select! {
@@ -132,6 +170,39 @@ mod tests {
         let registered = tokio::time::timeout(Duration::from_secs(30), retrying).await;
         let registered = registered.expect("registered once the bus is back");
         assert!(registered.expect("the task").expect("registered").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_token_the_bus_refuses_is_returned_and_one_it_takes_passes() {
+        let token = "a-token-of-thirty-two-characters-at-least";
+        let bus = spawn_bus_with(|c| c.token = Some(token.into())).await;
+        let stop = CancellationToken::new();
+        let checked = check_bus_token_with_retry(bus.url(), Some(token), &stop).await;
+        assert!(checked.expect("taken"), "answered");
+        for wrong in [Some("another-token-of-thirty-two-characters"), None] {
+            let refused = check_bus_token_with_retry(bus.url(), wrong, &stop);
+            let refused = tokio::time::timeout(Duration::from_secs(10), refused).await;
+            assert!(
+                matches!(
+                    refused.expect("no retries"),
+                    Err(crate::sdk::Error::Rejected { status: 401, .. })
+                ),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_bus_is_asked_again_until_it_answers() {
+        let stopped = spawn_bus().await.stop().await;
+        let url = format!("http://{}", stopped.config.listen);
+        let stop = CancellationToken::new();
+        let checking =
+            tokio::spawn(async move { check_bus_token_with_retry(&url, None, &stop).await });
+        let _bus = stopped.start_on_same_port().await;
+        let checked = tokio::time::timeout(Duration::from_secs(30), checking).await;
+        let checked = checked.expect("answered once the bus is back");
+        assert!(checked.expect("the task").expect("taken"));
     }
 
     #[tokio::test]

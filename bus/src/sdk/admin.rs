@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::time::Duration;
 
-/// How long an admin call may take: a rewind counts the events it redelivers, a skip
-/// scans for the next match, so they can take a while on a long log.
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an admin call may take unless told ([`Admin::with_call_timeout`]): a rewind
+/// counts the events it redelivers, a skip scans for the next match, so they can take a
+/// while on a long log.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting to the bus may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -48,6 +49,7 @@ pub struct Admin {
     http: reqwest::Client,
     bus_url: Url,
     token: Option<String>,
+    call_timeout: Duration,
 }
 
 impl Admin {
@@ -56,14 +58,21 @@ impl Admin {
     pub fn new(bus_url: Url, token: Option<String>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT)
             .build()
             .unwrap_or_default();
         Self {
             http,
             bus_url,
             token,
+            call_timeout: CALL_TIMEOUT,
         }
+    }
+
+    /// These calls with `timeout` as the time each may take, its answer read, instead of
+    /// [`CALL_TIMEOUT`]; past it a call fails as [`Error::Transport`] (`is_timeout`).
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
     }
 
     /// `GET /subscriptions`: every subscription's status.
@@ -134,7 +143,10 @@ impl Admin {
         segments: &[&str],
         body: Option<&RewindRequest>,
     ) -> Result<Answer<T>, Error> {
-        let mut request = self.http.request(method, self.url(segments));
+        let mut request = self
+            .http
+            .request(method, self.url(segments))
+            .timeout(self.call_timeout);
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -26,7 +26,7 @@ pub use subscriber::{
 
 /// Sends `request` (with the bearer token, if any) and reads the JSON answer of a 2xx;
 /// any other status is [`Error::Rejected`] with the error body.
-async fn send<R: serde::de::DeserializeOwned>(
+pub(crate) async fn send<R: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
     token: Option<&str>,
 ) -> Result<R, Error> {

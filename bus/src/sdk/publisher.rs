@@ -12,6 +12,7 @@ pub struct Publisher {
     events_url: String,
     token: Option<String>,
     source: Option<String>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl Publisher {
@@ -22,7 +23,16 @@ impl Publisher {
             events_url: format!("{}/events", bus_url.trim_end_matches('/')),
             token,
             source: None,
+            timeout: None,
         }
+    }
+
+    /// Each publish with `timeout` as the time it may take, its answer read (none by
+    /// default); past it a publish fails as [`Error::Transport`] (`is_timeout`), its outcome
+    /// unknown, safe to retry with the same events.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Sets `source` on every event that has none.
@@ -56,7 +66,10 @@ impl Publisher {
         &self,
         body: &B,
     ) -> Result<R, Error> {
-        let request = self.http.post(&self.events_url).json(body);
+        let mut request = self.http.post(&self.events_url).json(body);
+        if let Some(timeout) = self.timeout {
+            request = request.timeout(timeout);
+        }
         super::send(request, self.token.as_deref()).await
     }
 }

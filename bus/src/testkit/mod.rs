@@ -14,6 +14,7 @@
 //! - [`eventually`]: a bounded poll, never a fixed sleep;
 //! - [`documented_operations`]: what a service's `/openapi.json` lists, to compare with
 //!   what it serves;
+//! - [`assert_each_cause_said_once`]: an error printed with its causes says each once;
 //! - [`tools`]: where the npm and PyPI packages and promtool that some tests drive are
 //!   installed.
 //!
@@ -24,6 +25,7 @@
 //! ```text
 //! bus.rs         TestBus, StoppedBus, spawn_bus(), spawn_bus_with(tweak)
 //! bus_calls.rs   TestBus::publish(), events_of(), subscription(), get_json()
+//! errors.rs      printed_chain(), assert_each_cause_said_once()
 //! service.rs     TestService: a service's run, its URL, shutdown token and task
 //! proxy.rs       BusProxy, Publishes
 //! subscriber.rs  FakeSubscriber, Received
@@ -37,6 +39,7 @@
 mod answer;
 mod bus;
 mod bus_calls;
+mod errors;
 mod openapi;
 mod poll;
 mod proxy;
@@ -47,6 +50,7 @@ pub mod tools;
 
 pub use answer::Answer;
 pub use bus::{spawn_bus, spawn_bus_with, StoppedBus, TestBus};
+pub use errors::{assert_each_cause_said_once, printed_chain};
 pub use openapi::{assert_documented_routes_are_served, documented_operations};
 pub use poll::{eventually, eventually_within, PATIENCE};
 pub use proxy::{BusProxy, Publishes};

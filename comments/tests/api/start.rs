@@ -1,7 +1,8 @@
 //! Starting: with a bus that requires a token, and with a bus that cannot be reached yet.
 
 use crate::helpers::{data_dir, publish_post, spawn_comments_with, start_comments, until_events};
-use bus::testkit::{spawn_bus, spawn_bus_with, BusProxy};
+use bus::testkit::{assert_each_cause_said_once, spawn_bus, spawn_bus_with, BusProxy, TestService};
+use comments::{CommentsArgs, RunError};
 use serde_json::json;
 
 const TOKEN: &str = "comments-test-token-0123456789";
@@ -50,4 +51,20 @@ async fn a_bus_down_at_start_is_waited_for_and_comments_serve_meanwhile() {
     comments.until_ready().await;
     comments.comment("p1", "once registered").await;
     until_events(&bus, "CommentCreated", 1).await;
+}
+
+#[tokio::test]
+async fn a_bus_that_refuses_the_token_stops_it_saying_why_once() {
+    let bus = spawn_bus_with(|c| c.token = Some(TOKEN.into())).await;
+    let dir = data_dir();
+    let mut args = CommentsArgs::new(([127, 0, 0, 1], 0).into(), dir.path().into());
+    args.service.bus_url = bus.url().into();
+    args.service.bus_token = Some("a-wrong-token-of-thirty-characters".into());
+    let run = |listener, shutdown| comments::run(listener, args, shutdown);
+    let ended = TestService::spawn("comments", run).await.ended().await;
+    let Err(error @ RunError::Registration(_)) = ended else {
+        panic!("{ended:?}")
+    };
+    let printed = assert_each_cause_said_once(&error);
+    assert!(printed.contains("401"), "{printed}");
 }

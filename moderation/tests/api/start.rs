@@ -32,7 +32,11 @@ async fn a_bus_that_refuses_the_registration_stops_it() {
     // No --bus-token: the bus answers 401, which no retry can change.
     let service = start_moderation(bus.url(), |_| {}).await;
     let ended = service.ended().await;
-    assert!(matches!(ended, Err(RunError::Registration(_))), "{ended:?}");
+    let Err(error @ RunError::Registration(_)) = ended else {
+        panic!("{ended:?}")
+    };
+    let printed = bus::testkit::assert_each_cause_said_once(&error);
+    assert!(printed.contains("401"), "{printed}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! - `validation`: titles and bodies refused with 400 (or 415), nothing stored or published.
 //! - `bus_down`: writes succeed while the bus is down; their events arrive once it is back.
 //! - `restart`: posts started again over its dir keeps its posts and their order.
+//! - `start`: a bus that refuses posts' token stops it.
 //! - `cors`: preflights, any origin or only `--cors-origin`'s.
 //! - `openapi`: the document lists what is served; schemathesis finds nothing.
 
@@ -20,4 +21,5 @@ mod create;
 mod helpers;
 mod openapi;
 mod restart;
+mod start;
 mod validation;

@@ -8,12 +8,14 @@
 //! - `wait`: `min_seq` and `wait_ms`, `Minibus-Applied-Seq`.
 //! - `start`: `/readyz` and catching up, rebuilding at start, `--persist` and its checkpoint.
 //! - `edges`: forged deliveries, CORS, `Minibus-Applied-Seq` everywhere, the subscription name.
+//! - `openapi`: `/openapi.json` lists exactly the routes served, `POST /events` included.
 //! - `schemathesis`: schemathesis against `/openapi.json` finds nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod edges;
 mod helpers;
+mod openapi;
 mod projection;
 mod schemathesis;
 mod start;

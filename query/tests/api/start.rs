@@ -155,3 +155,22 @@ async fn with_persist_another_log_starts_the_projection_over() {
     assert_eq!(posts["only"]["title"], "on the new log");
     assert_eq!(query.data_dir(), dir.path());
 }
+
+#[tokio::test]
+async fn a_bus_that_refuses_the_token_stops_it_saying_why_once() {
+    let token = "query-test-token-0123456789";
+    let bus = bus::testkit::spawn_bus_with(|c| c.token = Some(token.into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = query::QueryArgs::new(([127, 0, 0, 1], 0).into(), dir.path().into());
+    args.service.bus_url = bus.url().into();
+    let run = |listener, shutdown| query::run(listener, args, shutdown);
+    let ended = bus::testkit::TestService::spawn("query", run)
+        .await
+        .ended()
+        .await;
+    let Err(error @ query::QueryError::Register(_)) = ended else {
+        panic!("{ended:?}")
+    };
+    let printed = bus::testkit::assert_each_cause_said_once(&error);
+    assert!(printed.contains("401"), "{printed}");
+}
