@@ -166,7 +166,7 @@ impl Handler for Applier {
         }
         if let Some(&(seq, _)) = changes.last() {
             self.commit(changes).await.map_err(|e| {
-                tracing::error!(seq, error = %e, "cannot apply events");
+                tracing::error!(seq, error = %bus::kit::error_chain(&e), "cannot apply events");
                 BatchError {
                     applied: 0,
                     error: HandlerError::Retry(e.to_string()),
@@ -178,7 +178,7 @@ impl Handler for Applier {
 
     async fn on_rewind(&self, after: u64) {
         if let Err(e) = self.store.rewind(after).await {
-            tracing::error!(after, error = %e, "cannot rewind the store");
+            tracing::error!(after, error = %bus::kit::error_chain(&e), "cannot rewind the store");
         }
     }
 }

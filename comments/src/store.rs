@@ -32,13 +32,13 @@ const LOG_ID: &[u8] = b"log_id";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (the disk, a flush…).
-    #[error("the comments store failed: {0}")]
+    #[error("the comments store failed")]
     Sled(#[from] sled::Error),
     /// A comment or an event that does not serialise, or a stored one that does not parse.
-    #[error("a comment's JSON: {0}")]
+    #[error("a comment's JSON")]
     Json(#[from] serde_json::Error),
     /// A blocking task of the store panicked or was cancelled.
-    #[error("a store task ended: {0}")]
+    #[error("a store task ended")]
     Task(#[from] tokio::task::JoinError),
 }
 
@@ -241,4 +241,24 @@ fn by_post_key(post_id: &str, number: u64) -> Vec<u8> {
     let mut key = by_post_prefix(post_id);
     key.extend_from_slice(&number.to_be_bytes());
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_that_does_not_open_says_its_cause_once() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a dir").expect("write");
+        let error = CommentStore::open(&file, 8)
+            .await
+            .expect_err("a file is no store");
+        let printed = bus::testkit::assert_each_cause_said_once(&error);
+        assert!(
+            printed.starts_with("the comments store failed: "),
+            "{printed}"
+        );
+    }
 }

@@ -22,16 +22,16 @@ const NEXT: &[u8] = b"next";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (the disk, a flush…).
-    #[error("the posts store failed: {0}")]
+    #[error("the posts store failed")]
     Sled(#[from] sled::Error),
     /// A post that does not serialise, or a stored one that does not parse.
-    #[error("a post's JSON: {0}")]
+    #[error("a post's JSON")]
     Json(#[from] serde_json::Error),
     /// The stored next creation number is not 8 bytes.
     #[error("the posts store's creation counter is damaged")]
     DamagedCounter,
     /// A blocking task of the store panicked or was cancelled.
-    #[error("a store task ended: {0}")]
+    #[error("a store task ended")]
     Task(#[from] tokio::task::JoinError),
 }
 
@@ -105,5 +105,22 @@ impl PostStore {
                 .collect()
         })
         .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_that_does_not_open_says_its_cause_once() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a dir").expect("write");
+        let error = PostStore::open(&file, 8)
+            .await
+            .expect_err("a file is no store");
+        let printed = bus::testkit::assert_each_cause_said_once(&error);
+        assert!(printed.starts_with("the posts store failed: "), "{printed}");
     }
 }

@@ -54,7 +54,7 @@ pub struct BusConfig {
     pub token: Option<String>,
 
     /// Allow listening on a non-loopback address without a token.
-    #[arg(long, env = "MINIBUS_INSECURE")]
+    #[arg(long, env = "MINIBUS_INSECURE", value_parser = crate::kit::BoolFlag)]
     pub insecure: bool,
 
     /// A static subscription, `NAME=URL` (all types, from the beginning), created or
@@ -113,7 +113,7 @@ impl BusConfig {
     /// What `--cache-mb` takes, in MiB, here and in `bus import` and `bus check`: sled
     /// panics on a cache of 0, and a bound above any real machine's memory (1 TiB) catches
     /// a value given in bytes or KiB by mistake.
-    pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=1_048_576;
+    pub const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = crate::kit::CACHE_MB_RANGE;
     /// `--max-event-bytes`: 1 MiB.
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
     /// `--max-body-bytes`: 16 MiB.
