@@ -90,13 +90,8 @@ impl Outbox {
         A: Send + 'static,
         E: Send + 'static,
     {
-        let outbox = self.clone();
-        let trees = trees.map(sled::Tree::clone);
-        let written =
-            tokio::task::spawn_blocking(move || outbox.write_blocking(trees.each_ref(), f));
-        written
+        self.off_the_workers(trees, move |outbox, trees| outbox.write_blocking(trees, f))
             .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     /// [`Self::write`] on the calling thread, for code already off the async workers.
@@ -129,14 +124,22 @@ impl Outbox {
         A: Send + 'static,
         E: Send + 'static,
     {
+        self.off_the_workers(trees, move |outbox, trees| {
+            outbox.write_then(trees, f, |outbox, _| outbox.parts.db.flush_without_sync())
+        })
+        .await
+    }
+
+    /// Runs `write` on a blocking thread (sled's calls block), with this outbox and its own
+    /// handles of `trees`; a panic in it is resumed here.
+    async fn off_the_workers<const N: usize, T: Send + 'static>(
+        &self,
+        trees: [&sled::Tree; N],
+        write: impl FnOnce(&Self, [&sled::Tree; N]) -> T + Send + 'static,
+    ) -> T {
         let outbox = self.clone();
         let trees = trees.map(sled::Tree::clone);
-        let written = tokio::task::spawn_blocking(move || {
-            outbox.write_then(trees.each_ref(), f, |outbox, _| {
-                outbox.parts.db.flush_without_sync()
-            })
-        });
-        written
+        tokio::task::spawn_blocking(move || write(&outbox, trees.each_ref()))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
