@@ -85,8 +85,18 @@ async fn inside_an_array_it_is_checked_after_the_arrays_earlier_events() {
         ]))
         .await;
     assert_wrong_version(status, &reply, "s", 3, 4);
+    assert_eq!(
+        reply["message"],
+        "event 1: stream s is at version 4 (counting this array's earlier events on it), not 3"
+    );
     app.assert_unchanged(5, "an array conflicting with itself")
         .await;
+    // The array's first event conflicts with the store: named, nothing said of the array.
+    let (status, reply) = app
+        .publish(json!([{"type": "A"}, {"type": "A", "stream": "s", "expected_version": 9}]))
+        .await;
+    assert_wrong_version(status, &reply, "s", 9, 3);
+    assert_eq!(reply["message"], "event 1: stream s is at version 3, not 9");
 }
 
 #[tokio::test]

@@ -103,7 +103,7 @@ fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError
     let (status, mut replies) = match outcome {
         PublishOutcome::Appended(r) => (StatusCode::CREATED, r),
         PublishOutcome::Duplicate(r) => (StatusCode::OK, r),
-        PublishOutcome::Rejected(rejection) => return Err(rejection_error(rejection)),
+        PublishOutcome::Rejected(rejection) => return Err(rejection_error(rejection, is_array)),
     };
     let answer = if is_array {
         ReplyOrArray::Array(replies)
@@ -113,7 +113,7 @@ fn respond(outcome: PublishOutcome, is_array: bool) -> Result<Response, ApiError
     Ok((status, Json(answer)).into_response())
 }
 
-fn rejection_error(rejection: Rejection) -> ApiError {
+fn rejection_error(rejection: Rejection, is_array: bool) -> ApiError {
     match rejection {
         Rejection::IdConflict { id } => ApiError::conflict(
             "id_conflict",
@@ -129,15 +129,40 @@ fn rejection_error(rejection: Rejection) -> ApiError {
             stream,
             expected,
             actual,
+            index,
+            after_earlier_events,
         } => ApiError::conflict(
             "wrong_expected_version",
-            format!("stream {stream} is at version {actual}, not {expected}"),
+            wrong_version_message(
+                &stream,
+                expected,
+                actual,
+                is_array.then_some(index),
+                after_earlier_events,
+            ),
         )
         .with("stream", stream)
         .with("expected", expected)
         .with("actual", actual),
         Rejection::StorageUnavailable => storage_unavailable(),
     }
+}
+
+/// What a `wrong_expected_version` says: which event of an array (`index`), and whether
+/// the version counts that array's earlier events.
+fn wrong_version_message(
+    stream: &str,
+    expected: u64,
+    actual: u64,
+    index: Option<usize>,
+    after_earlier_events: bool,
+) -> String {
+    let event = index.map_or(String::new(), |i| format!("event {i}: "));
+    let counting = match after_earlier_events {
+        true => " (counting this array's earlier events on it)",
+        false => "",
+    };
+    format!("{event}stream {stream} is at version {actual}{counting}, not {expected}")
 }
 
 /// `503 storage_unavailable`: the log could not be written, so the outcome is unknown.

@@ -156,7 +156,7 @@ impl Admission {
     ) -> Result<Result<Vec<Option<u64>>, Rejection>, StoreError> {
         let mut reached: HashMap<&str, u64> = HashMap::new();
         let mut versions = Vec::with_capacity(events.len());
-        for event in events {
+        for (index, event) in events.iter().enumerate() {
             let Some(stream) = event.stream.as_deref() else {
                 versions.push(None);
                 continue;
@@ -170,6 +170,8 @@ impl Admission {
                     stream: stream.into(),
                     expected,
                     actual,
+                    index,
+                    after_earlier_events: reached.contains_key(stream),
                 }));
             }
             reached.insert(stream, actual + 1);

@@ -74,6 +74,10 @@ pub(crate) enum Rejection {
         expected: u64,
         /// The stream's version at that point.
         actual: u64,
+        /// The event's place in the request (0 for a single event).
+        index: usize,
+        /// Whether `actual` counts earlier events of the same array on that stream.
+        after_earlier_events: bool,
     },
     /// `503 storage_unavailable`: the outcome is unknown; retry with the same ids.
     StorageUnavailable,
