@@ -8,7 +8,7 @@ use super::{health, Json, Readiness};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
@@ -59,7 +59,13 @@ where
         .route(DOCUMENT_PATH, get(serve_document(document)))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(TraceLayer::new_for_http())
+        // A 5xx is said where it is made, at the level it deserves (a 500 at ERROR by
+        // `ApiError::internal`; a 503 from /readyz while starting, or a gateway's 502, is
+        // expected): tower-http's own line for it would be a second, louder one.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
 }
 
 /// Adds `GET /openapi.json` itself to `document`.
