@@ -184,7 +184,10 @@ mod defaults {
 /// Where a subscription's delivery starts: `"beginning"`, `"end"` or `{"after": SEQ}`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = r#"a start of "beginning", "end" or {"after": SEQ}"#
+)]
 pub enum Start {
     /// `"beginning"` / `"end"`.
     Word(StartWord),
@@ -419,4 +422,22 @@ pub struct RewindReply {
     pub dry_run: bool,
     /// The generation after the rewind.
     pub generation: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Start;
+
+    #[test]
+    fn a_start_that_is_none_of_its_forms_says_what_it_takes() {
+        let error = serde_json::from_str::<Start>(r#""middle""#).expect_err("not a start");
+        assert_eq!(
+            error.to_string(),
+            r#"a start of "beginning", "end" or {"after": SEQ}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Start>(r#"{"after":7}"#).ok(),
+            Some(Start::After { after: 7 })
+        );
+    }
 }
