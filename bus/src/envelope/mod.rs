@@ -151,9 +151,12 @@ pub fn format_time(ms: i64) -> String {
         .to_string()
 }
 
-/// An event as a publisher sends it: only `type` is required.
+/// An event as a publisher sends it: only `type` is required. A field it does not know is
+/// refused (`400`), so that a misspelt `expected_version` (`expectedVersion`) cannot pass
+/// as an unconditional append.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewEvent {
     /// Idempotency key; the bus assigns a UUIDv7 when absent (then the publish is not safe to retry).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -48,7 +48,6 @@ async fn every_field_of_an_event_is_kept() {
             "correlation_id": "corr-1",
             "causation_id": "cause-1",
             "data": {"id": "c1"},
-            "ignored_field": true,
         }))
         .await;
     assert_eq!(reply, json!({"seq": 1, "id": "c1-created", "version": 1}));
@@ -62,8 +61,23 @@ async fn every_field_of_an_event_is_kept() {
     assert_eq!(event["correlation_id"], "corr-1");
     assert_eq!(event["causation_id"], "cause-1");
     assert_eq!(event["data"], json!({"id": "c1"}));
-    assert!(event.get("ignored_field").is_none());
     assert!(event.get("expected_version").is_none());
+}
+
+#[tokio::test]
+async fn a_field_the_bus_does_not_know_is_refused_by_name() {
+    let app = spawn_app().await;
+    app.publish_ok(json!({"type": "A", "stream": "s"})).await;
+    // A misspelt expected_version must not pass as an unconditional append.
+    let misspelt = json!({"type": "A", "stream": "s", "expectedVersion": 0});
+    for body in [misspelt.clone(), json!([{"type": "B"}, misspelt])] {
+        let (status, reply) = app.publish(body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+        let message = reply["message"].as_str().expect("a message");
+        assert!(message.contains("unknown field `expectedVersion`"), "{reply}");
+    }
+    app.assert_unchanged(1, "events with a field the bus does not know")
+        .await;
 }
 
 #[tokio::test]
