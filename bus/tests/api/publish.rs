@@ -74,7 +74,10 @@ async fn a_field_the_bus_does_not_know_is_refused_by_name() {
         let (status, reply) = app.publish(body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
         let message = reply["message"].as_str().expect("a message");
-        assert!(message.contains("unknown field `expectedVersion`"), "{reply}");
+        assert!(
+            message.contains("unknown field `expectedVersion`"),
+            "{reply}"
+        );
     }
     app.assert_unchanged(1, "events with a field the bus does not know")
         .await;
