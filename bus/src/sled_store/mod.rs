@@ -41,8 +41,29 @@ pub fn open_dir(dir: &Path, cache_mb: u64) -> sled::Result<sled::Db> {
     let config = sled::Config::new()
         .path(dir)
         .cache_capacity(cache_mb.saturating_mul(1 << 20));
-    open(&config)
+    let db = open(&config)?;
+    refuse_a_bus_store(dir, &db)?;
+    Ok(db)
 }
+
+/// Refuses the bus's own store (its `meta` tree holds the log's `format`): a service given
+/// the bus's data dir by mistake would add its trees to the event log's database.
+fn refuse_a_bus_store(dir: &Path, db: &sled::Db) -> sled::Result<()> {
+    if !db.tree_names().iter().any(|name| name.as_ref() == b"meta") {
+        return Ok(());
+    }
+    match db.open_tree("meta")?.get(BUS_FORMAT_KEY)? {
+        Some(_) => Err(sled::Error::Unsupported(format!(
+            "{} holds the bus's event log: give this service a data dir of its own",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The key under which the bus's store keeps its format, in its `meta` tree
+/// (`daemon::store::sled_log`'s `META_FORMAT` is this one).
+pub(crate) const BUS_FORMAT_KEY: &[u8] = b"format";
 
 /// A sled database whose [`flush`](Self::flush) makes what was written durable: sled's
 /// flush, then `fdatasync` of its files. It derefs to the [`sled::Db`] for everything
@@ -128,6 +149,27 @@ mod tests {
         });
         open(&config).expect("opened once the first handle let go");
         release.join().expect("the releasing thread");
+    }
+
+    #[test]
+    fn open_dir_refuses_the_bus_s_store() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let db = sled::Config::new().path(dir.path()).open().expect("sled");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.insert(BUS_FORMAT_KEY, "minibus-log-1")
+            .expect("insert");
+        db.flush().expect("flush");
+        drop((meta, db));
+        let error = open_dir(dir.path(), 1).expect_err("the bus's store is no service's");
+        assert!(
+            error.to_string().contains("holds the bus's event log"),
+            "{error}"
+        );
+        let error = DurableDb::open(dir.path(), 1).expect_err("nor through DurableDb");
+        assert!(
+            error.to_string().contains("a data dir of its own"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub(super) const META_LOG_ID: &[u8] = b"log_id";
-pub(super) const META_FORMAT: &[u8] = b"format";
+pub(super) const META_FORMAT: &[u8] = crate::sled_store::BUS_FORMAT_KEY;
 pub(super) const META_VERIFIED_HEAD: &[u8] = b"verified_head";
 pub(super) const FORMAT: &[u8] = b"minibus-log-1";
 /// Present while an import writes into the store: [`IMPORT_CREATED`] or
