@@ -202,6 +202,12 @@ mod tests {
         .expect("an envelope")
     }
 
+    /// The `CommentModerated` `id` giving `status` to comment `comment_id` ("hi" on p1).
+    fn verdict_on(comment_id: &str, seq: u64, id: &str, status: &str) -> Envelope {
+        let data = json!({"id": comment_id, "content": "hi", "postId": "p1", "status": status});
+        envelope(seq, id, COMMENT_MODERATED, data)
+    }
+
     /// The events waiting in the outbox (no relay runs here), in order.
     fn pending(store: &CommentStore) -> Vec<Value> {
         let tree = store
@@ -219,10 +225,7 @@ mod tests {
         let (_dir, store) = open_store().await;
         let applier = Applier::new(store.clone());
         let (comment, _) = store.create("p1", "hi").await.expect("created");
-        let verdict = |seq, id: &str, status| {
-            let data = json!({"id": comment.id, "content": "hi", "postId": "p1", "status": status});
-            envelope(seq, id, COMMENT_MODERATED, data)
-        };
+        let verdict = |seq, id: &str, status| verdict_on(&comment.id, seq, id, status);
 
         applier
             .handle(verdict(5, "m1", "rejected"))
@@ -289,10 +292,7 @@ mod tests {
         let (_dir, store) = open_store().await;
         let applier = Applier::new(store.clone());
         let (comment, _) = store.create("p1", "hi").await.expect("created");
-        let verdict = |seq, id: &str, status| {
-            let data = json!({"id": comment.id, "content": "hi", "postId": "p1", "status": status});
-            envelope(seq, id, COMMENT_MODERATED, data)
-        };
+        let verdict = |seq, id: &str, status| verdict_on(&comment.id, seq, id, status);
         let post = envelope(7, "e7", POST_CREATED, json!({"id": "p2", "title": "t"}));
         let batch = vec![
             post,

@@ -250,8 +250,8 @@ fn an_import_into_a_store_it_does_not_continue_is_refused_and_changes_nothing() 
     }
 }
 
-#[test]
-fn an_export_after_the_head_continues_the_store() {
+/// A store holding the first 12 of `lines(0, 20)`: its temp dir, its path, the 20 lines.
+fn store_of_the_first_12_of_20() -> (tempfile::TempDir, PathBuf, Vec<String>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = tmp.path().join("store");
     let all = lines(0, 20);
@@ -262,6 +262,12 @@ fn an_export_after_the_head_continues_the_store() {
         &Silent,
     )
     .expect("first");
+    (tmp, store, all)
+}
+
+#[test]
+fn an_export_after_the_head_continues_the_store() {
+    let (tmp, store, all) = store_of_the_first_12_of_20();
     let imported = import(
         &store,
         &file(tmp.path(), &header(12, 20), &all[12..]),
@@ -275,16 +281,7 @@ fn an_export_after_the_head_continues_the_store() {
 
 #[test]
 fn the_undo_of_a_failed_import_puts_the_store_back() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let store = tmp.path().join("store");
-    let all = lines(0, 20);
-    import(
-        &store,
-        &file(tmp.path(), &header(0, 12), &all[..12]),
-        8,
-        &Silent,
-    )
-    .expect("first");
+    let (tmp, store, all) = store_of_the_first_12_of_20();
     let mut log = open_log(&store);
     // What a write that failed after some batches leaves, then what the import undoes.
     let part = file(tmp.path(), &header(12, 16), &all[12..16]);
