@@ -164,7 +164,8 @@ pub(crate) fn answer_headers(upstream: &HeaderMap) -> HeaderMap {
 /// its head).
 pub(crate) fn failed(service: Service, error: &reqwest::Error) -> ApiError {
     let name = service.name();
-    tracing::warn!(service = name, error = %chain(error), "an upstream call failed");
+    // The whole chain: reqwest's own message leaves out why (refused, no such host, …).
+    tracing::warn!(service = name, error = %bus::kit::error_chain(error), "an upstream call failed");
     if error.is_connect() {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -209,19 +210,6 @@ pub(crate) fn timed_out(service: Service) -> ApiError {
         format!("the {name} service did not answer in time"),
     )
     .with("service", name)
-}
-
-/// `error: source: source…` on one line: reqwest's own message leaves out why (refused,
-/// no such host, timed out).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(next) = source {
-        line.push_str(": ");
-        line.push_str(&next.to_string());
-        source = next.source();
-    }
-    line
 }
 
 #[cfg(test)]

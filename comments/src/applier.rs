@@ -166,10 +166,12 @@ impl Handler for Applier {
         }
         if let Some(&(seq, _)) = changes.last() {
             self.commit(changes).await.map_err(|e| {
-                tracing::error!(seq, error = %bus::kit::error_chain(&e), "cannot apply events");
+                // The whole chain, in the log and in the 503 the bus keeps as `last_error`.
+                let error = bus::kit::error_chain(&e);
+                tracing::error!(seq, %error, "cannot apply events");
                 BatchError {
                     applied: 0,
-                    error: HandlerError::Retry(e.to_string()),
+                    error: HandlerError::Retry(error),
                 }
             })?;
         }

@@ -59,8 +59,8 @@ impl Moderator {
         Ok(event)
     }
 
-    /// The verdicts on the comments of `events`, in order, up to the first event that is
-    /// no comment; that one's index and why, if there is one.
+    /// The verdicts on the comments of `events`, in order (other types are skipped), up to
+    /// the first `CommentCreated` that cannot be judged; that one's index and why, if any.
     fn verdicts_on(&self, events: &[Envelope]) -> (Vec<NewEvent>, Option<(usize, HandlerError)>) {
         let mut verdicts = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
@@ -159,8 +159,9 @@ impl Handler for Moderator {
     }
 
     /// Judges the comments of the delivery, waits `--delay-ms` once, publishes their
-    /// verdicts as one array. An event that is no comment stops it there: the verdicts
-    /// before it are published, and it is refused (`422`), so the bus parks only it.
+    /// verdicts as one array (events of other types are skipped). A `CommentCreated` that
+    /// cannot be judged stops it there: the verdicts before it are published, and it is
+    /// refused (`422`), so the bus parks only it.
     async fn handle_batch(&self, events: Vec<Envelope>) -> Result<(), BatchError> {
         let (verdicts, broken) = self.verdicts_on(&events);
         if !verdicts.is_empty() {

@@ -38,7 +38,8 @@ pub(crate) struct BusArgs {
     pub(crate) token: Option<String>,
 
     /// How long one call to the bus may take, in seconds, its answer read (tail: its first
-    /// look at the head; the stream itself is not limited).
+    /// look at the head, and each connection's answer head; the stream itself is not
+    /// limited).
     #[arg(
         long,
         env = "MINIBUS_REQUEST_TIMEOUT_SECS",

@@ -3,7 +3,7 @@
 
 use super::table::{clip, Align, Table};
 use bus::sdk::admin::Queued;
-use bus::wire::{DeadLetter, RewindReply, SubscriptionState, SubscriptionStatus};
+use bus::wire::{DeadLetter, RewindReply, SubscriptionStatus};
 
 /// A long last error is cut to this many characters in a table (`show` prints it whole).
 const ERROR_WIDTH: usize = 60;
@@ -27,7 +27,7 @@ pub(super) fn status_table(statuses: &[SubscriptionStatus]) -> String {
     for s in statuses {
         table.row(vec![
             s.name.clone(),
-            state(s.state).into(),
+            wire_word(&s.state),
             s.cursor.to_string(),
             s.head_seq.to_string(),
             s.lag.to_string(),
@@ -51,7 +51,7 @@ pub(super) fn status_details(s: &SubscriptionStatus) -> String {
         ("name", s.name.clone()),
         ("url", s.url.clone()),
         ("types", types),
-        ("state", state(s.state).into()),
+        ("state", wire_word(&s.state)),
         ("paused_reason", optional(s.paused_reason.as_deref())),
         ("cursor", s.cursor.to_string()),
         ("head_seq", s.head_seq.to_string()),
@@ -139,15 +139,6 @@ pub(super) fn queued(name: &str, queued: &Queued) -> String {
         plural(queued.queued.len() as u64, "dead letter"),
         seqs.join(", ")
     )
-}
-
-fn state(state: SubscriptionState) -> &'static str {
-    match state {
-        SubscriptionState::Active => "active",
-        SubscriptionState::Retrying => "retrying",
-        SubscriptionState::Paused => "paused",
-        SubscriptionState::Blocked => "blocked",
-    }
 }
 
 /// A wire enum as the bus spells it (`at_least_once`, `envelope`).

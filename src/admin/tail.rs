@@ -102,7 +102,22 @@ impl Tail {
         let mut resuming = false;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.connect(resuming).await {
+            // The stream is not limited, but its answer's head is: a bus that takes the
+            // connection and never answers is a failed connection.
+            let timeout = self.args.bus.request_timeout();
+            let Ok(connected) = tokio::time::timeout(timeout, self.connect(resuming)).await else {
+                if !resuming {
+                    return Err(anyhow::anyhow!(
+                        "the bus at {} did not answer within {} s (--request-timeout-secs)",
+                        self.args.bus.shown_url(),
+                        self.args.bus.request_timeout_secs
+                    ));
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            };
+            match connected {
                 Ok(response) => {
                     if resuming {
                         self.note(&format!(

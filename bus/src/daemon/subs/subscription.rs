@@ -83,6 +83,16 @@ pub(crate) struct DeliveryState {
     pub(crate) epoch: u64,
 }
 
+impl DeliveryState {
+    /// The failed attempts at the cursor, and what they got, forgotten (an acknowledgement
+    /// or a clear).
+    fn forget_failures(&mut self) {
+        self.attempts = 0;
+        self.last_error = None;
+        self.last_status = None;
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -172,9 +182,7 @@ impl Subscription {
     /// Records an acknowledged delivery.
     pub(crate) fn acknowledged(&self) {
         let mut state = self.state();
-        state.attempts = 0;
-        state.last_error = None;
-        state.last_status = None;
+        state.forget_failures();
         state.last_delivered_ms = Some(chrono::Utc::now().timestamp_millis());
     }
 
@@ -279,9 +287,7 @@ impl Subscription {
     pub(crate) fn clear(&self, store: &SubStore) -> Result<(), SubError> {
         {
             let mut state = self.state();
-            state.attempts = 0;
-            state.last_error = None;
-            state.last_status = None;
+            state.forget_failures();
             state.blocked = false;
             state.one_by_one_until = 0;
             state.epoch += 1;

@@ -202,6 +202,8 @@ fn continue_store(
     match result {
         Ok(events) => Ok(imported(events, header, false)),
         Err(e) => {
+            // Said before the undo, which may fail too and would then be what is returned.
+            tracing::error!(error = %crate::kit::error_chain(&e), "the import failed: undoing it");
             log.truncate_after(header.after)?;
             log.replace_log_id_if_empty(&old_log_id)?;
             log.end_import()?;

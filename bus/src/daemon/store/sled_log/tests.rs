@@ -26,19 +26,10 @@ fn record(seq: u64, id: &str, stream: Option<(&str, u64)>) -> NewRecord {
 }
 
 /// Opens the store in `dir` again, once the dropped one's sled threads have let go of
-/// its file lock (a reopen right after a drop can meet the lock still held). Only the
-/// engine's errors (the lock) are retried; what `open` finds in the data is returned.
+/// its file lock (a reopen right after a drop can meet the lock still held).
 fn reopen(dir: &Path) -> Result<(SledLog, Recovery), StoreError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match SledLog::open(dir, 8) {
-            Err(StoreError::Engine(e)) if std::time::Instant::now() < deadline => {
-                tracing::debug!(%e, "store still locked");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
+    crate::daemon::store::wait_released(&dir.join("db"));
+    SledLog::open(dir, 8)
 }
 
 #[test]
